@@ -1,0 +1,1 @@
+"""musegenie engine: audio I/O, bundle loading, onnxruntime edit pipeline, gRPC server. Never imports torch."""

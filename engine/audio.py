@@ -1,0 +1,123 @@
+"""Audio I/O for every stage: load anything libsndfile reads, mono downmix, resampling, atomic WAV writes.
+
+Arrays are float32 with shape (C, N): channels first, like torch audio tensors, so a mono signal is (1, N).
+Only numpy, soundfile and soxr: the engine must run on a box without torch or librosa.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+MIN_SAMPLE_RATE = 1_000
+MAX_SAMPLE_RATE = 768_000
+MAX_CHANNELS = 64
+
+
+class AudioError(ValueError):
+    """Audio that cannot be used: the message says which file (or input) and why."""
+
+
+def check(audio: np.ndarray, sample_rate: int, source: str = "audio") -> np.ndarray:
+    """Validate a (C, N) signal and return it as contiguous float32; raise AudioError otherwise."""
+    audio = np.asarray(audio)
+    if audio.ndim != 2:
+        raise AudioError(f"{source}: expected shape (channels, samples), got {audio.shape}")
+    if not MIN_SAMPLE_RATE <= int(sample_rate) <= MAX_SAMPLE_RATE:
+        raise AudioError(f"{source}: sample rate {sample_rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
+    if not 1 <= audio.shape[0] <= MAX_CHANNELS:
+        raise AudioError(f"{source}: {audio.shape[0]} channels (1..{MAX_CHANNELS} supported)")
+    if audio.shape[1] == 0:
+        raise AudioError(f"{source}: zero-length audio")
+    if not np.issubdtype(audio.dtype, np.floating):
+        raise AudioError(f"{source}: samples must be floating point, got {audio.dtype}")
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    if not np.isfinite(audio).all():
+        bad = int((~np.isfinite(audio)).sum())
+        raise AudioError(f"{source}: {bad} samples are NaN or infinite")
+    return audio
+
+
+def info(path: str | os.PathLike) -> sf._SoundFileInfo:
+    """Header information (sample rate, frames, channels) without decoding the audio."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: no such file")
+    try:
+        return sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(f"{path}: not readable audio ({err})") from err
+
+
+def load(
+    path: str | os.PathLike,
+    sample_rate: int | None = None,
+    mono: bool = False,
+    start: float = 0.0,
+    duration: float | None = None,
+) -> tuple[np.ndarray, int]:
+    """Read a file (wav, flac, ogg/vorbis, ogg/opus, mp3, ...) as float32 (C, N).
+
+    Args:
+        sample_rate: resample to this rate; None keeps the file's rate.
+        mono: average the channels into one.
+        start, duration: read only this stretch, in seconds (at the file's rate).
+    Returns:
+        (audio, sample_rate) with audio of shape (C, N), or (1, N) when mono.
+    """
+    path = Path(path)
+    header = info(path)
+    if not MIN_SAMPLE_RATE <= header.samplerate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"{path}: sample rate {header.samplerate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
+    first = int(round(start * header.samplerate))
+    frames = -1 if duration is None else int(round(duration * header.samplerate))
+    try:
+        data, sr = sf.read(str(path), start=first, frames=frames, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as err:
+        raise AudioError(f"{path}: corrupt or unreadable audio ({err})") from err
+    audio = check(data.T, sr, source=str(path))
+    if mono:
+        audio = to_mono(audio)
+    if sample_rate is not None and sample_rate != sr:
+        audio, sr = resample(audio, sr, sample_rate), sample_rate
+    return audio, sr
+
+
+def to_mono(audio: np.ndarray) -> np.ndarray:
+    """(C, N) -> (1, N) by averaging channels."""
+    return audio.mean(axis=0, keepdims=True, dtype=np.float32) if audio.shape[0] > 1 else audio
+
+
+def resample(audio: np.ndarray, sr_in: int, sr_out: int, quality: str = "HQ") -> np.ndarray:
+    """High-quality band-limited resampling of (C, N) float32 audio (soxr)."""
+    if sr_in == sr_out:
+        return audio
+    out = soxr.resample(np.ascontiguousarray(audio.T), sr_in, sr_out, quality=quality)
+    return np.ascontiguousarray(out.reshape(out.shape[0], -1).T, dtype=np.float32)
+
+
+def save_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype: str = "FLOAT") -> Path:
+    """Write (C, N) audio as WAV atomically: a temp file in the same folder, then rename over `path`.
+
+    A reader never sees a half-written file and a crash never leaves one behind.
+    subtype: "FLOAT" (lossless for our float32), "PCM_16", "PCM_24", ...
+    """
+    path = Path(path)
+    audio = check(audio, sample_rate, source=str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".wav.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            sf.write(fh, audio.T, int(sample_rate), subtype=subtype, format="WAV")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

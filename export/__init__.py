@@ -1,0 +1,1 @@
+"""musegenie export: torch checkpoints -> a versioned ONNX model bundle (TensorRT/Triton where present)."""
