@@ -1,0 +1,47 @@
+# musegenie: `make demo` sets up and edits a bundled example; `make test` sets up and runs lint + tests.
+# Every install passes -c $(CONSTRAINTS): it pins the CPU torch wheel. GPU box: make CONSTRAINTS=gpu.txt EXTRAS=train,gpu
+PYTHON ?= python3
+VENV ?= .venv
+CONSTRAINTS ?= constraints.txt
+EXTRAS ?= train,audio,dev
+BIN := $(VENV)/bin
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+
+.PHONY: setup test lint format demo serve default-model protos bench clean
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
+	touch $@
+
+setup: $(STAMP)  ## create .venv and install the project with $(EXTRAS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint  ## lint, then the whole test suite (CPU, tiny models, real servers on loopback)
+	$(BIN)/python -m pytest -q
+
+demo: setup  ## serve the bundled model, edit the bundled example through OSC, write before/after
+	$(BIN)/python -m osc_bridge.demo
+
+serve: setup  ## keep the engine (gRPC 127.0.0.1:50051) and the OSC bridge (127.0.0.1:9000) running
+	$(BIN)/musegenie osc-bridge --serve-bundle models/default
+
+default-model: setup  ## retrain the shipped model from scratch on the synthetic corpus (hours on 2 CPU cores)
+	bash scripts/default_model.sh
+
+protos: setup  ## regenerate the gRPC stubs from protos/musegenie/v1/engine.proto
+	$(BIN)/python protos/generate.py
+
+bench: setup  ## print every benchmark table
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
