@@ -1,0 +1,352 @@
+"""The model bundle: `manifest.json` + ONNX graphs + `eval/*.json`, written by `musegenie export`.
+
+This module is the one reader (and the manifest writer) of the format in docs/interfaces.md ("Model
+bundle"). It needs only json, hashlib and pathlib, so the engine can load and verify a bundle on a box
+without torch or onnx. Every file the manifest lists is checked against its sha256 and size; a missing,
+truncated or tampered file raises `BundleError` naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT = "musegenie-bundle"
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+CACHE_DIR = "cache"  # machine-specific artefacts (TensorRT engines): never checksummed
+GRAPH_NAMES = ("tokenizer_encoder", "tokenizer_decoder", "lam_encoder", "dynamics")
+REQUIRED_KEYS = (
+    "format",
+    "format_version",
+    "name",
+    "created",
+    "sample_rate",
+    "hop",
+    "latent_dim",
+    "frame_rate",
+    "chunk_frames",
+    "audio_scale",
+    "num_actions",
+    "actions",
+    "instruments",
+    "defaults",
+    "graphs",
+    "files",
+    "opset",
+    "configs",
+    "parity",
+    "command",
+)
+DEFAULT_KEYS = ("steps", "decoder_steps", "guidance", "sampler", "context_seconds", "crossfade_ms")
+_CHUNK = 1 << 20
+
+
+class BundleError(ValueError):
+    """A bundle that cannot be used; the message names the bundle and each bad file."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+@dataclass(frozen=True)
+class Action:
+    id: int  # index fed to the dynamics graph (the null action is num_actions)
+    name: str  # short label shown in the DAW
+    description: str  # what the LAM evaluation found this action does
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    name: str  # one of GRAPH_NAMES
+    file: str  # path relative to the bundle folder
+    inputs: dict[str, list[int | str]]  # input name -> dims (str = dynamic axis name)
+    outputs: dict[str, list[int | str]]  # output name -> dims
+
+
+@dataclass(frozen=True)
+class Defaults:
+    steps: int  # dynamics sampling steps
+    decoder_steps: int  # tokenizer decoder sampling steps
+    guidance: float  # classifier-free guidance scale g
+    sampler: str  # engine.sampling method name ("euler", "heun")
+    context_seconds: float  # audio kept on each side of the edited region
+    crossfade_ms: float  # crossfade at the region edges
+
+
+def file_digest(path: str | os.PathLike) -> dict[str, Any]:
+    """`{"sha256", "bytes"}` of one file, streamed."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            digest.update(block)
+            size += len(block)
+    return {"sha256": digest.hexdigest(), "bytes": size}
+
+
+def bundle_files(root: str | os.PathLike) -> list[str]:
+    """Relative posix paths of every file in the bundle that the manifest checksums (sorted)."""
+    root = Path(root)
+    found = []
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if not path.is_file() or rel.as_posix() == MANIFEST_NAME or rel.parts[0] == CACHE_DIR:
+            continue
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        found.append(rel.as_posix())
+    return sorted(found)
+
+
+def verify_files(root: str | os.PathLike, files: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One message per listed file that is missing, truncated, grown or tampered with ([] = all good)."""
+    root = Path(root)
+    problems = []
+    for rel, expected in sorted(files.items()):
+        path = root / rel
+        if not path.is_file():
+            problems.append(f"{rel}: missing")
+            continue
+        actual = file_digest(path)
+        if actual["bytes"] < expected["bytes"]:
+            problems.append(f"{rel}: truncated ({actual['bytes']} bytes, manifest says {expected['bytes']})")
+        elif actual["bytes"] > expected["bytes"]:
+            problems.append(
+                f"{rel}: size changed ({actual['bytes']} bytes, manifest says {expected['bytes']})"
+            )
+        elif actual["sha256"] != expected["sha256"]:
+            problems.append(f"{rel}: sha256 mismatch (file was modified)")
+    return problems
+
+
+def write_manifest(directory: str | os.PathLike, manifest: Mapping[str, Any]) -> Path:
+    """Fill `files` with the sha256/size of every bundle file and write manifest.json atomically."""
+    directory = Path(directory)
+    full = dict(manifest)
+    full.setdefault("format", FORMAT)
+    full.setdefault("format_version", FORMAT_VERSION)
+    full["files"] = {rel: file_digest(directory / rel) for rel in bundle_files(directory)}
+    target = directory / MANIFEST_NAME
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".manifest-", suffix=".json.tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(full, fh, indent=2, sort_keys=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+class Bundle:
+    """A loaded bundle: typed accessors over the manifest and absolute paths to its graphs."""
+
+    def __init__(self, path: str | os.PathLike, manifest: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.manifest = manifest
+
+    # Scalars ---------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return str(self.manifest["name"])
+
+    @property
+    def created(self) -> str:
+        return str(self.manifest["created"])
+
+    @property
+    def format_version(self) -> int:
+        return int(self.manifest["format_version"])
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.manifest["sample_rate"])
+
+    @property
+    def hop(self) -> int:
+        """Audio samples per latent frame."""
+        return int(self.manifest["hop"])
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.manifest["latent_dim"])
+
+    @property
+    def frame_rate(self) -> float:
+        """Latent frames per second (sample_rate / hop)."""
+        return float(self.manifest["frame_rate"])
+
+    @property
+    def chunk_frames(self) -> int:
+        """Latent frames per LAM action chunk (k)."""
+        return int(self.manifest["chunk_frames"])
+
+    @property
+    def chunk_samples(self) -> int:
+        return self.chunk_frames * self.hop
+
+    @property
+    def audio_scale(self) -> float:
+        """The decoder works on audio * audio_scale."""
+        return float(self.manifest["audio_scale"])
+
+    @property
+    def num_actions(self) -> int:
+        return int(self.manifest["num_actions"])
+
+    @property
+    def null_action(self) -> int:
+        """The id that means "no action" (classifier-free guidance): num_actions."""
+        return self.num_actions
+
+    @property
+    def opset(self) -> int:
+        return int(self.manifest["opset"])
+
+    @property
+    def command(self) -> str:
+        return str(self.manifest["command"])
+
+    # Structured ------------------------------------------------------------------------------------
+    @property
+    def actions(self) -> list[Action]:
+        return [
+            Action(int(a["id"]), str(a["name"]), str(a.get("description", "")))
+            for a in self.manifest["actions"]
+        ]
+
+    @property
+    def instruments(self) -> list[str]:
+        return [str(i) for i in self.manifest["instruments"]]
+
+    @property
+    def num_instruments(self) -> int:
+        return len(self.manifest["instruments"])
+
+    @property
+    def defaults(self) -> Defaults:
+        d = self.manifest["defaults"]
+        return Defaults(
+            steps=int(d["steps"]),
+            decoder_steps=int(d["decoder_steps"]),
+            guidance=float(d["guidance"]),
+            sampler=str(d["sampler"]),
+            context_seconds=float(d["context_seconds"]),
+            crossfade_ms=float(d["crossfade_ms"]),
+        )
+
+    @property
+    def graphs(self) -> dict[str, GraphSpec]:
+        return {
+            name: GraphSpec(name, str(g["file"]), dict(g["inputs"]), dict(g["outputs"]))
+            for name, g in self.manifest["graphs"].items()
+        }
+
+    @property
+    def configs(self) -> dict[str, dict[str, Any]]:
+        return dict(self.manifest["configs"])
+
+    @property
+    def parity(self) -> dict[str, dict[str, float]]:
+        return dict(self.manifest["parity"])
+
+    @property
+    def files(self) -> dict[str, dict[str, Any]]:
+        return dict(self.manifest["files"])
+
+    def graph_path(self, name: str) -> Path:
+        """Absolute path of a graph's ONNX file."""
+        graphs = self.manifest["graphs"]
+        if name not in graphs:
+            raise BundleError(f"{self.path}: no graph {name!r} (has {', '.join(graphs)})")
+        return self.path / graphs[name]["file"]
+
+    def action_id(self, action: int | str) -> int:
+        """Resolve an action given by id (int or digit string) or by name; raise KeyError otherwise."""
+        if isinstance(action, int) or (isinstance(action, str) and action.isdigit()):
+            index = int(action)
+            if 0 <= index < self.num_actions:
+                return index
+            raise KeyError(f"action id {index} out of range 0..{self.num_actions - 1}")
+        for a in self.actions:
+            if a.name == action:
+                return a.id
+        raise KeyError(f"unknown action {action!r} (known: {', '.join(a.name for a in self.actions)})")
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where machine-specific caches (TensorRT engines) go; not part of the checksummed bundle."""
+        return self.path / CACHE_DIR
+
+    def verify(self) -> None:
+        """Check every listed file's size and sha256; raise BundleError naming each bad file."""
+        problems = verify_files(self.path, self.manifest["files"])
+        if problems:
+            raise BundleError(f"{self.path}: corrupted bundle: " + "; ".join(problems), problems)
+
+    def __repr__(self) -> str:
+        return f"Bundle({str(self.path)!r}, name={self.name!r}, actions={self.num_actions})"
+
+
+def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
+    """Parse manifest.json of a bundle folder (or the manifest file itself), raising BundleError."""
+    path = Path(path)
+    manifest_path = path if path.is_file() else path / MANIFEST_NAME
+    if not manifest_path.is_file():
+        raise BundleError(f"{path}: not a model bundle ({MANIFEST_NAME} not found)")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise BundleError(f"{manifest_path}: unreadable manifest ({err})") from err
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{manifest_path}: manifest is not a JSON object")
+    return manifest
+
+
+def validate_manifest(manifest: Mapping[str, Any], where: str = "bundle") -> None:
+    """Check format, version, required keys and internal consistency; raise BundleError."""
+    if manifest.get("format") != FORMAT:
+        raise BundleError(f"{where}: format is {manifest.get('format')!r}, expected {FORMAT!r}")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise BundleError(
+            f"{where}: format_version {manifest.get('format_version')!r} is not supported "
+            f"(this musegenie reads version {FORMAT_VERSION})"
+        )
+    missing = [k for k in REQUIRED_KEYS if k not in manifest]
+    if missing:
+        raise BundleError(f"{where}: manifest lacks {', '.join(missing)}")
+    missing_defaults = [k for k in DEFAULT_KEYS if k not in manifest["defaults"]]
+    if missing_defaults:
+        raise BundleError(f"{where}: manifest defaults lack {', '.join(missing_defaults)}")
+    ids = [a.get("id") for a in manifest["actions"]]
+    if ids != list(range(manifest["num_actions"])):
+        raise BundleError(f"{where}: actions must have ids 0..{manifest['num_actions'] - 1}, got {ids}")
+    for name in GRAPH_NAMES:
+        graph = manifest["graphs"].get(name)
+        if graph is None:
+            raise BundleError(f"{where}: graph {name!r} missing from the manifest")
+        if graph.get("file") not in manifest["files"]:
+            raise BundleError(f"{where}: graph {name!r} file {graph.get('file')!r} is not listed in files")
+
+
+def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
+    """Load and validate a bundle folder; with verify, check every file's sha256 and size too."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    root = path if path.is_dir() else path.parent
+    validate_manifest(manifest, str(root))
+    bundle = Bundle(root, manifest)
+    if verify:
+        bundle.verify()
+    return bundle

@@ -1,0 +1,76 @@
+"""Print a model bundle's manifest (actions, graphs, defaults, parity) and verify every file's checksum.
+
+Exit code 0 when every file matches the manifest, 1 when a file is missing, truncated or modified (each
+one is named).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from engine.bundle import Bundle, BundleError, read_manifest, validate_manifest, verify_files
+from engine.cli import CommandError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", type=Path, help="bundle folder (holds manifest.json)")
+    parser.add_argument("--json", action="store_true", help="print the manifest and the check result as JSON")
+
+
+def _dims(dims: list[int | str]) -> str:
+    return "(" + ", ".join(str(d) for d in dims) + ")"
+
+
+def summary(bundle: Bundle) -> str:
+    """The human-readable overview `bundle info` prints."""
+    d = bundle.defaults
+    lines = [
+        f"bundle     {bundle.name}  (format v{bundle.format_version}, created {bundle.created})",
+        f"path       {bundle.path}",
+        f"audio      {bundle.sample_rate} Hz, hop {bundle.hop} -> {bundle.frame_rate:g} frames/s, "
+        f"latent dim {bundle.latent_dim}, audio scale {bundle.audio_scale:g}",
+        f"actions    {bundle.num_actions} (one per {bundle.chunk_frames} frames = "
+        f"{bundle.chunk_frames / bundle.frame_rate:.2f} s; null action id {bundle.null_action})",
+    ]
+    lines += [f"  {a.id:>3}  {a.name:<20} {a.description}" for a in bundle.actions]
+    lines.append(f"instruments {', '.join(bundle.instruments) or '(none)'}")
+    lines.append(
+        f"defaults   steps {d.steps}, decoder steps {d.decoder_steps}, guidance {d.guidance:g}, sampler {d.sampler}, "
+        f"context {d.context_seconds:g} s, crossfade {d.crossfade_ms:g} ms"
+    )
+    lines.append(f"graphs     (opset {bundle.opset})")
+    parity = bundle.parity
+    for name, g in bundle.graphs.items():
+        size = bundle.files.get(g.file, {}).get("bytes", 0)
+        lines.append(f"  {name:<18} {g.file}  {size / 1e6:.2f} MB")
+        lines += [f"      in   {k:<12} {_dims(v)}" for k, v in g.inputs.items()]
+        lines += [f"      out  {k:<12} {_dims(v)}" for k, v in g.outputs.items()]
+        if name in parity:
+            p = parity[name]
+            lines.append(f"      parity max abs {p['max_abs']:.2e}, max rel {p['max_rel']:.2e}")
+    lines.append(f"files      {len(bundle.files)} listed")
+    lines.append(f"command    {bundle.command}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        manifest = read_manifest(args.bundle)
+        root = args.bundle if args.bundle.is_dir() else args.bundle.parent
+        validate_manifest(manifest, str(root))
+    except BundleError as err:
+        raise CommandError(str(err)) from err
+    bundle = Bundle(root, manifest)
+    problems = verify_files(bundle.path, manifest["files"])
+    if args.json:
+        print(json.dumps({"manifest": manifest, "verified": not problems, "problems": problems}, indent=2))
+    else:
+        print(summary(bundle))
+        if problems:
+            print(f"checksums  FAILED ({len(problems)} of {len(bundle.files)} files):")
+            print("\n".join(f"  {p}" for p in problems))
+        else:
+            print(f"checksums  OK ({len(bundle.files)} files)")
+    return 1 if problems else 0

@@ -1,0 +1,158 @@
+"""engine.bundle: manifest round trip, validation and corruption detection (no torch needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.bundle import (
+    FORMAT,
+    FORMAT_VERSION,
+    GRAPH_NAMES,
+    MANIFEST_NAME,
+    BundleError,
+    load_bundle,
+    write_manifest,
+)
+from engine.cli import main as cli_main
+
+
+def _manifest() -> dict:
+    io = {
+        "tokenizer_encoder": ({"audio": ["B", 1, "N"]}, {"latents": ["B", "T", 8]}),
+        "tokenizer_decoder": (
+            {"noisy": ["B", 1, "N"], "t": ["B"], "latents": ["B", "T", 8]},
+            {"velocity": ["B", 1, "N"]},
+        ),
+        "lam_encoder": ({"latents": ["B", "T", 8]}, {"action_logits": ["B", "K", 4], "actions": ["B", "K"]}),
+        "dynamics": (
+            {
+                "noisy": ["B", "T", 8],
+                "t": ["B"],
+                "context": ["B", "T", 8],
+                "mask": ["B", "T"],
+                "actions": ["B", "T"],
+            },
+            {"velocity": ["B", "T", 8]},
+        ),
+    }
+    return {
+        "name": "unit",
+        "created": "2025-01-01T00:00:00+00:00",
+        "sample_rate": 16000,
+        "hop": 160,
+        "latent_dim": 8,
+        "frame_rate": 100.0,
+        "chunk_frames": 4,
+        "audio_scale": 2.0,
+        "num_actions": 4,
+        "actions": [{"id": i, "name": f"a{i}", "description": f"does {i}"} for i in range(4)],
+        "instruments": [],
+        "defaults": {
+            "steps": 8,
+            "decoder_steps": 8,
+            "guidance": 1.5,
+            "sampler": "euler",
+            "context_seconds": 2.0,
+            "crossfade_ms": 20.0,
+        },
+        "graphs": {n: {"file": f"{n}.onnx", "inputs": i, "outputs": o} for n, (i, o) in io.items()},
+        "opset": 17,
+        "configs": {"tokenizer": {}, "lam": {}, "dynamics": {}},
+        "parity": {n: {"max_abs": 1e-6, "max_rel": 1e-5} for n in GRAPH_NAMES},
+        "command": "musegenie export --unit",
+    }
+
+
+@pytest.fixture()
+def bundle_dir(tmp_path: Path) -> Path:
+    for name in GRAPH_NAMES:
+        (tmp_path / f"{name}.onnx").write_bytes(bytes(range(256)) * 4 + name.encode())
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "lam.json").write_text('{"score": 1}')
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "engine.trt").write_bytes(b"machine specific")
+    write_manifest(tmp_path, _manifest())
+    return tmp_path
+
+
+def test_round_trip(bundle_dir: Path) -> None:
+    bundle = load_bundle(bundle_dir)
+    assert bundle.manifest["format"] == FORMAT and bundle.format_version == FORMAT_VERSION
+    assert sorted(bundle.files) == sorted([f"{n}.onnx" for n in GRAPH_NAMES] + ["eval/lam.json"])
+    assert bundle.files["eval/lam.json"]["bytes"] == len('{"score": 1}')
+    assert bundle.graph_path("dynamics") == bundle_dir / "dynamics.onnx"
+    assert bundle.graphs["dynamics"].inputs["mask"] == ["B", "T"]
+    assert bundle.null_action == 4 and bundle.chunk_samples == 640
+    assert bundle.defaults.guidance == 1.5 and bundle.defaults.sampler == "euler"
+    assert [a.name for a in bundle.actions] == ["a0", "a1", "a2", "a3"]
+    assert bundle.action_id("a2") == 2 and bundle.action_id("3") == 3
+    with pytest.raises(KeyError):
+        bundle.action_id("nope")
+    with pytest.raises(KeyError):
+        bundle.action_id(4)
+    assert not list(bundle_dir.glob(".manifest-*"))
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda p: p.write_bytes(p.read_bytes()[:100]), "truncated"),
+        (lambda p: p.write_bytes(b"\xff" + p.read_bytes()[1:]), "sha256 mismatch"),
+        (lambda p: p.unlink(), "missing"),
+        (lambda p: p.write_bytes(p.read_bytes() + b"x"), "size changed"),
+    ],
+)
+def test_corruption_named(bundle_dir: Path, damage, expected: str) -> None:
+    damage(bundle_dir / "lam_encoder.onnx")
+    with pytest.raises(BundleError, match=rf"lam_encoder\.onnx: {expected}") as info:
+        load_bundle(bundle_dir)
+    assert len(info.value.problems) == 1
+    load_bundle(bundle_dir, verify=False)  # structure is still fine
+
+
+def test_cache_files_not_checked(bundle_dir: Path) -> None:
+    (bundle_dir / "cache" / "engine.trt").write_bytes(b"rebuilt on another machine")
+    load_bundle(bundle_dir)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"format_version": 2}, "format_version 2 is not supported"),
+        ({"format": "other"}, "format is 'other'"),
+        ({"num_actions": 5}, "ids 0..4"),
+    ],
+)
+def test_bad_manifest(bundle_dir: Path, edit: dict, message: str) -> None:
+    manifest = json.loads((bundle_dir / MANIFEST_NAME).read_text())
+    manifest.update(edit)
+    (bundle_dir / MANIFEST_NAME).write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=message):
+        load_bundle(bundle_dir)
+
+
+def test_missing_key_and_not_a_bundle(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    with pytest.raises(BundleError, match="not a model bundle"):
+        load_bundle(tmp_path_factory.mktemp("empty"))
+    manifest = json.loads((bundle_dir / MANIFEST_NAME).read_text())
+    del manifest["defaults"]["crossfade_ms"], manifest["opset"]
+    (bundle_dir / MANIFEST_NAME).write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="lacks opset"):
+        load_bundle(bundle_dir)
+
+
+def test_bundle_info_cli(bundle_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli_main(["bundle", "info", str(bundle_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "checksums  OK (5 files)" in out and "a3" in out and "does 2" in out and "(B, 1, N)" in out
+    assert cli_main(["bundle", "info", str(bundle_dir), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["verified"] and report["manifest"]["name"] == "unit"
+    (bundle_dir / "eval" / "lam.json").write_text('{"score": 2}')
+    assert cli_main(["bundle", "info", str(bundle_dir)]) == 1
+    assert "eval/lam.json: sha256 mismatch" in capsys.readouterr().out
+    assert cli_main(["bundle", "info", str(bundle_dir / "eval")]) == 1
+    assert "not a model bundle" in capsys.readouterr().err
