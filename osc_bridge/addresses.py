@@ -1,0 +1,70 @@
+"""The OSC address space: every request the bridge accepts and every reply it sends, in one table.
+
+Every request starts with a client-chosen int id and every reply echoes it, so a Max patch can keep several
+jobs in flight and route answers with `route`. Audio travels as file paths (Max's `buffer~ write/read`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "/musegenie"
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: type  # int, float or str; an int is accepted where a float is asked for
+    variadic: bool = False  # one or more values of this kind close the message
+
+
+@dataclass(frozen=True)
+class Request:
+    address: str
+    params: tuple[Param, ...]
+    doc: str
+
+
+ID = Param("id", int)
+IN_PATH = Param("in_path", str)
+START = Param("start_s", float)
+END = Param("end_s", float)
+
+REQUESTS: dict[str, Request] = {
+    r.address: r
+    for r in (
+        Request(f"{PREFIX}/ping", (ID,), "is the bridge (and the engine) alive? -> pong"),
+        Request(f"{PREFIX}/actions", (ID,), "list the model's actions -> action ... then done"),
+        Request(
+            f"{PREFIX}/edit",
+            (ID, IN_PATH, START, END, Param("action", int, variadic=True)),
+            "re-imagine [start_s, end_s) of in_path with the actions (spread across the region) -> progress ... done",
+        ),
+        Request(
+            f"{PREFIX}/infer", (ID, IN_PATH, START, END), "which actions does the region carry -> inferred"
+        ),
+        Request(
+            f"{PREFIX}/explore",
+            (ID, IN_PATH, START, END),
+            "render the region once per action -> variant ... done",
+        ),
+    )
+}
+
+# Reply address -> its arguments after the id.
+REPLIES: dict[str, str] = {
+    f"{PREFIX}/pong": "engine_status (SERVING or the reason it is not)",
+    f"{PREFIX}/action": "index name description",
+    f"{PREFIX}/progress": "fraction in [0, 1]",
+    f"{PREFIX}/inferred": "action [action ...] (one per chunk of the region)",
+    f"{PREFIX}/variant": "action out_path",
+    f"{PREFIX}/done": "[out_path] (edit: the result file; actions/explore: nothing)",
+    f"{PREFIX}/error": "CODE message (CODE is a gRPC status name or INVALID_ARGUMENT for a bad message)",
+}
+
+PING, ACTIONS, EDIT, INFER, EXPLORE = (
+    f"{PREFIX}/{n}" for n in ("ping", "actions", "edit", "infer", "explore")
+)
+PONG, ACTION, PROGRESS, INFERRED, VARIANT, DONE, ERROR = (
+    f"{PREFIX}/{n}" for n in ("pong", "action", "progress", "inferred", "variant", "done", "error")
+)
