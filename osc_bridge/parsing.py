@@ -41,7 +41,7 @@ def parse(address: str, args: list[Any]) -> tuple[Request, int, dict[str, Any]]:
     if len(args) < len(fixed) + (1 if variadic else 0) or (variadic is None and len(args) != len(fixed)):
         raise BadMessage(request_id, f"{address} expects: {usage} (got {len(args)} arguments)")
     values: dict[str, Any] = {}
-    for param, value in zip(fixed, args, strict=False):
+    for param, value in zip(fixed[1:], args[1:], strict=False):  # the id is returned on its own
         values[param.name] = _coerce(value, param.kind, param.name, request_id)
     if variadic is not None:
         values[variadic.name] = [
