@@ -1,0 +1,65 @@
+"""The one flow-matching sampler, shared by training (torch tensors) and the engine (numpy arrays).
+
+Convention (docs/interfaces.md): `x_t = (1 - t) * x0 + t * noise`, t=1 is pure noise, networks predict the
+velocity `v = noise - x0`, and sampling integrates dx/dt = v from t=1 down to t=0. The steps below use only
+`+` and `*` on the state, so the same function runs on numpy arrays and torch tensors; it never imports
+torch (the engine must not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+X = TypeVar("X")
+
+METHODS = ("euler", "heun")
+
+
+def timesteps(steps: int) -> list[float]:
+    """The `steps + 1` noise levels visited, evenly spaced from 1.0 (noise) down to 0.0 (data)."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    return [1.0 - i / steps for i in range(steps + 1)]
+
+
+def sample(
+    velocity_fn: Callable[[Any, float], Any],
+    noise: X,
+    steps: int,
+    method: str = "euler",
+    project: Callable[[Any, float], Any] | None = None,
+    callback: Callable[[int, int], None] | None = None,
+) -> X:
+    """Integrate the velocity field from `noise` at t=1 to data at t=0.
+
+    Args:
+        velocity_fn: `velocity_fn(x, t) -> v` with x shaped like `noise` and t a Python float; the caller
+            broadcasts t to whatever its network wants (e.g. a (B,) array).
+        noise: the starting state at t=1 (numpy array or torch tensor).
+        steps: number of intervals; Heun costs two velocity calls per interval except the last.
+        method: "euler" (first order) or "heun" (second order, no correction on the step that reaches t=0).
+        project: `project(x, t) -> x` called after every step with the new level t, so a caller can
+            re-impose known content (inpainting: the context noised to level t).
+        callback: `callback(step, steps)` after every step (progress reporting).
+    Returns:
+        The state at t=0, same type and shape as `noise`.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown sampler {method!r}; choose one of {METHODS}")
+    levels = timesteps(steps)
+    x = noise
+    for i, (t, t_next) in enumerate(zip(levels[:-1], levels[1:], strict=True)):
+        dt = t_next - t
+        v = velocity_fn(x, t)
+        if method == "heun" and t_next > 0.0:
+            x_euler = x + dt * v
+            v_next = velocity_fn(x_euler, t_next)
+            x = x + (0.5 * dt) * (v + v_next)
+        else:
+            x = x + dt * v
+        if project is not None:
+            x = project(x, t_next)
+        if callback is not None:
+            callback(i + 1, steps)
+    return x

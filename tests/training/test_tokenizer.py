@@ -1,0 +1,83 @@
+"""Tokenizer: shapes for every preset and odd lengths, normalised latents, fresh decoder, decode."""
+
+import pytest
+import torch
+
+from training.models.tokenizer import PRESETS, Tokenizer, TokenizerConfig, build, pad_to_multiple
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_shapes_for_every_preset(preset):
+    torch.manual_seed(0)
+    model = build(preset).eval()
+    expected = {"tiny": (32, 8), "low": (320, 128), "high": (2048, 64), "small": (2048, 64)}[preset]
+    assert (model.hop, model.latent_dim) == expected
+    audio = torch.randn(2, 1, 3 * model.hop) * 0.1
+    with torch.no_grad():
+        latents = model.encode(audio)
+        assert latents.shape == (2, 3, model.latent_dim)
+        velocity = model.velocity(torch.randn_like(audio), torch.tensor([0.3, 0.9]), latents)
+    assert velocity.shape == audio.shape
+
+
+def test_latents_are_layer_normalised():
+    model = build("tiny")
+    with torch.no_grad():
+        latents = model.encode(torch.randn(2, 1, 10 * model.hop))
+    assert torch.allclose(latents.mean(-1), torch.zeros(2, 10), atol=1e-5)
+    assert torch.allclose(latents.var(-1, unbiased=False), torch.ones(2, 10), atol=1e-3)
+
+
+@pytest.mark.parametrize("length", [1, 31, 33, 100, 257])
+def test_any_length_by_padding_and_trimming(length):
+    model = build("tiny").eval()
+    audio = torch.randn(1, 1, length)
+    assert pad_to_multiple(audio, model.hop).shape[-1] % model.hop == 0
+    latents = model.encode_any(audio)
+    assert latents.shape == (1, -(-length // model.hop), model.latent_dim)
+    assert model.reconstruct(audio, steps=2).shape == (1, 1, length)
+
+
+def test_fresh_decoder_predicts_zero_velocity_and_decode_returns_scaled_noise():
+    model = build("tiny").eval()
+    latents = torch.randn(1, 4, model.latent_dim)
+    noise = torch.randn(1, 1, 4 * model.hop)
+    out = model.decode(latents, steps=3, noise=noise)
+    assert torch.allclose(out, noise / model.config.audio_scale)
+
+
+def test_decoder_depends_on_latents_once_trained_a_little():
+    torch.manual_seed(0)
+    model = build("tiny")
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    noisy = torch.randn(1, 1, 4 * model.hop)
+    t = torch.tensor([0.5])
+    a = model.velocity(noisy, t, torch.randn(1, 4, model.latent_dim))
+    b = model.velocity(noisy, t, torch.randn(1, 4, model.latent_dim))
+    assert not torch.allclose(a, b)
+
+
+def test_latent_frame_influences_its_own_region_most():
+    """Conditioning is local: changing one latent frame changes the velocity mostly inside that frame."""
+    torch.manual_seed(0)
+    model = build("tiny")
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    hop, frames = model.hop, 16
+    noisy, t = torch.randn(1, 1, frames * hop), torch.tensor([0.5])
+    latents = torch.randn(1, frames, model.latent_dim)
+    changed = latents.clone()
+    changed[:, 8] += 3.0
+    diff = (model.velocity(noisy, t, latents) - model.velocity(noisy, t, changed)).abs()[0, 0]
+    inside = diff[8 * hop : 9 * hop].mean()
+    far = torch.cat([diff[: 4 * hop], diff[13 * hop :]]).mean()
+    assert inside > 10 * far
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="one entry per stage"):
+        TokenizerConfig(factors=(2, 2), widths=(8,), depths=(1, 1))
+    with pytest.raises(KeyError, match="unknown tokenizer preset"):
+        build("huge")
+    assert isinstance(build("tiny", latent_dim=16), Tokenizer)
