@@ -1,0 +1,456 @@
+"""The one training loop shared by the tokenizer, the LAM and the dynamics model.
+
+A model-specific `Task` supplies the model, a map-style dataset and the loss; `train()` does the rest:
+AdamW with decoupled weight decay (matrices only), linear warm-up then cosine decay, gradient clipping, EMA
+weights, bf16 autocast, optional `torch.compile`, torchrun DDP, tensorboard, a tqdm bar, step/time budgets,
+and atomic checkpoints from which `resume=True` continues exactly as if the run had never stopped.
+
+Exact resume rests on three things: the data order is a pure function of (seed, epoch, position) (see
+`ResumableSampler`; datasets must draw their randomness from (seed, epoch, index), not the global RNG);
+the global RNG states are saved and restored with the weights; and sample logging runs inside
+`rng.preserved()`, so it never shifts the training streams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import math
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from engine.cli import CommandError
+from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from training import checkpoint, distributed, rng
+from training.data.sampler import ResumableSampler
+from training.ema import EMA
+
+log = logging.getLogger(__name__)
+
+# Fields whose change between a run and its resume breaks bit-for-bit continuation (budgets and logging don't).
+_EXACTNESS_FIELDS = (
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "warmup_steps",
+    "min_lr_ratio",
+    "grad_clip",
+    "ema_decay",
+    "precision",
+    "seed",
+)
+
+
+@dataclass
+class TrainConfig:
+    max_steps: int = 10_000  # optimizer steps to train for (also the length of the cosine schedule)
+    max_minutes: float | None = None  # stop (with a checkpoint) after this many minutes of this invocation
+    batch_size: int = 16  # items per step on each process
+    lr: float = 3e-4  # peak AdamW learning rate, reached after the warm-up
+    weight_decay: float = 0.01  # AdamW decoupled weight decay, applied to weight matrices only
+    warmup_steps: int = 500  # linear learning-rate warm-up from 0, then cosine decay
+    min_lr_ratio: float = 0.1  # the cosine ends at this fraction of lr
+    grad_clip: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
+    ema_decay: float = 0.999  # EMA of the weights (sampling/export use the EMA)
+    precision: str = "fp32"  # fp32 or bf16 (autocast; weights and optimizer stay fp32)
+    compile: bool = False  # torch.compile the model's forward
+    checkpoint_every: int = 500  # steps between checkpoints (a kill -9 loses at most this many)
+    keep_checkpoints: int = 3  # keep only the newest K checkpoints
+    log_every: int = 25  # steps between tensorboard scalars / progress-bar updates
+    sample_every: int = 1000  # steps between task.log_samples calls (0 = never)
+    num_workers: int = 0  # DataLoader worker processes (0 = load in the training process)
+    seed: int = 0  # seeds the data order and the training RNG streams
+    device: str = "auto"  # auto (cuda if available), cpu, cuda or cuda:N
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
+        for name in ("max_steps", "batch_size", "checkpoint_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError(f"max_minutes must be positive, got {self.max_minutes}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+
+
+@runtime_checkable
+class Task(Protocol):
+    """What a model brings to the trainer. Optional extras: `log_samples(ema_model, writer, step)` (called
+    on rank 0 under no_grad with the RNG preserved) and `collate(items) -> batch`."""
+
+    kind: str  # "tokenizer" | "lam" | "dynamics": the registry rebuilds the model from it
+    model: torch.nn.Module
+    dataset: Dataset  # map-style; item i a pure function of (seed, epoch, i); `set_epoch(e)` if it has one
+
+    def model_config(self) -> dict[str, Any]: ...  # asdict(model config)
+
+    def loss(
+        self, model: torch.nn.Module, batch: dict, step: int
+    ) -> tuple[torch.Tensor, dict[str, float]]: ...
+
+
+class RunExistsError(CommandError, FileExistsError):
+    """The output folder already holds a run and --resume was not given."""
+
+
+class _TaskLoss(torch.nn.Module):
+    """Runs `task.loss` inside forward(), so DDP synchronises gradients whatever model methods it calls."""
+
+    def __init__(self, task: Task) -> None:
+        super().__init__()
+        self.model = task.model
+        self._loss = task.loss
+
+    def forward(self, batch: dict, step: int) -> tuple[torch.Tensor, dict[str, Any]]:
+        return self._loss(self.model, batch, step)
+
+
+def lr_at(step: int, config: TrainConfig) -> float:
+    """Learning rate for (0-based) step: linear warm-up to `lr`, then cosine to `min_lr_ratio * lr` at max_steps."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    span = max(1, config.max_steps - config.warmup_steps)
+    progress = min(1.0, (step - config.warmup_steps) / span)
+    floor = config.min_lr_ratio
+    return config.lr * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on tensors of rank >= 2 (matrices, convolutions, embeddings) only."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    fused = bool(params) and params[0].device.type == "cuda"
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99), fused=fused or None)
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """Move every tensor of a (nested) batch to `device`."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, list | tuple):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+class _StopFlag:
+    """SIGTERM / first Ctrl-C ask for a clean stop after the current step; a second Ctrl-C aborts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning(
+            "%s: stopping after this step (Ctrl-C again to abort without a checkpoint)",
+            signal.Signals(signum).name,
+        )
+
+    def __enter__(self) -> _StopFlag:
+        if threading.current_thread() is threading.main_thread():  # elsewhere signals stay the caller's
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class _Window:
+    """Sums of loss and metrics over the steps since the last log line."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.steps = 0
+        self.sums: dict[str, Any] = {}
+        self.started = time.perf_counter()
+
+    def add(self, loss: torch.Tensor, metrics: dict[str, Any]) -> None:
+        self.steps += 1
+        for name, value in {"loss": loss.detach(), **metrics}.items():
+            value = value.detach().float() if isinstance(value, torch.Tensor) else float(value)
+            self.sums[name] = self.sums.get(name, 0.0) + value
+
+    def means(self) -> dict[str, float]:
+        return {k: float(v) / max(1, self.steps) for k, v in self.sums.items()}
+
+
+def _batches(
+    task: Task, sampler: ResumableSampler, config: TrainConfig, epoch: int, position: int, pin: bool
+) -> Iterator[Any]:
+    """The batches of `epoch` from batch `position` on, in the order an uninterrupted run would draw them."""
+    sampler.set_epoch(epoch)
+    sampler.skip_to(position * config.batch_size)
+    if hasattr(task.dataset, "set_epoch"):
+        task.dataset.set_epoch(epoch)
+    loader = DataLoader(
+        task.dataset,
+        batch_size=config.batch_size,
+        sampler=sampler,
+        num_workers=config.num_workers,
+        collate_fn=getattr(task, "collate", None),
+        pin_memory=pin,
+        drop_last=True,
+        generator=torch.Generator().manual_seed(
+            config.seed * 1_000_003 + epoch
+        ),  # worker seeds, not the global RNG
+    )
+    yield from loader
+
+
+def _check_resume(state: dict[str, Any], task: Task, config: TrainConfig, path: Path) -> None:
+    if state["kind"] != task.kind or state["model_config"] != task.model_config():
+        raise CommandError(
+            f"{path} holds a {state['kind']} model with a different configuration than this run's {task.kind}"
+        )
+    saved = state["train_config"]
+    changed = [f for f in _EXACTNESS_FIELDS if f in saved and saved[f] != getattr(config, f)]
+    if changed:
+        log.warning(
+            "resuming with changed %s: the run will not match an uninterrupted one exactly",
+            ", ".join(changed),
+        )
+
+
+def train(
+    task: Task, config: TrainConfig, run_dir: Path, resume: bool = False, extra: dict | None = None
+) -> Path:
+    """Train `task.model` in place and return the final checkpoint folder.
+
+    Args:
+        run_dir: where checkpoints and tensorboard events go (created).
+        resume: continue from run_dir's newest checkpoint (starts fresh, with a warning, if there is none).
+        extra: JSON-able facts stored in every checkpoint (data paths, the tokenizer a latent cache came from).
+    """
+    run_dir = Path(run_dir)
+    info = distributed.init(config.device)
+    found = checkpoint.latest_checkpoint(run_dir)
+    if found is not None and not resume:
+        raise RunExistsError(
+            f"{run_dir} already holds a run (checkpoint {found.name}): pass --resume or choose a new --out"
+        )
+    if resume and found is None:
+        log.warning("%s has no checkpoint to resume from: starting a new run", run_dir)
+    if info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        checkpoint.remove_stale_temps(run_dir)
+
+    model = task.model.to(info.device).train()
+    ema = EMA(model, config.ema_decay)
+    optimizer = make_optimizer(model, config)
+    step, epoch, position = 0, 0, 0
+    rng.seed_everything(config.seed + info.rank)
+    if found is not None and resume:
+        state, optimizer_state, rng_states = checkpoint.load_training_state(found, info.device)
+        _check_resume(state, task, config, found)
+        checkpoint.load_weights(model, found, ema=False)
+        checkpoint.load_weights(ema.model, found, ema=True)
+        optimizer.load_state_dict(optimizer_state)
+        step, epoch, position, ema.updates = (
+            state["step"],
+            state["epoch"],
+            state["position"],
+            state["ema_updates"],
+        )
+        if len(rng_states) == info.world_size:
+            rng.set_state(rng_states[info.rank])
+        else:
+            log.warning(
+                "checkpoint has RNG states for %d ranks, this run has %d: RNG streams restart",
+                len(rng_states),
+                info.world_size,
+            )
+        log.info("resumed %s from %s (step %d, epoch %d)", task.kind, found, step, epoch)
+
+    if config.compile:
+        model.compile()
+    runner: torch.nn.Module = _TaskLoss(task)
+    if info.enabled:
+        device_ids = [info.device.index] if info.device.type == "cuda" else None
+        runner = DistributedDataParallel(runner, device_ids=device_ids, find_unused_parameters=True)
+
+    sampler = ResumableSampler(task.dataset, rank=info.rank, world_size=info.world_size, seed=config.seed)
+    per_epoch = sampler.num_samples // config.batch_size
+    if per_epoch == 0:
+        raise CommandError(
+            f"the dataset has {len(task.dataset)} items: too few for one batch of {config.batch_size} per process"
+        )
+    if position >= per_epoch:  # stopped exactly at an epoch's end
+        epoch, position = epoch + 1, 0
+
+    writer = None
+    if info.is_main:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(run_dir / "tb"), purge_step=step if step > 0 else None)
+        n_params = sum(p.numel() for p in model.parameters())
+        log.info(
+            "training %s (%.2fM parameters) on %s x%d, %d batches/epoch, steps %d -> %d",
+            task.kind,
+            n_params / 1e6,
+            info.device,
+            info.world_size,
+            per_epoch,
+            step,
+            config.max_steps,
+        )
+
+    def save() -> Path:
+        rng_states = distributed.gather(rng.get_state(), info)
+        path = checkpoint.checkpoints_dir(run_dir) / f"step_{step:09d}"
+        if info.is_main:
+            state = {
+                "kind": task.kind,
+                "model_config": task.model_config(),
+                "train_config": dataclasses.asdict(config),
+                "extra": extra or {},
+                "epoch": epoch,
+                "position": position,
+                "ema_updates": ema.updates,
+                "world_size": info.world_size,
+            }
+            path = checkpoint.save(
+                run_dir, step, model, ema.model, optimizer, state, rng_states, config.keep_checkpoints
+            )
+        distributed.barrier(info)
+        return path
+
+    def log_samples() -> None:
+        if info.is_main and hasattr(task, "log_samples"):
+            with rng.preserved(), torch.no_grad():
+                task.log_samples(ema.model, writer, step)
+
+    autocast = torch.autocast(info.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
+    pbar = tqdm(
+        total=config.max_steps,
+        initial=step,
+        desc=f"train {task.kind}",
+        disable=not info.is_main,
+        dynamic_ncols=True,
+    )
+    window = _Window()
+    started = time.monotonic()
+    saved_step = step if found is not None and resume else -1
+    final = checkpoint.checkpoints_dir(run_dir) / f"step_{step:09d}"
+    try:
+        with _StopFlag() as stop:
+            done = step >= config.max_steps
+            while not done:
+                for batch in _batches(task, sampler, config, epoch, position, pin=info.device.type == "cuda"):
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr_at(step, config)
+                    batch = to_device(batch, info.device)
+                    with autocast:
+                        loss, metrics = runner(batch, step)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    max_norm = config.grad_clip if config.grad_clip > 0 else float("inf")
+                    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+                    optimizer.step()
+                    ema.update(model)
+                    step, position = step + 1, position + 1
+                    if position == per_epoch:
+                        epoch, position = epoch + 1, 0
+                    window.add(loss, {**metrics, "grad_norm": grad_norm})
+                    pbar.update(1)
+
+                    if step % config.log_every == 0:
+                        _log_window(
+                            window,
+                            writer,
+                            pbar,
+                            step,
+                            config,
+                            info.world_size,
+                            optimizer.param_groups[0]["lr"],
+                        )
+                    out_of_time = (
+                        config.max_minutes is not None
+                        and time.monotonic() - started > 60 * config.max_minutes
+                    )
+                    done = distributed.any_rank(
+                        step >= config.max_steps or out_of_time or stop.requested, info
+                    )
+                    if step % config.checkpoint_every == 0 or done:
+                        final, saved_step = save(), step
+                    if config.sample_every and step % config.sample_every == 0:
+                        log_samples()
+                    if done or position == 0:
+                        break
+        if saved_step != step:
+            final = save()
+        if config.sample_every and step % config.sample_every != 0:
+            log_samples()
+        log.info("stopped at step %d; checkpoint %s", step, final)
+    finally:
+        pbar.close()
+        if writer is not None:
+            writer.close()
+        distributed.shutdown(info)
+    return final
+
+
+def _log_window(
+    window: _Window, writer: Any, pbar: tqdm, step: int, config: TrainConfig, world_size: int, lr: float
+) -> None:
+    means = window.means()
+    if not math.isfinite(means["loss"]):
+        raise FloatingPointError(
+            f"the loss became {means['loss']} by step {step}; the last checkpoint is before it"
+        )
+    elapsed = time.perf_counter() - window.started
+    items_per_s = window.steps * config.batch_size * world_size / max(elapsed, 1e-9)
+    if writer is not None:
+        for name, value in means.items():
+            writer.add_scalar(f"train/{name}", value, step)
+        writer.add_scalar("train/lr", lr, step)
+        writer.add_scalar("train/items_per_s", items_per_s, step)
+    pbar.set_postfix(loss=f"{means['loss']:.4f}", items_s=f"{items_per_s:.1f}", refresh=False)
+    window.reset()
+
+
+def add_train_arguments(parser: argparse.ArgumentParser, **defaults: Any) -> None:
+    """Add every TrainConfig field as an option plus --out and --resume; `defaults` override field defaults."""
+    parser.add_argument(
+        "--out", type=Path, required=True, help="run directory: checkpoints and tensorboard events"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its newest checkpoint"
+    )
+    add_dataclass_arguments(parser, TrainConfig)
+    unknown = set(defaults) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise ValueError(f"TrainConfig has no fields {sorted(unknown)}")
+    parser.set_defaults(**defaults)
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig the options describe (invalid values become a CommandError)."""
+    try:
+        return dataclass_from_args(TrainConfig, args)
+    except ValueError as err:
+        raise CommandError(str(err)) from err
