@@ -1,0 +1,213 @@
+"""The quality classifier: ExtraTrees on segment features, p(good) per 5 s segment.
+
+Training reports k-fold accuracy with folds split by song (a song is never in the training and the test part
+of a fold at once, so the figure is about unseen recordings), the out-of-fold confusion matrix and the
+most useful features. The saved file (joblib) holds the model with its FEATURE_VERSION, the feature config
+and the training metadata; loading a filter made with another feature version is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.metrics import confusion_matrix
+from sklearn.model_selection import StratifiedGroupKFold
+from tqdm import tqdm
+
+from engine.audio import AudioError
+from training.data.quality.clips import load_clip
+from training.data.quality.features import FEATURE_VERSION, FeatureConfig, audio_features, feature_names
+from training.data.quality.labels import Label
+
+log = logging.getLogger(__name__)
+
+FORMAT = "musegenie-quality-filter"
+
+
+@dataclass
+class FilterTrainConfig:
+    n_estimators: int = 400  # trees: more only smooth the probabilities, ExtraTrees barely overfit
+    min_samples_leaf: int = 2  # leaves of at least 2 segments give less all-or-nothing probabilities
+    max_features: str = "sqrt"  # features tried per split ("sqrt", "log2"): the ExtraTrees default
+    folds: int = 5  # k of the k-fold accuracy (split by song; fewer when a class has fewer songs)
+    top_features: int = 12  # how many of the most useful features the report lists
+    seed: int = 0  # seeds the trees and the fold split
+    n_jobs: int = 1  # cores for the trees (-1 = all)
+
+
+class FilterFormatError(ValueError):
+    """A file that is not a quality filter, or one made with another feature version."""
+
+
+@dataclass
+class QualityFilter:
+    model: ExtraTreesClassifier  # classes_ are [0, 1] = [bad, good]
+    feature_config: FeatureConfig
+    metadata: dict[str, Any] = field(default_factory=dict)  # training data, report, config, date
+    feature_version: int = FEATURE_VERSION
+
+    def predict_good(self, features: np.ndarray) -> np.ndarray:
+        """(S, D) features -> (S,) p(good) float32."""
+        proba = self.model.predict_proba(features)  # (S, classes)
+        classes = list(self.model.classes_)
+        if 1 not in classes:
+            return np.zeros(len(features), dtype=np.float32)
+        return proba[:, classes.index(1)].astype(np.float32)
+
+
+@dataclass
+class TrainReport:
+    clips: int  # labelled clips whose audio could be read
+    segments: int  # feature rows (clips longer than a segment give several)
+    good: int  # good segments
+    bad: int  # bad segments
+    folds: int  # k actually used (0 = too few songs per class for cross-validation)
+    fold_accuracy: list[float]  # accuracy of each fold
+    confusion: list[list[int]]  # out-of-fold, rows = true [bad, good], columns = predicted [bad, good]
+    top_features: list[tuple[str, float]]  # (name, mean impurity decrease), most useful first
+    unreadable: list[str]  # labelled clips whose audio could not be read
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.fold_accuracy)) if self.fold_accuracy else float("nan")
+
+    def format(self) -> str:
+        lines = [f"{self.clips} clips, {self.segments} segments ({self.good} good, {self.bad} bad)"]
+        if self.folds:
+            lines.append(
+                f"{self.folds}-fold accuracy (split by song): {self.accuracy:.3f} +- {np.std(self.fold_accuracy):.3f}"
+            )
+            (tn, fp), (fn, tp) = self.confusion
+            lines += [
+                "confusion (rows true, columns predicted):",
+                "         bad   good",
+                f"  bad  {tn:5d}  {fp:5d}",
+                f"  good {fn:5d}  {tp:5d}",
+            ]
+        else:
+            lines.append("no cross-validation: each class needs clips from at least 2 songs")
+        lines.append("most useful features:")
+        lines += [f"  {name:<18} {value:.4f}" for name, value in self.top_features]
+        if self.unreadable:
+            lines.append(f"{len(self.unreadable)} unreadable clips skipped: {', '.join(self.unreadable[:5])}")
+        return "\n".join(lines)
+
+
+def labelled_features(
+    labels: list[Label], config: FeatureConfig = FeatureConfig()
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Features of labelled clips -> (X (S, D), y (S,) 1 = good, groups (S,) song index, unreadable paths)."""
+    rows, targets, groups, unreadable = [], [], [], []
+    song_ids: dict[Path, int] = {}
+    for item in tqdm(labels, desc="features", unit="clip", disable=None):
+        try:
+            audio = load_clip(item.path, item.start, item.duration, config)  # (N,)
+        except AudioError as err:
+            log.warning("skipped: %s", err)
+            unreadable.append(str(item.path))
+            continue
+        features, _ = audio_features(audio, config)  # (s, D)
+        rows.append(features)
+        targets.append(np.full(len(features), int(item.label == "good")))
+        groups.append(np.full(len(features), song_ids.setdefault(item.path, len(song_ids))))
+    if not rows:
+        raise ValueError("no labelled clip could be read")
+    return np.concatenate(rows), np.concatenate(targets), np.concatenate(groups), unreadable
+
+
+def _model(config: FilterTrainConfig) -> ExtraTreesClassifier:
+    return ExtraTreesClassifier(
+        n_estimators=config.n_estimators,
+        min_samples_leaf=config.min_samples_leaf,
+        max_features=config.max_features,
+        random_state=config.seed,
+        n_jobs=config.n_jobs,
+    )
+
+
+def train_filter(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    config: FilterTrainConfig = FilterTrainConfig(),
+    feature_config: FeatureConfig = FeatureConfig(),
+) -> tuple[QualityFilter, TrainReport]:
+    """Cross-validate by song, then fit on everything. x (S, D), y (S,) 1 = good, groups (S,) song ids."""
+    songs_per_class = [len(np.unique(groups[y == c])) for c in (0, 1)]
+    folds = min(config.folds, *songs_per_class)
+    fold_accuracy, predicted = [], np.full(len(y), -1)
+    if folds >= 2:
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=config.seed)
+        for train, test in splitter.split(x, y, groups):
+            predicted[test] = _model(config).fit(x[train], y[train]).predict(x[test])
+            fold_accuracy.append(float((predicted[test] == y[test]).mean()))
+    else:
+        folds = 0
+        log.warning("too few songs per class (%s) for cross-validation", songs_per_class)
+    model = _model(config).fit(x, y)
+    names = feature_names(feature_config)
+    order = np.argsort(model.feature_importances_)[::-1][: config.top_features]
+    confusion = (
+        confusion_matrix(y[predicted >= 0], predicted[predicted >= 0], labels=[0, 1])
+        if folds
+        else np.zeros((2, 2))
+    )
+    report = TrainReport(
+        clips=len(np.unique(groups)),
+        segments=len(y),
+        good=int(y.sum()),
+        bad=int(len(y) - y.sum()),
+        folds=folds,
+        fold_accuracy=fold_accuracy,
+        confusion=confusion.astype(int).tolist(),
+        top_features=[(names[i], float(model.feature_importances_[i])) for i in order],
+        unreadable=[],
+    )
+    metadata = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "train_config": asdict(config),
+    }
+    return QualityFilter(model, feature_config, metadata), report
+
+
+def save_filter(quality_filter: QualityFilter, path: str | Path) -> Path:
+    """Write the filter (model, feature version and config, metadata) with joblib."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "feature_version": quality_filter.feature_version,
+        "feature_config": asdict(quality_filter.feature_config),
+        "feature_names": feature_names(quality_filter.feature_config),
+        "metadata": quality_filter.metadata,
+        "model": quality_filter.model,
+    }
+    joblib.dump(payload, path, compress=3)
+    return path
+
+
+def load_filter(path: str | Path) -> QualityFilter:
+    """Read a filter written by save_filter; raises FilterFormatError on another format or feature version."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such filter file")
+    try:
+        payload = joblib.load(path)
+    except (EOFError, ValueError, KeyError, OSError) as err:
+        raise FilterFormatError(f"{path}: not a readable filter file ({err})") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise FilterFormatError(f"{path}: not a musegenie quality filter")
+    if payload["feature_version"] != FEATURE_VERSION:
+        raise FilterFormatError(
+            f"{path}: made with feature version {payload['feature_version']}, this code computes version "
+            f"{FEATURE_VERSION}: retrain it with `musegenie data train-filter`"
+        )
+    config = FeatureConfig(**payload["feature_config"])
+    return QualityFilter(payload["model"], config, payload["metadata"], payload["feature_version"])
