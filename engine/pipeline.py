@@ -1,0 +1,462 @@
+"""The edit: encode -> mask -> action-conditioned dynamics sampling -> guided decode -> stitch.
+
+`Pipeline(runtime).edit(audio, sample_rate, region, actions, ...)` re-imagines `region` (seconds) of a
+(C, N) float32 signal of any rate and channel count:
+
+1. take the region plus `context_seconds` each side (clipped at the file edges), downmix to mono and
+   resample to the model rate; pad to a whole number of action chunks;
+2. encode to latents (T, D); mask the frames the region touches;
+3. sample the dynamics model from noise on the masked frames (classifier-free guidance: the conditional
+   and the null-action batch run together), with the chosen actions on the masked frames and the actions
+   the LAM hears in the context on the others; one id fills the region, several are spread evenly;
+4. decode with the diffusion decoder, re-imposing the known audio (noised to the current level) outside
+   the region after every step, so the edit joins its surroundings;
+5. resample back, equal-power crossfade over `crossfade_ms` just outside each region edge and write the
+   result into every channel. Samples outside region +/- crossfade are returned bit-identical; the same
+   seed gives the same output.
+
+Letters in shape comments: B batch, C channels, N samples, T latent frames, D latent width, K chunks.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine import audio as audio_io
+from engine.bundle import Action
+from engine.runtime import Runtime
+from engine.sampling import METHODS, sample
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]  # (fraction of the whole call in 0..1, stage name)
+MAX_STEPS = 1000
+
+
+class EditError(ValueError):
+    """Parameters that cannot be used: unknown action, steps out of range, too many actions."""
+
+
+class RegionError(EditError):
+    """A region outside the audio, or one whose end is not after its start."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where the region and its context sit, at the input rate and at the model rate."""
+
+    start: int  # region [start, end) in input samples
+    end: int
+    window_start: int  # region + context [window_start, window_end) in input samples
+    window_end: int
+    fade: int  # crossfade length in input samples (each side, clipped at the file edges)
+    model_length: int  # window length at the model rate, before padding
+    padded_length: int  # model-rate length padded to whole action chunks
+    model_start: int  # region [model_start, model_end) at the model rate, relative to the window
+    model_end: int
+    frame_start: int  # latent frames [frame_start, frame_end) the region touches
+    frame_end: int
+
+
+def plan_window(
+    num_samples: int,
+    sample_rate: int,
+    region: tuple[float, float],
+    context_seconds: float,
+    crossfade_ms: float,
+    model_rate: int,
+    hop: int,
+    chunk_frames: int,
+) -> Window:
+    """Region/context/frame geometry for an input of `num_samples` at `sample_rate` (raises RegionError)."""
+    start_s, end_s = float(region[0]), float(region[1])
+    duration = num_samples / sample_rate
+    if not (math.isfinite(start_s) and math.isfinite(end_s)):
+        raise RegionError(f"region ({start_s}, {end_s}) is not finite")
+    if start_s < 0:
+        raise RegionError(f"region start {start_s:g} s is before the start of the audio")
+    if end_s <= start_s:
+        raise RegionError(f"region end {end_s:g} s is not after its start {start_s:g} s")
+    if end_s > duration + 0.5 / sample_rate:
+        raise RegionError(f"region end {end_s:g} s is beyond the end of the audio ({duration:.3f} s)")
+    start = int(round(start_s * sample_rate))
+    end = min(int(round(end_s * sample_rate)), num_samples)
+    if end <= start:
+        raise RegionError(f"region ({start_s:g}, {end_s:g}) s is shorter than one sample")
+    if context_seconds < 0 or not math.isfinite(context_seconds):
+        raise EditError(f"context_seconds must be >= 0, got {context_seconds}")
+    context = int(round(context_seconds * sample_rate))
+    window_start, window_end = max(0, start - context), min(num_samples, end + context)
+    fade = max(0, int(round(crossfade_ms * sample_rate / 1000)))
+    model_length = model_samples(window_end - window_start, sample_rate, model_rate)
+    multiple = hop * chunk_frames
+    padded_length = max(multiple, -(-model_length // multiple) * multiple)
+    model_start = int(math.floor((start - window_start) * model_rate / sample_rate))
+    model_end = min(model_length, int(math.ceil((end - window_start) * model_rate / sample_rate)))
+    model_end = max(model_end, model_start + 1)
+    return Window(
+        start=start,
+        end=end,
+        window_start=window_start,
+        window_end=window_end,
+        fade=fade,
+        model_length=model_length,
+        padded_length=padded_length,
+        model_start=model_start,
+        model_end=model_end,
+        frame_start=model_start // hop,
+        frame_end=-(-model_end // hop),
+    )
+
+
+def model_samples(num_samples: int, sr_in: int, sr_out: int) -> int:
+    """Length soxr produces when resampling `num_samples` from sr_in to sr_out."""
+    return num_samples if sr_in == sr_out else int(round(num_samples * sr_out / sr_in))
+
+
+def spread_actions(actions: Sequence[int], frames: int) -> np.ndarray:
+    """Per-frame ids for a region of `frames` frames: one id fills it, n ids take n equal stretches."""
+    if not actions:
+        raise EditError("no action given")
+    if len(actions) > frames:
+        raise EditError(f"{len(actions)} actions for a region of only {frames} latent frames")
+    index = np.arange(frames) * len(actions) // frames  # (T,) which action each frame takes
+    return np.asarray(actions, np.int64)[index]
+
+
+def crossfade_gains(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-power fade of `length` samples: (old gain cos, new gain sin), new rising 0 -> 1."""
+    u = (np.arange(length) + 0.5) / max(length, 1)
+    return np.cos(0.5 * np.pi * u), np.sin(0.5 * np.pi * u)
+
+
+def stitch(
+    original: np.ndarray,
+    generated: np.ndarray,
+    start: int,
+    end: int,
+    fade: int,
+    limits: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Write mono `generated` (N,) over [start, end) of every channel of `original` (C, N).
+
+    Equal-power crossfades over `fade` samples just before `start` and just after `end`, clipped to
+    `limits` (where `generated` is valid; default the whole file); every sample outside
+    [start - fade, end + fade) is copied bit for bit.
+    """
+    lo, hi = limits or (0, original.shape[1])
+    out = original.copy()
+    out[:, start:end] = generated[start:end]
+    a = max(lo, start - fade)
+    if a < start:
+        old, new = crossfade_gains(fade)
+        old, new = old[fade - (start - a) :], new[fade - (start - a) :]
+        out[:, a:start] = (old * original[:, a:start] + new * generated[a:start]).astype(np.float32)
+    b = min(hi, end + fade)
+    if end < b:
+        old, new = crossfade_gains(fade)
+        old, new = old[::-1][: b - end], new[::-1][: b - end]
+        out[:, end:b] = (old * original[:, end:b] + new * generated[end:b]).astype(np.float32)
+    return out
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(int(seed) % 2**64))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An input window encoded once, reused by every rendering of the same region (explore)."""
+
+    audio: np.ndarray  # (C, N) the validated input
+    sample_rate: int
+    window: Window
+    model_audio: np.ndarray  # (1, 1, P) mono model-rate window, zero padded
+    latents: np.ndarray  # (1, T, D)
+    context_actions: np.ndarray  # (1, T) the LAM's action per frame of the window
+
+
+class Pipeline:
+    """The edit pipeline on one loaded runtime. Thread-safe: onnxruntime sessions may be shared."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.bundle = runtime.bundle
+
+    @property
+    def actions(self) -> list[Action]:
+        return self.bundle.actions
+
+    # Validation --------------------------------------------------------------------------------------
+    def action_ids(self, actions: Sequence[int | str]) -> list[int]:
+        """Ids for actions given by id or name (raises EditError)."""
+        ids = []
+        for action in actions:
+            try:
+                ids.append(self.bundle.action_id(action))
+            except KeyError as err:
+                raise EditError(str(err.args[0])) from err
+        return ids
+
+    def _settings(
+        self,
+        steps: int | None,
+        guidance: float | None,
+        decoder_steps: int | None,
+        context_seconds: float | None,
+    ) -> tuple[int, float, int, float]:
+        d = self.bundle.defaults
+        steps = d.steps if steps is None else int(steps)
+        decoder_steps = d.decoder_steps if decoder_steps is None else int(decoder_steps)
+        guidance = d.guidance if guidance is None else float(guidance)
+        context = d.context_seconds if context_seconds is None else float(context_seconds)
+        for name, value in (("steps", steps), ("decoder_steps", decoder_steps)):
+            if not 1 <= value <= MAX_STEPS:
+                raise EditError(f"{name} must be in 1..{MAX_STEPS}, got {value}")
+        if not math.isfinite(guidance) or not 0 <= guidance <= 100:
+            raise EditError(f"guidance must be in 0..100, got {guidance}")
+        if d.sampler not in METHODS:
+            raise EditError(f"bundle sampler {d.sampler!r} is not one of {METHODS}")
+        return steps, guidance, decoder_steps, context
+
+    # Stages ------------------------------------------------------------------------------------------
+    def _lam(self, latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(logits (1, K, A), ids (1, K)) for latents (1, T, D) with T % k == 0."""
+        inputs = {"latents": latents}
+        if "instruments" in self.runtime["lam_encoder"].input_types:
+            inputs["instruments"] = np.zeros((*latents.shape[:2], self.bundle.num_instruments), np.float32)
+        out = self.runtime["lam_encoder"].run(**inputs)
+        return out["action_logits"], out["actions"].astype(np.int64)
+
+    def prepare(
+        self, audio: np.ndarray, sample_rate: int, region: tuple[float, float], context_seconds: float
+    ) -> Prepared:
+        """Validate, cut the window, downmix/resample/pad, encode and hear the context's actions."""
+        audio = audio_io.check(audio, sample_rate)
+        b = self.bundle
+        w = plan_window(
+            audio.shape[1],
+            sample_rate,
+            region,
+            context_seconds,
+            b.defaults.crossfade_ms,
+            b.sample_rate,
+            b.hop,
+            b.chunk_frames,
+        )
+        mono = audio_io.to_mono(audio[:, w.window_start : w.window_end])  # (1, W)
+        mono = audio_io.resample(mono, sample_rate, b.sample_rate)[:, : w.model_length]  # (1, M)
+        model_audio = np.zeros((1, 1, w.padded_length), np.float32)  # (1, 1, P)
+        model_audio[0, :, : mono.shape[1]] = mono
+        latents = self.runtime["tokenizer_encoder"].run(audio=model_audio)["latents"]  # (1, T, D)
+        _, chunk_ids = self._lam(latents)  # (1, K)
+        context_actions = np.repeat(chunk_ids, b.chunk_frames, axis=1)[:, : latents.shape[1]]  # (1, T)
+        return Prepared(audio, int(sample_rate), w, model_audio, latents, context_actions)
+
+    def _sample_latents(
+        self,
+        p: Prepared,
+        frame_actions: np.ndarray,
+        steps: int,
+        guidance: float,
+        rng: np.random.Generator,
+        tick: Callable[[], None],
+    ) -> np.ndarray:
+        b, w = self.bundle, p.window
+        frames = p.latents.shape[1]
+        mask = np.zeros((1, frames), np.float32)  # (1, T) 1 = generate
+        mask[:, w.frame_start : w.frame_end] = 1.0
+        cond = p.context_actions.copy()  # (1, T)
+        cond[:, w.frame_start : w.frame_end] = frame_actions
+        null = np.full_like(cond, b.null_action)  # (1, T)
+        if guidance == 1.0:
+            rows = [cond]  # plain conditional model: no null batch needed
+        elif guidance == 0.0:
+            rows = [null]  # actions ignored
+        else:
+            rows = [cond, null]
+        batch = len(rows)
+        constants = {
+            "context": np.repeat(p.latents, batch, axis=0),  # (B, T, D)
+            "mask": np.repeat(mask, batch, axis=0),  # (B, T)
+            "actions": np.concatenate(rows, axis=0),  # (B, T)
+        }
+        if "instruments" in self.runtime["dynamics"].input_types:
+            constants["instruments"] = np.zeros((batch, frames, b.num_instruments), np.float32)
+        velocity = self.runtime["dynamics"].bind(**constants)
+
+        def velocity_fn(x: np.ndarray, t: float) -> np.ndarray:
+            v = velocity(noisy=np.repeat(x, batch, axis=0), t=np.full(batch, t, np.float32))  # (B, T, D)
+            tick()
+            if batch == 1:
+                return v
+            return v[1:] + np.float32(guidance) * (v[:1] - v[1:])  # v_null + g (v_cond - v_null)
+
+        noise = rng.standard_normal(p.latents.shape, dtype=np.float32)  # (1, T, D)
+        x = sample(velocity_fn, noise, steps, b.defaults.sampler)
+        return np.where(mask[..., None] > 0, x, p.latents).astype(np.float32)  # (1, T, D)
+
+    def _decode(
+        self, p: Prepared, latents: np.ndarray, steps: int, rng: np.random.Generator, tick: Callable[[], None]
+    ) -> np.ndarray:
+        b, w = self.bundle, p.window
+        scale = np.float32(b.audio_scale)
+        known = p.model_audio * scale  # (1, 1, P) the clean signal in the decoder's space
+        outside = np.ones(known.shape, bool)  # (1, 1, P) samples to re-impose
+        outside[..., w.model_start : w.model_end] = False
+        noise = rng.standard_normal(known.shape, dtype=np.float32)  # (1, 1, P)
+        velocity = self.runtime["tokenizer_decoder"].bind(latents=latents)
+
+        def velocity_fn(x: np.ndarray, t: float) -> np.ndarray:
+            v = velocity(noisy=x, t=np.full(1, t, np.float32))  # (1, 1, P)
+            tick()
+            return v
+
+        def project(x: np.ndarray, t: float) -> np.ndarray:
+            noised = (np.float32(1 - t) * known + np.float32(t) * noise).astype(np.float32)
+            return np.where(outside, noised, x)
+
+        x = sample(velocity_fn, noise, steps, b.defaults.sampler, project=project)
+        return x[0, 0, : w.model_length] / scale  # (M,)
+
+    def render(
+        self,
+        p: Prepared,
+        action_ids: Sequence[int],
+        steps: int,
+        guidance: float,
+        decoder_steps: int,
+        seed: int,
+        progress: Progress | None = None,
+        span: tuple[float, float] = (0.0, 1.0),
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One rendering of a prepared window: (edited audio (C, N), per-frame action ids of the region)."""
+        w = p.window
+        frame_actions = spread_actions(list(action_ids), w.frame_end - w.frame_start)  # (F,)
+        calls_per_step = 2 if self.bundle.defaults.sampler == "heun" else 1
+        total = calls_per_step * (steps + decoder_steps)
+        done = [0]
+
+        def tick() -> None:
+            done[0] += 1
+            if progress is not None:
+                stage = "dynamics" if done[0] <= calls_per_step * steps else "decode"
+                progress(span[0] + (span[1] - span[0]) * min(done[0] / total, 1.0), stage)
+
+        rng = _rng(seed)
+        latents = self._sample_latents(p, frame_actions, steps, guidance, rng, tick)  # (1, T, D)
+        model_out = self._decode(p, latents, decoder_steps, rng, tick)[None]  # (1, M)
+        back = audio_io.resample(model_out, self.bundle.sample_rate, p.sample_rate)[0]  # (W',)
+        length = w.window_end - w.window_start
+        generated = np.zeros(p.audio.shape[1], np.float32)  # (N,)
+        generated[w.window_start : w.window_start + min(length, back.shape[0])] = back[:length]
+        out = stitch(p.audio, generated, w.start, w.end, w.fade, (w.window_start, w.window_end))
+        return out, frame_actions
+
+    # Public API --------------------------------------------------------------------------------------
+    def edit(
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        region: tuple[float, float],
+        actions: Sequence[int | str],
+        steps: int | None = None,
+        guidance: float | None = None,
+        seed: int = 0,
+        progress: Progress | None = None,
+        *,
+        decoder_steps: int | None = None,
+        context_seconds: float | None = None,
+    ) -> np.ndarray:
+        """Re-imagine `region` (start_s, end_s) of (C, N) audio with `actions`; returns (C, N) float32."""
+        return self.edit_with_actions(
+            audio, sample_rate, region, actions, steps, guidance, seed, progress,
+            decoder_steps=decoder_steps, context_seconds=context_seconds,
+        )[0]  # fmt: skip
+
+    def edit_with_actions(
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        region: tuple[float, float],
+        actions: Sequence[int | str],
+        steps: int | None = None,
+        guidance: float | None = None,
+        seed: int = 0,
+        progress: Progress | None = None,
+        *,
+        decoder_steps: int | None = None,
+        context_seconds: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`edit`, also returning the action id used for each latent frame of the region."""
+        ids = self.action_ids(actions)
+        steps, guidance, decoder_steps, context = self._settings(
+            steps, guidance, decoder_steps, context_seconds
+        )
+        if progress is not None:
+            progress(0.0, "encode")
+        prepared = self.prepare(audio, sample_rate, region, context)
+        out, frame_actions = self.render(prepared, ids, steps, guidance, decoder_steps, seed, progress)
+        if progress is not None:
+            progress(1.0, "done")
+        return out, frame_actions
+
+    def infer_actions(self, audio: np.ndarray, sample_rate: int, region: tuple[float, float]) -> list[dict]:
+        """The LAM's reading of `region`, chunk by chunk from its start.
+
+        Returns one dict per chunk: `start`, `end` (seconds in the input), `action` (most likely id) and
+        `probabilities` (softmax over the actions, a list of A floats).
+        """
+        b = self.bundle
+        prepared = self.prepare(audio, sample_rate, region, context_seconds=0.0)
+        logits, ids = self._lam(prepared.latents)  # (1, K, A), (1, K)
+        logits = logits[0].astype(np.float64)  # (K, A)
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        start_s, end_s = prepared.window.start / sample_rate, prepared.window.end / sample_rate
+        chunk_s = b.chunk_samples / b.sample_rate
+        chunks = []
+        for k in range(ids.shape[1]):
+            lo = start_s + k * chunk_s
+            if lo >= end_s:
+                break
+            chunks.append(
+                {
+                    "start": lo,
+                    "end": min(end_s, lo + chunk_s),
+                    "action": int(ids[0, k]),
+                    "probabilities": probs[k].tolist(),
+                }
+            )
+        return chunks
+
+    def explore(
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        region: tuple[float, float],
+        actions: Sequence[int | str] | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        seed: int = 0,
+        progress: Progress | None = None,
+        *,
+        decoder_steps: int | None = None,
+        context_seconds: float | None = None,
+    ):
+        """Yield (Action, edited audio (C, N)) once per action (all of them by default), same seed each."""
+        ids = self.action_ids(actions) if actions else [a.id for a in self.actions]
+        steps, guidance, decoder_steps, context = self._settings(
+            steps, guidance, decoder_steps, context_seconds
+        )
+        prepared = self.prepare(audio, sample_rate, region, context)
+        by_id = {a.id: a for a in self.actions}
+        for i, action_id in enumerate(ids):
+            span = (i / len(ids), (i + 1) / len(ids))
+            out, _ = self.render(prepared, [action_id], steps, guidance, decoder_steps, seed, progress, span)
+            yield by_id[action_id], out

@@ -1,0 +1,229 @@
+"""The gRPC edit server: Editor service + grpc.health.v1 + reflection on one port.
+
+`serve(bundle_dir, ServerConfig(...), RuntimeConfig(...))` blocks until SIGTERM/SIGINT, then stops taking
+requests and gives in-flight edits `grace_seconds` to finish. `start_server(...)` returns a running
+`EditorServer` for tests, benchmarks and the OSC bridge (`server.target`, `server.stop()`).
+
+The port opens at once with health NOT_SERVING and Editor calls answering UNAVAILABLE; once the bundle is
+loaded and warm, health turns SERVING. Binds 127.0.0.1 unless told otherwise; `token` requires
+`authorization: Bearer TOKEN` metadata on every call except health checks; `tls_cert`/`tls_key` serve TLS.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from engine.bundle import load_bundle
+from engine.pipeline import Pipeline
+from engine.runtime import Runtime, RuntimeConfig
+from engine.service import EditorService, Limits
+from engine.wire import MiB
+from protos.musegenie.v1 import engine_pb2 as pb
+from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Editor"].full_name  # "musegenie.v1.Editor"
+HEALTH_PREFIX = "/grpc.health.v1.Health/"
+DEFAULT_PORT = 50051
+
+
+@dataclass
+class ServerConfig:
+    host: str = (
+        "127.0.0.1"  # address to bind; 0.0.0.0 exposes the engine to the network (use --token and TLS)
+    )
+    port: int = DEFAULT_PORT  # TCP port (0 picks a free one)
+    max_message_mb: int = (
+        256  # largest message either way; audio travels inline (1 min of 44.1 kHz stereo is 21 MB)
+    )
+    max_concurrent: int = 1  # edits computed at once (each already uses every onnxruntime thread)
+    max_queue: int = 8  # edits waiting for a slot; more are refused with RESOURCE_EXHAUSTED
+    max_region_seconds: float = 120.0  # longest region one request may edit
+    grace_seconds: float = 30.0  # on SIGTERM, in-flight edits get this long to finish
+    token: str | None = None  # bearer token every client must send (authorization metadata); unset = open
+    tls_cert: str | None = None  # PEM certificate chain: serve TLS instead of plaintext
+    tls_key: str | None = None  # PEM private key for the certificate
+
+
+class TokenInterceptor(grpc.ServerInterceptor):
+    """Refuse calls without `authorization: Bearer TOKEN` (health checks stay open for probes)."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    def intercept_service(self, continuation, handler_call_details):
+        if handler_call_details.method.startswith(HEALTH_PREFIX):
+            return continuation(handler_call_details)
+        sent = dict(handler_call_details.invocation_metadata).get("authorization", "")
+        if hmac.compare_digest(sent.encode() if isinstance(sent, str) else sent, self._expected):
+            return continuation(handler_call_details)
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+
+        def deny(request_or_iterator, context):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+
+        if handler.request_streaming and handler.response_streaming:
+            return grpc.stream_stream_rpc_method_handler(deny)
+        if handler.request_streaming:
+            return grpc.stream_unary_rpc_method_handler(deny)
+        if handler.response_streaming:
+            return grpc.unary_stream_rpc_method_handler(deny)
+        return grpc.unary_unary_rpc_method_handler(deny)
+
+
+def message_options(max_message_mb: int) -> list[tuple[str, int]]:
+    size = int(max_message_mb * MiB)
+    return [("grpc.max_send_message_length", size), ("grpc.max_receive_message_length", size)]
+
+
+class EditorServer:
+    """A started gRPC server; `load()` (or a pipeline passed in) makes it SERVING."""
+
+    def __init__(self, config: ServerConfig, pipeline: Pipeline | None = None) -> None:
+        self.config = config
+        limits = Limits(
+            max_concurrent=config.max_concurrent,
+            max_queue=config.max_queue,
+            max_region_seconds=config.max_region_seconds,
+            max_message_bytes=int(config.max_message_mb * MiB),
+        )
+        self.service = EditorService(limits)
+        self.health = health.HealthServicer()
+        # Enough threads for every admitted request plus cheap calls (info, health, refusals); gRPC
+        # itself refuses anything beyond with RESOURCE_EXHAUSTED instead of queueing without bound.
+        workers = config.max_concurrent + config.max_queue + 8
+        interceptors = [TokenInterceptor(config.token)] if config.token else []
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="musegenie-rpc"),
+            interceptors=interceptors,
+            options=message_options(config.max_message_mb),
+            maximum_concurrent_rpcs=workers,
+        )
+        pb_grpc.add_EditorServicer_to_server(self.service, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
+        )
+        self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.port = self._bind()
+        self.stopped = threading.Event()
+        if pipeline is not None:
+            self.set_pipeline(pipeline)
+
+    def _bind(self) -> int:
+        c = self.config
+        host = f"[{c.host}]" if ":" in c.host and not c.host.startswith("[") else c.host
+        address = f"{host}:{c.port}"
+        if bool(c.tls_cert) != bool(c.tls_key):
+            raise ValueError("TLS needs both a certificate and a key")
+        try:
+            if c.tls_cert:
+                credentials = grpc.ssl_server_credentials(
+                    [(Path(c.tls_key).read_bytes(), Path(c.tls_cert).read_bytes())]
+                )
+                port = self.server.add_secure_port(address, credentials)
+            else:
+                port = self.server.add_insecure_port(address)
+        except RuntimeError as err:
+            raise OSError(f"cannot listen on {address}: {err}") from err
+        if port == 0:
+            raise OSError(f"cannot listen on {address} (in use or not a local address?)")
+        return port
+
+    @property
+    def target(self) -> str:
+        host = "127.0.0.1" if self.config.host in ("0.0.0.0", "") else self.config.host
+        host = (
+            "[::1]" if host == "::" else (f"[{host}]" if ":" in host and not host.startswith("[") else host)
+        )
+        return f"{host}:{self.port}"
+
+    def _set_health(self, status: int) -> None:
+        for name in ("", SERVICE_NAME):
+            self.health.set(name, status)
+
+    def start(self) -> EditorServer:
+        self.server.start()
+        scheme = "TLS" if self.config.tls_cert else "plaintext"
+        log.info(
+            "listening on %s (%s%s)", self.target, scheme, ", token required" if self.config.token else ""
+        )
+        return self
+
+    def set_pipeline(self, pipeline: Pipeline) -> None:
+        self.service.set_pipeline(pipeline)
+        self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving bundle %s with %d actions", pipeline.bundle.name, pipeline.bundle.num_actions)
+
+    def load(
+        self, bundle_dir: str | Path, runtime_config: RuntimeConfig | None = None, verify: bool = True
+    ) -> Pipeline:
+        """Load, verify and warm up a bundle, then report SERVING."""
+        pipeline = Pipeline(Runtime(load_bundle(bundle_dir, verify=verify), runtime_config))
+        self.set_pipeline(pipeline)
+        return pipeline
+
+    def stop(self, grace: float | None = None) -> None:
+        """Refuse new calls, let in-flight ones finish within `grace` seconds, then cancel the rest."""
+        grace = self.config.grace_seconds if grace is None else grace
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+        self.stopped.set()
+        log.info("server stopped")
+
+    def wait(self) -> None:
+        self.server.wait_for_termination()
+
+
+def start_server(
+    bundle_dir: str | Path | None = None,
+    config: ServerConfig | None = None,
+    runtime_config: RuntimeConfig | None = None,
+    pipeline: Pipeline | None = None,
+) -> EditorServer:
+    """Start a server on a bundle folder (loaded before returning) or on an already-built pipeline."""
+    server = EditorServer(config or ServerConfig(), pipeline).start()
+    if pipeline is None and bundle_dir is not None:
+        try:
+            server.load(bundle_dir, runtime_config)
+        except BaseException:
+            server.stop(0)
+            raise
+    return server
+
+
+def serve(bundle_dir: str | Path, config: ServerConfig, runtime_config: RuntimeConfig | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    server = EditorServer(config).start()
+
+    def on_signal(signum: int, frame) -> None:
+        log.info(
+            "%s: finishing in-flight edits (up to %gs)", signal.Signals(signum).name, config.grace_seconds
+        )
+        threading.Thread(target=server.stop, name="musegenie-shutdown", daemon=True).start()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        try:
+            server.load(bundle_dir, runtime_config)
+        except BaseException:
+            server.stop(0)
+            raise
+        while not server.stopped.wait(0.5):  # short waits keep the main thread responsive to signals
+            pass
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

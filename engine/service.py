@@ -1,0 +1,274 @@
+"""The `musegenie.v1.Editor` servicer: a thin adapter proto <-> numpy <-> `engine.pipeline.Pipeline`.
+
+Every failure becomes a status code and the server keeps serving:
+INVALID_ARGUMENT (bad audio, garbage bytes, zero length, NaN, unknown action, bad parameters),
+OUT_OF_RANGE (region outside the audio, end <= start, region longer than the server allows),
+RESOURCE_EXHAUSTED (queue full; oversize messages are refused by gRPC itself with the same code),
+UNAVAILABLE (no bundle loaded yet), CANCELLED / DEADLINE_EXCEEDED (the client gave up: the work stops at
+the next sampling step). UNAUTHENTICATED comes from the token interceptor in `engine.server`.
+
+Admission: at most `max_concurrent` requests compute at once; up to `max_queue` more wait for a slot
+(checking every 100 ms whether their client is still there); any further request is refused at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+
+import grpc
+
+from engine import wire
+from engine.audio import AudioError
+from engine.pipeline import MAX_STEPS, EditError, Pipeline, RegionError
+from protos.musegenie.v1 import engine_pb2 as pb
+from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 0.01  # send a progress event when the fraction moved this much (or the stage changed)
+
+
+class Busy(Exception):
+    """Every slot is computing and the queue is full."""
+
+
+class Cancelled(Exception):
+    """The client cancelled, its deadline passed, or the server is shutting down."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_concurrent: int = 1  # requests computing at once
+    max_queue: int = 8  # requests waiting for a slot before RESOURCE_EXHAUSTED
+    max_region_seconds: float = 120.0  # longest region one request may edit
+    max_message_bytes: int = 256 << 20  # largest message either way (enforced by the gRPC server)
+
+
+class Admission:
+    """A concurrency limit with a bounded waiting room."""
+
+    def __init__(self, max_concurrent: int, max_queue: int) -> None:
+        if max_concurrent < 1 or max_queue < 0:
+            raise ValueError(
+                f"need max_concurrent >= 1 and max_queue >= 0, got {max_concurrent}, {max_queue}"
+            )
+        self._slots = threading.Semaphore(max_concurrent)
+        self._lock = threading.Lock()
+        self._max_queue = max_queue
+        self.waiting = 0
+
+    def acquire(self, is_active: Callable[[], bool]) -> None:
+        """Take a slot, waiting in the queue if there is room; raise Busy or Cancelled."""
+        if self._slots.acquire(blocking=False):
+            return
+        with self._lock:
+            if self.waiting >= self._max_queue:
+                raise Busy(f"server busy: {self._max_queue} requests already waiting")
+            self.waiting += 1
+        try:
+            while not self._slots.acquire(timeout=0.1):
+                if not is_active():
+                    raise Cancelled("client gave up while queued")
+        finally:
+            with self._lock:
+                self.waiting -= 1
+
+    def release(self) -> None:
+        self._slots.release()
+
+
+def status_for(err: BaseException) -> tuple[grpc.StatusCode, str]:
+    """The gRPC status and message for an exception raised while handling a request."""
+    if isinstance(err, RegionError):
+        return grpc.StatusCode.OUT_OF_RANGE, str(err)
+    if isinstance(err, (AudioError, EditError)):
+        return grpc.StatusCode.INVALID_ARGUMENT, str(err)
+    if isinstance(err, Busy):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, str(err)
+    if isinstance(err, Cancelled):
+        return grpc.StatusCode.CANCELLED, str(err)
+    return grpc.StatusCode.INTERNAL, f"internal error: {type(err).__name__}: {err}"
+
+
+def engine_version() -> str:
+    try:
+        return version("musegenie")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class EditorService(pb_grpc.EditorServicer):
+    """Serves one Pipeline; `pipeline` may arrive later (`set_pipeline`), until then: UNAVAILABLE."""
+
+    def __init__(self, limits: Limits, pipeline: Pipeline | None = None) -> None:
+        self.limits = limits
+        self.pipeline = pipeline
+        self.admission = Admission(limits.max_concurrent, limits.max_queue)
+
+    def set_pipeline(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    # Helpers ------------------------------------------------------------------------------------------
+    def _pipeline(self, context: grpc.ServicerContext) -> Pipeline:
+        if self.pipeline is None:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "no model bundle loaded yet (warming up)")
+        return self.pipeline
+
+    def _inputs(self, request, context: grpc.ServicerContext) -> tuple:
+        """Decoded audio, sample rate and region of a request; aborts with the matching status."""
+        try:
+            audio, sr = wire.audio_from_proto(request.audio)
+        except AudioError as err:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        if not request.HasField("region"):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request has no region")
+        region = (request.region.start, request.region.end)
+        if region[1] - region[0] > self.limits.max_region_seconds:
+            context.abort(
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"region of {region[1] - region[0]:.1f} s is longer than this server's limit of "
+                f"{self.limits.max_region_seconds:g} s",
+            )
+        return audio, sr, region
+
+    def _stream(self, context: grpc.ServicerContext, work: Callable[[Callable], Iterator]) -> Iterator:
+        """Run `work(progress)` in a worker thread under an admission slot, yielding what it emits.
+
+        `work` yields response messages; `progress(fraction, stage)` (passed to it) checks that the
+        client is still there (raising Cancelled otherwise, which stops sampling at the next step) and
+        turns into progress messages. Errors end the stream with their status.
+        """
+        try:
+            self.admission.acquire(context.is_active)
+        except (Busy, Cancelled) as err:
+            context.abort(*status_for(err))
+        events: queue.Queue = queue.Queue()
+        last = [-1.0, ""]
+
+        def progress(fraction: float, stage: str) -> None:
+            if not context.is_active():
+                raise Cancelled("client cancelled or deadline exceeded")
+            if stage != last[1] or fraction - last[0] >= PROGRESS_EVERY or fraction >= 1.0:
+                last[:] = [fraction, stage]
+                events.put(
+                    ("message", pb.EditEvent(progress=pb.EditProgress(fraction=fraction, stage=stage)))
+                )
+
+        def run() -> None:
+            try:
+                for message in work(progress):
+                    events.put(("message", message))
+                events.put(("end", None))
+            except BaseException as err:  # noqa: BLE001 - every failure must reach the client as a status
+                events.put(("error", err))
+            finally:
+                self.admission.release()
+
+        threading.Thread(target=run, name="musegenie-edit", daemon=True).start()
+        while True:
+            kind, payload = events.get()
+            if kind == "message":
+                yield payload
+            elif kind == "end":
+                return
+            else:
+                code, message = status_for(payload)
+                if code == grpc.StatusCode.INTERNAL:
+                    log.error("request failed", exc_info=payload)
+                elif code != grpc.StatusCode.CANCELLED:
+                    log.info("request refused: %s: %s", code.name, message)
+                context.abort(code, message)
+
+    # RPCs ---------------------------------------------------------------------------------------------
+    def GetInfo(self, request: pb.GetInfoRequest, context: grpc.ServicerContext) -> pb.EngineInfo:
+        pipeline = self._pipeline(context)
+        b = pipeline.bundle
+        d = b.defaults
+        return pb.EngineInfo(
+            bundle_name=b.name,
+            bundle_created=b.created,
+            model_sample_rate=b.sample_rate,
+            frame_rate=b.frame_rate,
+            chunk_frames=b.chunk_frames,
+            num_actions=b.num_actions,
+            actions=[pb.Action(id=a.id, name=a.name, description=a.description) for a in b.actions],
+            providers=pipeline.runtime.providers,
+            defaults=pb.Defaults(
+                steps=d.steps,
+                decoder_steps=d.decoder_steps,
+                guidance=d.guidance,
+                sampler=d.sampler,
+                context_seconds=d.context_seconds,
+                crossfade_ms=d.crossfade_ms,
+            ),
+            limits=pb.Limits(
+                max_message_bytes=self.limits.max_message_bytes,
+                max_concurrent=self.limits.max_concurrent,
+                max_queue=self.limits.max_queue,
+                max_region_seconds=self.limits.max_region_seconds,
+                max_steps=MAX_STEPS,
+            ),
+            engine_version=engine_version(),
+        )
+
+    def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext) -> Iterator[pb.EditEvent]:
+        pipeline = self._pipeline(context)
+        audio, sr, region = self._inputs(request, context)
+        kwargs = wire.params_from_proto(request.params)
+        actions = list(request.actions)
+
+        def work(progress: Callable) -> Iterator[pb.EditEvent]:
+            started = time.perf_counter()
+            out, frame_actions = pipeline.edit_with_actions(
+                audio, sr, region, actions, progress=progress, **kwargs
+            )
+            result = pb.EditResult(
+                audio=wire.audio_to_proto(out, sr),
+                frame_actions=frame_actions.tolist(),
+                seconds=time.perf_counter() - started,
+            )
+            yield pb.EditEvent(result=result)
+
+        yield from self._stream(context, work)
+
+    def InferActions(
+        self, request: pb.InferActionsRequest, context: grpc.ServicerContext
+    ) -> pb.InferActionsResponse:
+        pipeline = self._pipeline(context)
+        audio, sr, region = self._inputs(request, context)
+
+        def work(progress: Callable) -> Iterator[pb.InferActionsResponse]:
+            chunks = pipeline.infer_actions(audio, sr, region)
+            yield pb.InferActionsResponse(chunks=[pb.InferredChunk(**c) for c in chunks])
+
+        replies = [m for m in self._stream(context, work) if isinstance(m, pb.InferActionsResponse)]
+        return replies[-1]
+
+    def Explore(
+        self, request: pb.ExploreRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.ExploreVariant]:
+        pipeline = self._pipeline(context)
+        audio, sr, region = self._inputs(request, context)
+        kwargs = wire.params_from_proto(request.params)
+        actions = list(request.actions)
+
+        def work(progress: Callable) -> Iterator[pb.ExploreVariant]:
+            variants = pipeline.explore(audio, sr, region, actions, progress=progress, **kwargs)
+            total = len(actions) or pipeline.bundle.num_actions
+            for index, (action, out) in enumerate(variants):
+                yield pb.ExploreVariant(
+                    action=pb.Action(id=action.id, name=action.name, description=action.description),
+                    audio=wire.audio_to_proto(out, sr),
+                    index=index,
+                    total=total,
+                )
+
+        for message in self._stream(context, work):
+            if isinstance(message, pb.ExploreVariant):
+                yield message
