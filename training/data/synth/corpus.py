@@ -1,0 +1,244 @@
+"""Render pieces and write the corpus: `NAME.wav` + `NAME.json` per piece and a `corpus.jsonl` manifest.
+
+A piece is composed (tempo, key, progression, sections and events), performed into one stem per
+instrument, gated so a silent instrument is exactly silent, mixed and optionally damaged. Piece i of a
+corpus draws from `SeedSequence(seed, spawn_key=(i,))`, so the corpus is the same for any worker count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from engine.audio import save_wav
+from training.data.annotations import INSTRUMENTS, validate
+from training.data.synth import arrangement, drums, harmony, lines, timbres
+from training.data.synth.rhythm import Grid
+
+log = logging.getLogger(__name__)
+
+MIN_SECONDS = 4
+GATE_FADE = 0.01  # seconds: an instrument that stops fades out over this before the boundary
+PEAK = 0.89  # mix peak after normalisation
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Everything composed about a piece before it is played."""
+
+    duration: int  # seconds
+    grid: Grid
+    tonic: int  # pitch class
+    minor: bool
+    chords: list[harmony.Chord]
+    sections: list[arrangement.Section]
+    events: list[dict]
+    comp_style: str  # guitar comping: "four" (quarters) or "sparse"
+
+
+def _seeds(seed: int | np.random.SeedSequence) -> list[np.random.SeedSequence]:
+    """Child streams for compose, perform and damage, derived without mutating `seed` (unlike spawn())."""
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k)) for k in range(3)]
+
+
+def compose(seed: int | np.random.SeedSequence, duration: float) -> Piece:
+    """Choose tempo (90-260 BPM), swing, key, progression and the sections with their events."""
+    rng = np.random.default_rng(_seeds(seed)[0])
+    seconds = max(MIN_SECONDS, int(np.ceil(duration - 1e-6)))
+    tempo = float(np.round(rng.uniform(90, 260)))
+    swing = float(np.interp(tempo, [90, 260], [0.68, 0.58]) + rng.uniform(-0.02, 0.02))  # fast is straighter
+    grid = Grid(tempo, swing)
+    tonic, minor = int(rng.integers(12)), bool(rng.random() < 0.3)
+    chords = harmony.progression(rng, tonic, minor, seconds / grid.beat + 8)
+    sections, events = arrangement.plan(rng, seconds, tempo)
+    style = "four" if rng.random() < 0.5 else "sparse"
+    return Piece(seconds, grid, tonic, minor, chords, sections, events, style)
+
+
+def perform(piece: Piece, seed: int | np.random.SeedSequence, sample_rate: int = 16000) -> np.ndarray:
+    """Play the piece: stems (I, N) float32 in INSTRUMENTS order, silent where an instrument is inactive."""
+    rng = np.random.default_rng(_seeds(seed)[1])
+    n = piece.duration * sample_rate
+    stems = np.zeros((len(INSTRUMENTS), n), dtype=np.float32)  # (I, N)
+    grid, chords, sections = piece.grid, piece.chords, piece.sections
+    parts: dict[str, list[tuple[str, list[lines.Note]]]] = {
+        "bass": [("bass", lines.bass_line(sections, grid, chords, piece.tonic, rng))],
+        "piano": [("piano", lines.comp_line(sections, grid, chords, "piano", "sparse", rng))],
+        "guitar": [("guitar", lines.comp_line(sections, grid, chords, "guitar", piece.comp_style, rng))],
+    }
+    for lead in arrangement.LEADS:
+        parts.setdefault(lead, []).append((lead, lines.lead_line(sections, grid, chords, lead, rng)))
+    for name, voiced in parts.items():
+        buf = stems[INSTRUMENTS.index(name)]
+        for voice, notes in voiced:
+            for t, dur, pitch, vel in notes:
+                timbres.place(buf, voice, pitch, t, dur, vel, sample_rate)
+    _play_drums(stems[INSTRUMENTS.index("drums")], piece, rng, sample_rate)
+    _gate(stems, arrangement.activity(sections, piece.duration), sample_rate)
+    return stems
+
+
+def _play_drums(buf: np.ndarray, piece: Piece, rng: np.random.Generator, sr: int) -> None:
+    for span in lines.spans(piece.sections, "drums", "drums"):
+        state = span.section.state
+        hits = drums.pattern_hits(
+            state.pattern, state.kit, piece.grid, span.section.start, span.section.end, rng
+        )
+        if span.entry:  # the drummer comes in with a crash and a kick
+            hits += [(float(span.section.start), "crash", 0.7), (float(span.section.start), "kick", 0.8)]
+        level = arrangement.LEVELS[state.level]
+        swish = int(piece.grid.beat * sr / (2 if state.pattern == "double_time" else 1))
+        for t, kind, vel in hits:
+            length = swish if kind == "swish" else 0
+            drums.place_hit(buf, kind, t, vel * level, sr, int(rng.integers(drums.VARIANTS)), length)
+
+
+def _gate(stems: np.ndarray, activity: np.ndarray, sr: int) -> None:
+    """Zero every instrument outside its active seconds, fading out just before it stops."""
+    fade = int(GATE_FADE * sr)
+    ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    for i in range(stems.shape[0]):
+        gate = np.repeat(activity[:, i].astype(np.float32), sr)  # (N,)
+        stops = np.flatnonzero(np.diff(activity[:, i].astype(np.int8)) == -1) + 1
+        for s in stops:
+            gate[s * sr - fade : s * sr] = ramp
+        stems[i] *= gate
+
+
+def annotation(piece: Piece, name: str, sample_rate: int, degradations: list[str]) -> dict[str, Any]:
+    """The `NAME.json` dict (schema in docs/interfaces.md; events also carry a `detail`)."""
+    return validate(
+        {
+            "name": name,
+            "sample_rate": sample_rate,
+            "duration": float(piece.duration),
+            "tempo": piece.grid.tempo,
+            "key": harmony.key_name(piece.tonic, piece.minor),
+            "instruments": list(INSTRUMENTS),
+            "activity": arrangement.activity(piece.sections, piece.duration).tolist(),
+            "events": piece.events,
+            "quality": "bad" if degradations else "good",
+            "degradations": degradations,
+            "swing": round(piece.grid.swing, 3),
+            "sections": [[s.start, s.end] for s in piece.sections],
+        },
+        source=name,
+    )
+
+
+def render_piece(
+    seed: int | np.random.SeedSequence,
+    duration: float,
+    sample_rate: int = 16000,
+    degrade: bool = False,
+    name: str = "piece",
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Compose, perform, mix (and maybe damage) one piece.
+
+    Returns:
+        audio (1, N) float32 with N = ceil(duration) * sample_rate, and its annotation dict.
+    """
+    piece = compose(seed, duration)
+    mix = perform(piece, seed, sample_rate).sum(axis=0, dtype=np.float64)  # (N,)
+    mix *= PEAK / max(float(np.abs(mix).max()), 1e-9)
+    names: list[str] = []
+    if degrade:
+        from training.data.synth.degrade import damage
+
+        mix, names = damage(mix, sample_rate, np.random.default_rng(_seeds(seed)[2]))
+        mix *= PEAK / max(float(np.abs(mix).max()), 1e-9)
+    audio = mix.astype(np.float32)[None]  # (1, N)
+    return audio, annotation(piece, name, sample_rate, names)
+
+
+def _plan(
+    minutes: float, seed: int, degrade_fraction: float, piece_seconds: tuple[int, int]
+) -> list[tuple[int, bool]]:
+    """(duration, degrade) per piece: durations in [lo, hi] s summing to the requested minutes."""
+    lo, hi = max(MIN_SECONDS, int(piece_seconds[0])), max(MIN_SECONDS, int(piece_seconds[-1]))
+    if lo > hi:
+        raise ValueError(f"piece seconds {piece_seconds}: the shortest must not exceed the longest")
+    rng = np.random.default_rng(seed)
+    remaining = max(MIN_SECONDS, int(round(minutes * 60)))
+    durations = []
+    while remaining > 0:
+        d = int(rng.integers(lo, hi + 1))
+        d = remaining if remaining - d < lo else d
+        durations.append(max(d, MIN_SECONDS))
+        remaining -= d
+    damaged = set(rng.permutation(len(durations))[: int(round(degrade_fraction * len(durations)))].tolist())
+    return [(d, i in damaged) for i, d in enumerate(durations)]
+
+
+def _write_one(job: tuple[Path, str, int, int, int, bool, int, str]) -> dict[str, Any]:
+    out_dir, name, seed, index, duration, degrade, sample_rate, subtype = job
+    audio, ann = render_piece(
+        np.random.SeedSequence(seed, spawn_key=(index,)), duration, sample_rate, degrade, name
+    )
+    save_wav(out_dir / f"{name}.wav", audio, sample_rate, subtype=subtype)
+    _write_text(out_dir / f"{name}.json", json.dumps(ann, indent=1))
+    return {
+        "path": f"{name}.wav",
+        "annotations": f"{name}.json",
+        "duration": ann["duration"],
+        "sample_rate": sample_rate,
+        "quality": ann["quality"],
+        "degradations": ann["degradations"],
+    }
+
+
+def _write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def write_corpus(
+    out_dir: str | os.PathLike,
+    minutes: float,
+    seed: int,
+    workers: int = 1,
+    degrade_fraction: float = 0.0,
+    piece_seconds: tuple[int, int] = (20, 40),
+    sample_rate: int = 16000,
+    subtype: str = "PCM_16",
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Render `minutes` of music into `out_dir`; returns the corpus.jsonl entries (also written)."""
+    if not 0.0 <= degrade_fraction <= 1.0:
+        raise ValueError(f"degrade fraction {degrade_fraction} is outside [0, 1]")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plan = _plan(minutes, seed, degrade_fraction, piece_seconds)
+    jobs = [
+        (out_dir, f"piece_{i:05d}", seed, i, d, bad, sample_rate, subtype) for i, (d, bad) in enumerate(plan)
+    ]
+    bar = tqdm(total=len(jobs), desc="synth", unit="piece", disable=not progress)
+    if workers <= 1:
+        entries = []
+        for job in jobs:
+            entries.append(_write_one(job))
+            bar.update()
+    else:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            entries = []
+            for entry in pool.imap(_write_one, jobs):
+                entries.append(entry)
+                bar.update()
+    bar.close()
+    _write_text(out_dir / "corpus.jsonl", "".join(json.dumps(e) + "\n" for e in entries))
+    log.info(
+        "wrote %d pieces (%.1f min) to %s", len(entries), sum(e["duration"] for e in entries) / 60, out_dir
+    )
+    return entries

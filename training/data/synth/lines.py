@@ -1,0 +1,213 @@
+"""What each pitched player plays: walking/pedal bass, piano and guitar comping, phrased lead lines.
+
+Every generator walks the sections, plays only where its instrument has the matching role, starts with a
+note right at the boundary where it comes in (so an entry is heard at once) and cuts notes that would ring
+into a section where it has stopped. Output notes are (onset s, duration s, MIDI, velocity 0..1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.data.synth.arrangement import LEVELS, Section
+from training.data.synth.harmony import Chord, chord_at, guitar_voicing, nearest, piano_voicing
+from training.data.synth.rhythm import Grid
+
+Note = tuple[float, float, int, float]
+
+# piano comping rhythms within a bar: (beat position, length in beats); .5 positions are swung
+PIANO_RHYTHMS = (
+    ((0, 1.2), (1.5, 1.0)),  # Charleston
+    ((1.5, 0.8), (3.5, 0.8)),
+    ((0.5, 0.5), (2, 1.0), (3.5, 0.5)),
+    ((1, 0.6), (3, 0.6)),
+    ((0, 3.0),),
+    ((0, 0.8), (2.5, 1.2)),
+)
+LEAD_CENTRE = {"sax": 62, "trumpet": 70, "vibes": 74, "guitar": 66}
+LEAD_CELLS = (
+    (0.5, 0.5),
+    (0.5, 0.5, 0.5, 0.5),
+    (1.0,),
+    (1 / 3, 1 / 3, 1 / 3),
+    (1.5, 0.5),
+    (2.0,),
+    (1.0, 0.5, 0.5),
+)
+
+
+@dataclass
+class Span:
+    start: float  # seconds
+    end: float  # seconds: where the role stops (notes are cut here)
+    entry: bool  # the role starts at `start` (play a note right there)
+    section: Section
+
+
+def spans(sections: list[Section], instrument: str, role: str) -> list[Span]:
+    """The sections in which `instrument` has `role`, each knowing where that role next stops."""
+    out = []
+    for i, sec in enumerate(sections):
+        if sec.state.role(instrument) != role:
+            continue
+        j = i
+        while j + 1 < len(sections) and sections[j + 1].state.role(instrument) == role:
+            j += 1
+        entry = i == 0 or sections[i - 1].state.role(instrument) != role
+        out.append(Span(float(sec.start), float(sections[j].end), entry, sec))
+    return out
+
+
+def _vel(sec: Section, rng: np.random.Generator, spread: float = 0.15) -> float:
+    return float(np.clip(LEVELS[sec.state.level] * (1 - spread + spread * rng.random()), 0.05, 1.0))
+
+
+def bass_line(
+    sections: list[Section], grid: Grid, chords: list[Chord], tonic: int, rng: np.random.Generator
+) -> list[Note]:
+    notes: list[Note] = []
+    prev = 40
+    for span in spans(sections, "bass", "bass"):
+        sec, state = span.section, span.section.state
+        beats = list(grid.beats(sec.start, sec.end))
+        if span.entry and (not beats or grid.time(beats[0]) > sec.start + 0.05):
+            notes.append(
+                (
+                    sec.start,
+                    grid.beat,
+                    nearest(chord_at(chords, sec.start / grid.beat).root, 40),
+                    _vel(sec, rng),
+                )
+            )
+        for b in beats:
+            t = grid.time(b)
+            chord = chord_at(chords, b)
+            if state.pattern == "stop_time":
+                if b % 4 == 0:
+                    notes.append((t, 3.5 * grid.beat, nearest(chord.root, 36), _vel(sec, rng)))
+                continue
+            if state.bass_mode == "pedal":
+                if b % 2 == 0:
+                    notes.append((t, 1.9 * grid.beat, nearest((tonic + 7) % 12, 36), _vel(sec, rng)))
+                continue
+            following = chord_at(chords, b + 1)
+            if abs(chord.start - b) < 1e-9:
+                pitch = nearest(chord.root, prev)
+            elif abs(following.start - (b + 1)) < 1e-9 and following != chord:
+                target = nearest(following.root, prev)
+                pitch = target + (1 if rng.random() < 0.5 else -1)  # chromatic approach
+            else:
+                scale = sorted(chord.scale())
+                options = [nearest(pc, prev) for pc in chord.tones()[1:]] + [prev + 2, prev - 2, prev + 1]
+                pitch = int(options[rng.integers(len(options))])
+                if (pitch % 12) not in scale and rng.random() < 0.5:
+                    pitch = nearest(chord.tones()[rng.integers(4)], prev)
+            while pitch > 52:
+                pitch -= 12
+            while pitch < 28:
+                pitch += 12
+            prev = pitch
+            notes.append((t, 0.95 * grid.beat, pitch, _vel(sec, rng) * (1.0 if b % 2 == 0 else 0.9)))
+            if rng.random() < 0.07:  # a swung skip note
+                notes.append((grid.time(b + 0.5), 0.3 * grid.beat, pitch, 0.6 * _vel(sec, rng)))
+    return _cut(notes, spans(sections, "bass", "bass"))
+
+
+def comp_line(
+    sections: list[Section],
+    grid: Grid,
+    chords: list[Chord],
+    instrument: str,
+    style: str,
+    rng: np.random.Generator,
+) -> list[Note]:
+    """Comping chords; style "sparse" (piano-like rhythms) or "four" (Freddie Green guitar quarters)."""
+    notes: list[Note] = []
+    previous: list[int] | None = None
+    for span in spans(sections, instrument, "comp"):
+        sec, state = span.section, span.section.state
+        hits: list[tuple[float, float, float]] = []  # (beat position, beats, accent)
+        first_bar = int(np.floor(sec.start / grid.beat / 4))
+        last_bar = int(np.ceil(sec.end / grid.beat / 4))
+        for bar in range(first_bar, last_bar + 1):
+            if state.pattern == "stop_time":
+                hits.append((bar * 4.0, 3.0, 1.1))
+            elif style == "four":
+                hits += [(bar * 4.0 + i, 0.45, 1.0 if i % 2 else 0.8) for i in range(4)]
+            else:
+                rhythm = PIANO_RHYTHMS[rng.integers(len(PIANO_RHYTHMS))]
+                hits += [(bar * 4.0 + p, d, 1.0) for p, d in rhythm]
+        hits = [h for h in hits if sec.start <= grid.time(h[0]) < sec.end]
+        if span.entry and (not hits or grid.time(hits[0][0]) > sec.start + 0.05):
+            hits.insert(0, (sec.start / grid.beat, 1.0, 1.0))
+        for position, beats, accent in hits:
+            t = grid.time(position) if position != sec.start / grid.beat else float(sec.start)
+            ahead = 0.5 if position % 1 else 0.0  # off-beat hits anticipate the next chord
+            chord = chord_at(chords, position + ahead)
+            if instrument == "piano":
+                previous = piano_voicing(chord, previous)
+                pitches = previous
+                spread = 0.004
+            else:
+                pitches = guitar_voicing(chord)
+                spread = 0.012  # a downstroke strum
+            vel = _vel(sec, rng) * accent
+            for k, pitch in enumerate(pitches):
+                notes.append((t + k * spread, beats * grid.beat, int(pitch), vel))
+    return _cut(notes, spans(sections, instrument, "comp"))
+
+
+def lead_line(
+    sections: list[Section], grid: Grid, chords: list[Chord], instrument: str, rng: np.random.Generator
+) -> list[Note]:
+    """Phrases of swung eighths, triplets and long notes over the chord scales, breathing between phrases."""
+    notes: list[Note] = []
+    pitch = LEAD_CENTRE[instrument]
+    direction = 1
+    lead_spans = spans(sections, instrument, "lead")
+    for span in lead_spans:
+        sec = span.section
+        centre = LEAD_CENTRE[instrument] + sec.state.register
+        if span.entry or abs(pitch - centre) > 9:
+            pitch = centre
+        position = sec.start / grid.beat if span.entry else np.ceil(sec.start / grid.beat * 2) / 2
+        max_rest = max(0.5, np.floor(0.6 / grid.beat * 2) / 2)  # never silent for much over half a second
+        while grid.time(position) < sec.end:
+            phrase_end = position + float(rng.choice([2, 3, 4, 6, 8]))
+            arc = 0.85 + 0.15 * rng.random()
+            while position < phrase_end and grid.time(position) < sec.end:
+                for length in LEAD_CELLS[rng.integers(len(LEAD_CELLS))]:
+                    chord = chord_at(chords, position)
+                    strong = abs(position - round(position)) < 1e-6
+                    if rng.random() < 0.12:
+                        pitch += direction * int(rng.integers(3, 8))  # a leap
+                        direction = -direction
+                    else:
+                        pitch += direction * int(rng.integers(1, 3))
+                    pool = chord.tones() if strong else chord.scale()
+                    pitch = nearest(min(pool, key=lambda pc, p=pitch: (pc - p) % 12), pitch)
+                    if pitch > centre + 9 or pitch < centre - 9 or rng.random() < 0.2:
+                        direction = -direction
+                        pitch = int(np.clip(pitch, centre - 9, centre + 9))
+                    t = grid.time(position) if position * grid.beat >= sec.start else float(sec.start)
+                    if t >= sec.end:
+                        break
+                    ring = 1.6 if instrument == "vibes" else 0.95
+                    vel = _vel(sec, rng, 0.25) * arc * (1.05 if not strong else 0.95)
+                    notes.append((t, length * grid.beat * ring, int(pitch), min(vel, 1.0)))
+                    position += length
+            rest = min(float(rng.choice([0.5, 1.0, 1.5])), max_rest)
+            position = float(np.ceil((position + rest) * 2 - 1e-6) / 2)
+    return _cut(notes, lead_spans)
+
+
+def _cut(notes: list[Note], role_spans: list[Span]) -> list[Note]:
+    """Shorten notes so none rings past the end of its role's run of sections."""
+    out = []
+    for t, dur, pitch, vel in notes:
+        end = next((s.end for s in role_spans if s.start - 1e-6 <= t < s.end), None)
+        if end is not None:
+            out.append((t, min(dur, end - t), pitch, vel))
+    return out
