@@ -40,13 +40,9 @@ DEFAULT_PORT = 50051
 
 @dataclass
 class ServerConfig:
-    host: str = (
-        "127.0.0.1"  # address to bind; 0.0.0.0 exposes the engine to the network (use --token and TLS)
-    )
+    host: str = "127.0.0.1"  # address to bind; 0.0.0.0 opens it to the network (add --token and TLS)
     port: int = DEFAULT_PORT  # TCP port (0 picks a free one)
-    max_message_mb: int = (
-        256  # largest message either way; audio travels inline (1 min of 44.1 kHz stereo is 21 MB)
-    )
+    max_message_mb: int = 256  # largest message either way; audio is inline (1 min 44.1k stereo = 21 MB)
     max_concurrent: int = 1  # edits computed at once (each already uses every onnxruntime thread)
     max_queue: int = 8  # edits waiting for a slot; more are refused with RESOURCE_EXHAUSTED
     max_region_seconds: float = 120.0  # longest region one request may edit

@@ -1,0 +1,85 @@
+"""Render a region once per action and write an HTML page to listen and look (spectrograms) side by side.
+
+    musegenie actions explore song.wav --start 8 --end 12 -o explore/   # then open explore/index.html
+
+The same seed is used for every action, so the differences between the variants are the actions'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from engine import audio as audio_io
+from engine.commands.editor_args import (
+    add_engine_arguments,
+    add_region_arguments,
+    add_sampling_arguments,
+    open_editor,
+    sampling_kwargs,
+)
+from engine.explore_page import Variant, write_page
+
+log = logging.getLogger(__name__)
+
+VIEW_MARGIN_S = 1.0  # seconds shown either side of the region in the spectrograms
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_region_arguments(parser)
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="folder for index.html, WAVs and PNGs"
+    )
+    parser.add_argument("--actions", help="comma-separated actions to render (default: every action)")
+    add_sampling_arguments(parser)
+    add_engine_arguments(parser)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "action"
+
+
+def _spectrogram_writer():
+    """engine.spectrogram.save_spectrograms, or None when matplotlib is not installed."""
+    try:
+        from engine.spectrogram import save_spectrograms
+    except ImportError as err:
+        log.warning("no spectrograms (%s); the page will only have audio players", err)
+        return None
+    return save_spectrograms
+
+
+def run(args: argparse.Namespace) -> int:
+    audio, sr = audio_io.load(args.input)
+    out = args.output
+    out.mkdir(parents=True, exist_ok=True)
+    actions = [a.strip() for a in args.actions.split(",") if a.strip()] if args.actions else None
+    lo = int(max(0.0, args.start - VIEW_MARGIN_S) * sr)
+    hi = int(min(audio.shape[1] / sr, args.end + VIEW_MARGIN_S) * sr)
+    save_spectrograms = _spectrogram_writer()
+
+    def keep(name: str, signal: np.ndarray, title: str, description: str) -> Variant:
+        audio_io.save_wav(out / f"{name}.wav", signal, sr)
+        png = None
+        if save_spectrograms is not None:
+            view = audio_io.to_mono(signal[:, lo:hi])[0]  # (N,) region +/- margin
+            save_spectrograms(out / f"{name}.png", [(title, view, sr)])
+            png = f"{name}.png"
+        return Variant(title, description, f"{name}.wav", png)
+
+    variants = [keep("original", audio, "original", "the input, unedited")]
+    with open_editor(args) as editor:
+        for action, edited in editor.explore(
+            audio, sr, args.start, args.end, actions, **sampling_kwargs(args)
+        ):
+            name = f"action_{action.id:02d}_{_slug(action.name)}"
+            variants.append(keep(name, edited, f"{action.id} · {action.name}", action.description))
+            print(f"rendered {action.id} {action.name}")
+    notes = f"seed {args.seed}; spectrograms show {VIEW_MARGIN_S:g} s either side of the region"
+    page = write_page(out / "index.html", args.input.name, (args.start, args.end), variants, notes)
+    print(f"wrote {page} ({len(variants) - 1} actions)")
+    return 0

@@ -1,0 +1,37 @@
+"""List the actions of a bundle (or of a running engine): id, name and what the LAM evaluation found."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from engine.bundle import BundleError, load_bundle
+from engine.cli import CommandError
+from engine.commands.editor_args import add_engine_arguments, bundle_path, open_editor
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_engine_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.engine:
+        with open_editor(args) as editor:
+            actions = editor.actions()
+    else:
+        try:
+            actions = load_bundle(bundle_path(args)).actions
+        except BundleError as err:
+            raise CommandError(str(err)) from err
+    if args.json:
+        print(
+            json.dumps(
+                [{"id": a.id, "name": a.name, "description": a.description} for a in actions], indent=2
+            )
+        )
+        return 0
+    print(f"{'id':>3}  {'name':<20} description")
+    for a in actions:
+        print(f"{a.id:>3}  {a.name:<20} {a.description}")
+    return 0

@@ -1,0 +1,134 @@
+"""What `edit` and `actions ...` share: where the engine is (remote `--engine` or in-process `--bundle`),
+the region and sampling flags, and one editor object with the EditorClient methods for both cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from engine.bundle import Action, BundleError, load_bundle
+from engine.cli import CommandError
+from engine.client import EditorClient, EditorError
+from engine.pipeline import EditError, Pipeline
+from engine.runtime import Runtime, RuntimeConfig
+
+DEFAULT_BUNDLE = Path("models/default")
+TOKEN_ENV = "MUSEGENIE_TOKEN"
+
+
+def default_bundle() -> Path | None:
+    """models/default when it exists (relative to the working directory, else to the repository)."""
+    for candidate in (DEFAULT_BUNDLE, Path(__file__).resolve().parents[2] / DEFAULT_BUNDLE):
+        if (candidate / "manifest.json").is_file():
+            return candidate
+    return None
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("engine (remote with --engine, in-process with --bundle)")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--engine", metavar="HOST:PORT", help="a running `musegenie serve`")
+    where.add_argument(
+        "--bundle", type=Path, help="run in this process on a bundle folder (default models/default)"
+    )
+    group.add_argument("--token", help=f"bearer token for --engine (default ${TOKEN_ENV})")
+    group.add_argument("--tls-ca", type=Path, help="CA certificate (PEM) to reach --engine over TLS")
+    group.add_argument(
+        "--providers", default="auto", help="onnxruntime providers for --bundle (auto, cpu, cuda,...)"
+    )
+    group.add_argument("--timeout", type=float, help="seconds before giving up on the engine")
+
+
+def add_region_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", type=Path, help="audio file (any rate, any channel count)")
+    parser.add_argument("--start", type=float, required=True, help="region start in seconds")
+    parser.add_argument("--end", type=float, required=True, help="region end in seconds")
+
+
+def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sampling (unset = the bundle's defaults)")
+    group.add_argument("--steps", type=int, help="dynamics sampling steps")
+    group.add_argument("--decoder-steps", type=int, help="diffusion decoder steps")
+    group.add_argument("--guidance", type=float, help="classifier-free guidance scale (0 ignores actions)")
+    group.add_argument("--context-seconds", type=float, help="audio each side of the region the models hear")
+    group.add_argument("--seed", type=int, default=0, help="same seed and input give the same output")
+
+
+def sampling_kwargs(args: argparse.Namespace) -> dict:
+    return {
+        "steps": args.steps,
+        "guidance": args.guidance,
+        "seed": args.seed,
+        "context_seconds": args.context_seconds,
+        "decoder_steps": args.decoder_steps,
+    }
+
+
+class LocalEditor:
+    """A Pipeline in this process behind the EditorClient method signatures."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def actions(self) -> list[Action]:
+        return self.pipeline.actions
+
+    def edit(
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        start: float,
+        end: float,
+        actions: Sequence[int | str],
+        **kw,
+    ):
+        kw.pop("timeout", None)
+        progress = kw.pop("on_progress", None)
+        return self.pipeline.edit(audio, sample_rate, (start, end), actions, progress=progress, **kw)
+
+    def infer_actions(
+        self, audio: np.ndarray, sample_rate: int, start: float, end: float, **kw
+    ) -> list[dict]:
+        return self.pipeline.infer_actions(audio, sample_rate, (start, end))
+
+    def explore(
+        self, audio: np.ndarray, sample_rate: int, start: float, end: float, actions=None, **kw
+    ) -> Iterator:
+        kw.pop("timeout", None)
+        return self.pipeline.explore(audio, sample_rate, (start, end), actions, **kw)
+
+
+def bundle_path(args: argparse.Namespace) -> Path:
+    path = args.bundle or default_bundle()
+    if path is None:
+        raise CommandError(
+            "no engine: pass --engine HOST:PORT or --bundle DIR (models/default does not exist)"
+        )
+    return path
+
+
+@contextmanager
+def open_editor(args: argparse.Namespace) -> Iterator[EditorClient | LocalEditor]:
+    """The editor the flags name; engine errors become CommandError (printed without a traceback)."""
+    try:
+        if args.engine:
+            token = args.token or os.environ.get(TOKEN_ENV)
+            with EditorClient(args.engine, token=token, tls_ca=args.tls_ca, timeout=args.timeout) as client:
+                yield client
+            return
+        bundle = load_bundle(bundle_path(args))
+        try:
+            runtime = Runtime(bundle, RuntimeConfig(providers=args.providers, warmup=False))
+        except ValueError as err:  # a provider that is not installed
+            raise CommandError(str(err)) from err
+        yield LocalEditor(Pipeline(runtime))
+    except EditorError as err:
+        raise CommandError(f"engine {args.engine}: {err}") from err
+    except (BundleError, EditError) as err:
+        raise CommandError(str(err)) from err
