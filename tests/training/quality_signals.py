@@ -30,10 +30,13 @@ def piece(seed: int, seconds: float, sr: int = SR) -> np.ndarray:
         f0 = 110 * 2 ** (rng.integers(0, 30) / 12)
         i0, i1 = int(start * sr), min(int((start + 4 * note) * sr), n)
         tt = t[i0:i1] - start
-        env = np.exp(-tt * (2 + 4 * rng.random()))
+        env = np.exp(-tt * (2 + 4 * rng.random())) * np.minimum(
+            1.0, np.minimum(tt, tt[-1] - tt) / 0.005
+        )  # 5 ms fades
         tone = sum(np.sin(2 * np.pi * f0 * k * tt) / k**1.5 for k in range(1, 12) if f0 * k < sr / 2)
         out[i0:i1] += 0.15 * env * tone
-    hat = np.exp(-np.arange(int(0.05 * sr)) / (0.01 * sr)) * rng.standard_normal(int(0.05 * sr))
+    hat_t = np.arange(int(0.05 * sr)) / sr
+    hat = np.exp(-hat_t / 0.01) * np.minimum(1.0, hat_t / 0.001) * rng.standard_normal(hat_t.size)
     for start in np.arange(0, seconds - 0.06, note / 2):
         i0 = int(start * sr)
         out[i0 : i0 + hat.size] += 0.05 * hat
@@ -75,10 +78,24 @@ def write_corpus(folder: Path, pieces: int, seconds: float, seed: int = 0) -> Pa
             audio = degrade(audio, kind, seed * 1000 + i)
         quality = "bad" if kinds else "good"
         save_wav(folder / f"{name}.wav", audio[None], SR)
-        notes = {"name": name, "sample_rate": SR, "duration": seconds, "quality": quality, "degradations": kinds}
+        notes = {
+            "name": name,
+            "sample_rate": SR,
+            "duration": seconds,
+            "quality": quality,
+            "degradations": kinds,
+        }
         (folder / f"{name}.json").write_text(json.dumps(notes))
-        lines.append({"path": f"{name}.wav", "annotations": f"{name}.json", "duration": seconds,
-                      "sample_rate": SR, "quality": quality, "degradations": kinds})
+        lines.append(
+            {
+                "path": f"{name}.wav",
+                "annotations": f"{name}.json",
+                "duration": seconds,
+                "sample_rate": SR,
+                "quality": quality,
+                "degradations": kinds,
+            }
+        )
     listing = folder / "corpus.jsonl"
     listing.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return listing

@@ -9,6 +9,7 @@ and the training metadata; loading a filter made with another feature version is
 from __future__ import annotations
 
 import logging
+import pickle
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -200,7 +201,7 @@ def load_filter(path: str | Path) -> QualityFilter:
         raise FileNotFoundError(f"{path}: no such filter file")
     try:
         payload = joblib.load(path)
-    except (EOFError, ValueError, KeyError, OSError) as err:
+    except (EOFError, ValueError, KeyError, OSError, pickle.UnpicklingError) as err:
         raise FilterFormatError(f"{path}: not a readable filter file ({err})") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise FilterFormatError(f"{path}: not a musegenie quality filter")

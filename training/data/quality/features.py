@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 FEATURE_VERSION = 1
-EPS = 1e-10  # power floor: -100 dB, keeps silence finite
+EPS = 1e-10  # absolute power floor (-100 dB): keeps silence finite
+FLOOR_DB = 90.0  # power more than this below the segment's peak counts as the floor: keeps levels relative
 GROUP_STATS = ("mean", "std", "p10", "p90", "spike", "flux", "tflat")
 GLOBAL_STATS = (
     "sflat_mean",
@@ -118,6 +119,13 @@ def log_mel(segments: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np
     return 10.0 * np.log10(mel + EPS)  # (S, M, F)
 
 
+def _floor(power: np.ndarray) -> np.ndarray:
+    """(S, ...) power -> (S, 1, ...) floor FLOOR_DB below each segment's peak, so a quiet recording's empty
+    bands read like a loud one's."""
+    peak = power.reshape(len(power), -1).max(axis=1)  # (S,)
+    return (peak * 10 ** (-FLOOR_DB / 10) + EPS).reshape((-1,) + (1,) * (power.ndim - 1))
+
+
 def _quantiles(x: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
     return np.quantile(x, qs, axis=-1)  # (len(qs), ...)
 
@@ -125,7 +133,8 @@ def _quantiles(x: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
 def _group_stats(power_mel: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """(S, M, F) mel power -> (S, G * len(GROUP_STATS))."""
     s, m, f = power_mel.shape
-    db = 10.0 * np.log10(power_mel + EPS)  # (S, M, F)
+    power_mel = power_mel + _floor(power_mel)  # (S, M, F)
+    db = 10.0 * np.log10(power_mel)  # (S, M, F)
     ref = np.quantile(db.reshape(s, -1), 0.99, axis=1)[:, None, None]  # (S, 1, 1) loud level of the segment
     rel = db - ref  # (S, M, F) level-invariant
     groups = np.array_split(np.arange(m), config.band_groups)
@@ -135,7 +144,7 @@ def _group_stats(power_mel: np.ndarray, config: FeatureConfig) -> np.ndarray:
         level = band_rel.mean(axis=1)  # (S, F) group level over time
         p10, p50, p90, p99 = _quantiles(level, (0.1, 0.5, 0.9, 0.99))  # each (S,)
         flux = np.abs(np.diff(band_rel, axis=-1)).mean(axis=(1, 2)) if f > 1 else np.zeros(s)  # (S,)
-        power = power_mel[:, bands] + EPS  # (S, b, F)
+        power = power_mel[:, bands]  # (S, b, F)
         tflat = np.exp(np.log(power).mean(axis=-1)) / power.mean(
             axis=-1
         )  # (S, b) 1 = steady, ->0 = impulsive
@@ -151,7 +160,7 @@ def _global_stats(
     """segments (S, L), power (S, F, K), power_mel (S, M, F) -> (S, len(GLOBAL_STATS))."""
     s, _, k = power.shape
     freqs = np.linspace(0.0, config.sample_rate / 2, k)  # (K,)
-    p = power + EPS  # (S, F, K)
+    p = power + _floor(power)  # (S, F, K)
     sflat = np.exp(np.log(p).mean(-1)) / p.mean(-1)  # (S, F)
     total = p.sum(axis=(1, 2))  # (S,)
     hf4 = np.log10(p[..., freqs >= 4000].sum(axis=(1, 2)) / total)  # (S,)
@@ -159,7 +168,7 @@ def _global_stats(
     spectrum = p.sum(axis=1)  # (S, K)
     cumulative = np.cumsum(spectrum, axis=-1) / spectrum.sum(-1, keepdims=True)  # (S, K)
     rolloff = (cumulative < 0.95).sum(-1) / k  # (S,) fraction of Nyquist
-    band_db = 10.0 * np.log10(power_mel.mean(-1) + EPS)  # (S, M)
+    band_db = 10.0 * np.log10(power_mel.mean(-1) + _floor(power_mel)[..., 0])  # (S, M)
     audible = band_db >= band_db.max(-1, keepdims=True) - 50.0  # (S, M)
     bandwidth = (
         config.n_mels - np.argmax(audible[:, ::-1], axis=-1)
@@ -173,8 +182,13 @@ def _global_stats(
     crest = 20.0 * np.log10((peak + 1e-8) / (rms + 1e-8))  # (S,)
     diff = np.diff(segments, axis=-1)  # (S, L - 1)
     dvar = diff.astype(np.float64).var(-1)  # (S,)
-    dstd = np.sqrt(dvar)  # (S,)
-    click_rate = (np.abs(diff) > 6.0 * dstd[:, None] + 1e-6).mean(-1) * 1000.0  # (S,) per thousand samples
+    blocks = np.abs(diff[:, : diff.shape[1] // config.hop * config.hop]).reshape(
+        s, -1, config.hop
+    )  # (S, B, hop)
+    local = np.median(blocks, axis=-1, keepdims=True)  # (S, B, 1) robust local scale of the first difference
+    click_rate = (blocks > 10.0 * local + 1e-4).mean(
+        axis=(1, 2)
+    ) * 1000.0  # (S,) impulses per thousand samples
     kurt = np.log1p(
         ((diff.astype(np.float64) - diff.mean(-1, keepdims=True)) ** 4).mean(-1) / (dvar**2 + 1e-20)
     )

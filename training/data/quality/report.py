@@ -55,9 +55,12 @@ def save_filter_picture(
     hist, lines = fig.subplots(1, 2)
     bins = np.linspace(0, 1, 41)
     segment_probs = [p for e in entries for p in e["segment_probs"]]
-    hist.hist(segment_probs, bins=bins, density=True, alpha=0.35, color="grey", label="segments, raw")
+    if segment_probs:
+        hist.hist(segment_probs, bins=bins, density=True, alpha=0.35, color="grey", label="segments, raw")
     for passed, colour in ((True, "tab:green"), (False, "tab:red")):
         means = [e["mean_prob"] for e in entries if e["passed"] == passed]
+        if not means:
+            continue
         hist.hist(
             means,
             bins=bins,
