@@ -2,10 +2,10 @@
 
 Segments are drawn at random from the training pieces (a share of pieces is held out by file name for
 samples and `musegenie eval tokenizer`); the segment length follows --curriculum. Checkpoints, EMA weights and
-tensorboard events go to --out; --resume continues a stopped run exactly. Example (the shipped model, ~35 min on
-2 CPU cores):
+tensorboard events go to --out; --resume continues a stopped run exactly. Example (the shipped model, about
+20-40 min on 2 CPU cores depending on load):
 
-  musegenie train tokenizer --data corpus/ --preset small --out runs/tokenizer --max-steps 3000 --max-minutes 40
+  musegenie train tokenizer --data corpus/ --preset small --out runs/tokenizer --max-minutes 40
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from training.trainer import add_train_arguments, train, train_config_from_args
 log = logging.getLogger(__name__)
 
 TRAIN_DEFAULTS = dict(
-    max_steps=3000,
+    max_steps=4000,
     batch_size=8,
     lr=1e-3,
     warmup_steps=200,

@@ -32,9 +32,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class TokenizerTaskConfig:
     preset: str = "small"  # model size: tiny, small, low or high
-    curriculum: str = (
-        "0:1,2000:2,4000:5"  # segment seconds by step, "STEP:SECONDS,..." (DiTo-style 1 s -> 2 s -> 5 s)
-    )
+    curriculum: str = "0:1,2000:2,3200:5"  # segment seconds from each step on, "STEP:SECONDS,..."
     val_fraction: float = 0.05  # share of pieces held out (tensorboard samples; eval uses the same split)
     sample_clips: int = 2  # held-out clips reconstructed for tensorboard at each sample step
     sample_seconds: float = 4.0  # length of those clips
