@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
+from engine.cli import main
+from training import checkpoint, rng
+from training.checkpoint import load_model, load_run
 from training.inpainting import guided_velocity, inpaint
+from training.latents import LatentWindows, write_entry
 from training.models.dynamics import DynamicsConfig, DynamicsModel, preset
+from training.models.lam import LatentActionModel, lam_config
+from training.models.tokenizer import build as build_tokenizer
+from training.tasks.dynamics import (
+    DynamicsTask,
+    DynamicsTaskConfig,
+    InpaintingWindows,
+    MaskConfig,
+    sample_mask,
+)
 
 B, T, D, A = 2, 24, 16, 4
 
@@ -139,3 +158,194 @@ def test_inpainting_is_deterministic_for_a_seed() -> None:
     c = inpaint(model, x["context"], x["mask"], x["actions"], steps=3, guidance=2.0, seed=6)
     assert torch.equal(a, b)
     assert not torch.allclose(a, c)
+
+
+# Training masks -------------------------------------------------------------------------------------------
+
+
+def test_masks_vary_cover_edges_and_are_never_all_or_none() -> None:
+    rng_ = np.random.default_rng(0)
+    frames, chunk = 64, 8
+    masks = np.stack([sample_mask(frames, chunk, MaskConfig(), rng_) for _ in range(2000)])  # (N, T)
+    counts = masks.sum(axis=1)
+    assert masks.dtype == np.float32 and set(np.unique(masks)) <= {0.0, 1.0}
+    assert counts.min() >= 1 and counts.max() <= frames - 1
+    assert 0.1 < masks[:, 0].mean() < 0.6 and 0.1 < masks[:, -1].mean() < 0.6  # both window edges, sometimes
+    assert len(np.unique(counts)) > 30  # region lengths vary
+    runs = (np.diff(masks, axis=1) == 1).sum(axis=1) + masks[:, 0]  # masked runs per window
+    assert (runs == 1).mean() > 0.6 and (runs > 1).any()  # mostly one region, sometimes scattered chunks
+    starts = masks.argmax(axis=1)[runs == 1]
+    assert len(np.unique(starts)) > 30  # region positions vary
+    # Degenerate settings still leave context and a target: chunk masks at rate ~1 and ~0, and tiny windows.
+    for cfg in (
+        MaskConfig(region_prob=0.0, chunk_min=0.99, chunk_max=1.0),
+        MaskConfig(region_prob=0.0, chunk_min=0.0, chunk_max=0.0),
+    ):
+        for _ in range(200):
+            m = sample_mask(20, 8, cfg, rng_)
+            assert 1 <= m.sum() <= 19
+    assert sample_mask(2, 8, MaskConfig(), rng_).sum() == 1
+    with pytest.raises(ValueError, match="2 frames"):
+        sample_mask(1, 8, MaskConfig(), rng_)
+
+
+def test_masks_are_a_function_of_seed_epoch_and_index(corpus: dict[str, Path]) -> None:
+    windows = LatentWindows(corpus["latents"], 32, "train", seed=0)
+    data = InpaintingWindows(windows, 8, MaskConfig(), seed=3)
+    first = [data[i]["mask"] for i in range(len(data))]
+    assert all(np.array_equal(a, data[i]["mask"]) for i, a in enumerate(first))
+    data.set_epoch(1)
+    assert not all(np.array_equal(a, data[i]["mask"]) for i, a in enumerate(first))
+    assert set(data[0]) == {"latents", "instruments", "events", "mask"}
+
+
+# Task and commands on a tiny synthetic latent cache --------------------------------------------------------
+
+FRAME_RATE = 500.0  # the tiny tokenizer: 16 kHz / hop 32
+
+
+def _save_run(run_dir: Path, kind: str, model: torch.nn.Module, config: object) -> None:
+    optimizer = torch.optim.AdamW(model.parameters())
+    state = {"kind": kind, "model_config": asdict(config), "train_config": {}, "extra": {}}
+    checkpoint.save(run_dir, 1, model, model, optimizer, state, [rng.get_state()], keep=1)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Six pieces of structured latents (per-chunk levels + a tone), a tiny LAM run and a tiny tokenizer run."""
+    root = tmp_path_factory.mktemp("dynamics")
+    g = np.random.default_rng(0)
+    for n in range(6):
+        levels = np.repeat(g.normal(size=(12, 8)), 8, axis=0)  # (96, 8) a new "state" every chunk
+        tone = np.sin(np.arange(96)[:, None] * (0.2 + 0.1 * np.arange(8))[None])  # (96, 8)
+        write_entry(
+            root / "latents",
+            f"piece{n}",
+            (levels + 0.3 * tone).astype(np.float32),
+            source=f"/corpus/piece{n}.wav",
+            start=0.0,
+            frame_rate=FRAME_RATE,
+            tokenizer_sha="test",
+            instruments=(g.random((96, 7)) < 0.3).astype(np.uint8),
+            events=np.zeros((96, 8), np.uint8),
+        )
+    torch.manual_seed(0)
+    lam_cfg = lam_config("tiny", latent_dim=8, chunk_frames=8, num_actions=4)
+    _save_run(root / "lam", "lam", LatentActionModel(lam_cfg), lam_cfg)
+    tokenizer = build_tokenizer("tiny")
+    _save_run(root / "tokenizer", "tokenizer", tokenizer, tokenizer.config)
+    return {"root": root, "latents": root / "latents", "lam": root / "lam", "tokenizer": root / "tokenizer"}
+
+
+def test_task_windows_model_and_masked_only_loss(corpus: dict[str, Path]) -> None:
+    task = DynamicsTask(
+        corpus["latents"], corpus["lam"], DynamicsTaskConfig(preset="tiny", window_seconds=0.05), MaskConfig()
+    )
+    assert task.window_frames == 32  # 25 frames rounded up to whole chunks of 8
+    assert task.model.config.num_actions == 4 and task.model.config.latent_dim == 8
+    assert task.model.config.num_instruments == 0  # the LAM did not use instruments
+    assert len(task.dataset) > 0 and len(task.val) > 0
+    items = [task.dataset[i] for i in range(4)]
+    batch = {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in items[0]}
+    batch["latents"] = torch.where(
+        batch["mask"][..., None] > 0, batch["latents"], torch.full_like(batch["latents"], 1e3)
+    )
+    torch.manual_seed(0)
+    loss, metrics = task.loss(task.model, batch, 0)
+    # A fresh model predicts 0, so the loss is |noise - x0|^2 on the frames it counts: ~2 on masked frames,
+    # ~1e6 on the known frames set to 1e3. A small loss means only masked frames count.
+    assert 0.5 < loss.item() < 10.0
+    assert metrics["masked_fraction"] == pytest.approx(float(batch["mask"].mean()))
+    loss.backward()
+    assert task.model.final_layer.linear.weight.grad.abs().sum() > 0
+
+
+def test_train_and_eval_commands_end_to_end(corpus: dict[str, Path], tmp_path: Path) -> None:
+    run_dir, eval_dir = tmp_path / "run", tmp_path / "eval"
+    common = ["--latents", str(corpus["latents"]), "--lam", str(corpus["lam"])]
+    args = [
+        "train",
+        "dynamics",
+        *common,
+        "--out",
+        str(run_dir),
+        "--preset",
+        "tiny",
+        "--window-seconds",
+        "0.064",
+    ]
+    args += [
+        "--max-steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--warmup-steps",
+        "1",
+        "--sample-every",
+        "3",
+        "--log-every",
+        "1",
+    ]
+    assert main(args) == 0
+    info = load_run(run_dir)
+    assert info.kind == "dynamics" and info.step == 3
+    assert info.extra["window_frames"] == 32 and info.extra["lam"] == str(corpus["lam"].resolve())
+    model, config = load_model(run_dir)
+    assert isinstance(model, DynamicsModel) and config.num_actions == 4
+    assert main(args) == 1  # the run exists and --resume was not given
+
+    eval_args = ["eval", "dynamics", "--checkpoint", str(run_dir), "--tokenizer", str(corpus["tokenizer"])]
+    eval_args += [
+        "--out",
+        str(eval_dir),
+        "--steps",
+        "2",
+        "--decoder-steps",
+        "2",
+        "--windows",
+        "4",
+        "--examples",
+        "1",
+    ]
+    assert main(eval_args) == 0
+    summary = json.loads((eval_dir / "dynamics.json").read_text())
+    for c in ("inferred", "random", "null"):
+        for key in (f"latent_mse_{c}", f"log_mel_{c}", f"seam_ratio_{c}"):
+            assert np.isfinite(summary[key]) and summary[key] >= 0, key
+    assert summary["windows"] == 3 and summary["natural_flux"] > 0
+    names = sorted(p.name for p in (eval_dir / "examples" / "00").glob("*.wav"))
+    assert names == sorted(["truth.wav", "null.wav", *(f"action_{a}.wav" for a in range(4))])
+    assert (eval_dir / "examples" / "00" / "spectrograms.png").stat().st_size > 10_000
+    audio, sr = sf.read(eval_dir / "examples" / "00" / "action_0.wav")
+    assert sr == 16_000 and audio.shape == (32 * 32,) and np.isfinite(audio).all()
+
+    assert (
+        main(
+            [
+                "eval",
+                "dynamics",
+                "--checkpoint",
+                str(corpus["lam"]),
+                "--tokenizer",
+                str(corpus["tokenizer"]),
+                "--out",
+                str(eval_dir),
+            ]
+        )
+        == 1
+    )
+    assert (
+        main(
+            [
+                "train",
+                "dynamics",
+                "--latents",
+                str(tmp_path / "nowhere"),
+                "--lam",
+                str(corpus["lam"]),
+                "--out",
+                str(run_dir),
+            ]
+        )
+        == 1
+    )

@@ -1,0 +1,1 @@
+"""Training tasks: what each model brings to the shared trainer (`training.trainer.Task`)."""
