@@ -88,7 +88,8 @@ class TrainConfig:
 @runtime_checkable
 class Task(Protocol):
     """What a model brings to the trainer. Optional extras: `log_samples(ema_model, writer, step)` (called
-    on rank 0 under no_grad with the RNG preserved) and `collate(items) -> batch`."""
+    on rank 0 under no_grad with the RNG preserved), `collate(items) -> batch`, and
+    `find_unused_parameters = True` for models whose loss leaves some parameters without a gradient (DDP)."""
 
     kind: str  # "tokenizer" | "lam" | "dynamics": the registry rebuilds the model from it
     model: torch.nn.Module
@@ -291,7 +292,8 @@ def train(
     runner: torch.nn.Module = _TaskLoss(task)
     if info.enabled:
         device_ids = [info.device.index] if info.device.type == "cuda" else None
-        runner = DistributedDataParallel(runner, device_ids=device_ids, find_unused_parameters=True)
+        unused = getattr(task, "find_unused_parameters", False)
+        runner = DistributedDataParallel(runner, device_ids=device_ids, find_unused_parameters=unused)
 
     sampler = ResumableSampler(task.dataset, rank=info.rank, world_size=info.world_size, seed=config.seed)
     per_epoch = sampler.num_samples // config.batch_size
