@@ -1,0 +1,27 @@
+"""Engine test fixtures: one onnxruntime pipeline on the session's tiny bundle, and stereo test audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FAST = {"steps": 4, "decoder_steps": 4}  # sampling settings for tests that are not about quality
+
+
+def stereo(seconds: float = 1.0, sr: int = 44100, seed: int = 0) -> np.ndarray:
+    """(2, N) float32: a chord on the left, a different chord plus a little noise on the right."""
+    t = np.arange(int(round(seconds * sr))) / sr
+    left = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 277 * t)
+    right = 0.25 * np.sin(2 * np.pi * 330 * t) + 0.02 * np.random.default_rng(seed).standard_normal(t.shape)
+    return np.stack([left, right]).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tiny_bundle: Path):
+    from engine.bundle import load_bundle
+    from engine.pipeline import Pipeline
+    from engine.runtime import Runtime, RuntimeConfig
+
+    return Pipeline(Runtime(load_bundle(tiny_bundle), RuntimeConfig(providers="cpu", intra_op_threads=1)))
