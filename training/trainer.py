@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import math
 import signal
@@ -223,8 +224,16 @@ def _batches(
     yield from loader
 
 
+def _as_json(value: Any, what: str) -> Any:
+    """`value` as it will read back from a checkpoint (tuples become lists); fails early if it is not JSON-able."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{what} must be JSON-serialisable to go into checkpoints: {err}") from err
+
+
 def _check_resume(state: dict[str, Any], task: Task, config: TrainConfig, path: Path) -> None:
-    if state["kind"] != task.kind or state["model_config"] != task.model_config():
+    if state["kind"] != task.kind or state["model_config"] != _as_json(task.model_config(), "model_config()"):
         raise CommandError(
             f"{path} holds a {state['kind']} model with a different configuration than this run's {task.kind}"
         )
@@ -248,6 +257,8 @@ def train(
         extra: JSON-able facts stored in every checkpoint (data paths, the tokenizer a latent cache came from).
     """
     run_dir = Path(run_dir)
+    _as_json(task.model_config(), "model_config()")
+    _as_json(extra or {}, "extra")
     info = distributed.init(config.device)
     found = checkpoint.latest_checkpoint(run_dir)
     if found is not None and not resume:

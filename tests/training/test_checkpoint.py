@@ -27,7 +27,7 @@ def save(run: Path, step: int, model: torch.nn.Module, state: dict | None = None
     optimizer = torch.optim.AdamW(model.parameters())
     state = state or {
         "kind": "toy",
-        "model_config": {"dim": 4, "hidden": 16, "dropout": 0.1},
+        "model_config": {"dim": 4, "hidden": 16, "dropout": 0.1, "tags": ["toy"]},
         "train_config": {},
         "extra": {},
     }
@@ -48,7 +48,7 @@ def test_load_run_and_model_from_run_or_checkpoint_folder(tmp_path: Path) -> Non
             "toy",
             6,
             final,
-            {"dim": 4, "hidden": 16, "dropout": 0.1},
+            {"dim": 4, "hidden": 16, "dropout": 0.1, "tags": ["toy"]},
         )
         assert info.train_config["max_steps"] == 6
     ema_model, config = checkpoint.load_model(tmp_path)

@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from engine.cli import CommandError
-from tests.training.toy import ToyTask
+from tests.training.toy import ToyConfig, ToyTask
 from training import checkpoint
 from training.ema import EMA
 from training.trainer import (
@@ -90,8 +90,14 @@ def test_resume_after_sigterm_matches_an_uninterrupted_run_bitwise(tmp_path: Pat
     assert checkpoint.load_run(tmp_path / "split").step == 7
     with pytest.raises(RunExistsError):
         train(ToyTask(), config(), tmp_path / "split")
+    with pytest.raises(CommandError, match="different configuration"):
+        train(ToyTask(ToyConfig(hidden=8)), config(), tmp_path / "split", resume=True)
+    with pytest.raises(TypeError, match="JSON"):
+        train(ToyTask(), config(), tmp_path / "other", extra={"path": Path("x")})
     second = ToyTask()
-    torch.nn.init.normal_(second.model.net[0].weight)  # a different init: everything must come from the checkpoint
+    torch.nn.init.normal_(
+        second.model.net[0].weight
+    )  # a different init: everything must come from the checkpoint
     train(second, config(), tmp_path / "split", resume=True)
 
     (a_model, a_ema), (b_model, b_ema) = weights(tmp_path / "straight"), weights(tmp_path / "split")
@@ -131,9 +137,9 @@ def test_max_minutes_stops_with_a_checkpoint(tmp_path: Path) -> None:
     final = train(
         task, config(max_steps=100_000, max_minutes=0.3 / 60, checkpoint_every=1000), tmp_path / "run"
     )
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # 100k steps of 20 ms would take half an hour
     step = checkpoint.load_run(tmp_path / "run").step
-    assert 5 <= step < 100 and final.name == f"step_{step:09d}"
+    assert 1 <= step < 1000 and final.name == f"step_{step:09d}"
 
 
 def test_bf16_autocast_trains_on_cpu(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ class ToyConfig:
     dim: int = 4  # input features
     hidden: int = 16  # hidden width
     dropout: float = 0.1  # uses the global RNG, so resume must restore it
+    tags: tuple[str, ...] = ("toy",)  # a tuple: comes back from JSON as a list
 
 
 class ToyModel(torch.nn.Module):
