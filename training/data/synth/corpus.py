@@ -7,11 +7,14 @@ corpus draws from `SeedSequence(seed, spawn_key=(i,))`, so the corpus is the sam
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
+import multiprocessing.pool
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,6 +207,18 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _pool(workers: int) -> multiprocessing.pool.Pool:
+    """Fork (cheap: no re-imports, warm note caches) from a single-threaded parent on POSIX; spawn otherwise.
+
+    tqdm's monitor thread only sleeps and the workers never touch tqdm, so it does not count.
+    """
+    others = [
+        t for t in threading.enumerate() if t is not threading.main_thread() and t.name != "tqdm_monitor"
+    ]
+    single = not others and "fork" in multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if single else "spawn").Pool(workers)
+
+
 def write_corpus(
     out_dir: str | os.PathLike,
     minutes: float,
@@ -224,19 +239,15 @@ def write_corpus(
     jobs = [
         (out_dir, f"piece_{i:05d}", seed, i, d, bad, sample_rate, subtype) for i, (d, bad) in enumerate(plan)
     ]
-    bar = tqdm(total=len(jobs), desc="synth", unit="piece", disable=not progress)
-    if workers <= 1:
-        entries = []
-        for job in jobs:
-            entries.append(_write_one(job))
-            bar.update()
-    else:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            entries = []
-            for entry in pool.imap(_write_one, jobs):
-                entries.append(entry)
-                bar.update()
-    bar.close()
+    entries = []
+    with contextlib.ExitStack() as stack:
+        results = (
+            map(_write_one, jobs)
+            if workers <= 1
+            else stack.enter_context(_pool(workers)).imap(_write_one, jobs)
+        )
+        for entry in tqdm(results, total=len(jobs), desc="synth", unit="piece", disable=not progress):
+            entries.append(entry)
     _write_text(out_dir / "corpus.jsonl", "".join(json.dumps(e) + "\n" for e in entries))
     log.info(
         "wrote %d pieces (%.1f min) to %s", len(entries), sum(e["duration"] for e in entries) / 60, out_dir

@@ -23,10 +23,10 @@ KIND_GAIN = {
     "ride": 0.16,
     "hihat": 0.22,
     "snare": 0.35,
-    "kick": 0.6,
+    "kick": 0.45,
     "crash": 0.22,
-    "tap": 0.3,
-    "swish": 0.12,
+    "tap": 0.35,
+    "swish": 0.2,
 }
 
 
@@ -42,13 +42,13 @@ def _band(x: np.ndarray, sr: int, lo: float | None, hi: float | None) -> np.ndar
 
 
 def _metal(t: np.ndarray, sr: int, rng: np.random.Generator, base: float) -> np.ndarray:
-    """Inharmonic partials of a cymbal, kept below Nyquist."""
+    """A dozen inharmonic, individually decaying partials of a cymbal, kept below Nyquist."""
     out = np.zeros_like(t)
-    for ratio in (1.0, 1.37, 1.71, 2.13, 2.56, 2.97):
-        f = base * ratio * (1 + 0.01 * rng.standard_normal())
+    for _ in range(12):
+        f = base * rng.uniform(0.7, 2.6)
         if f < 0.45 * sr:
-            out += np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
-    return out / 6
+            out += np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) * np.exp(-t / rng.uniform(0.1, 0.6))
+    return out / 12
 
 
 @lru_cache(maxsize=256)
@@ -60,7 +60,7 @@ def hit(kind: str, variant: int, sr: int, length: int = 0) -> np.ndarray:
     t = np.arange(n) / sr
     noise = rng.standard_normal(n)
     if kind == "ride":
-        wash = _band(noise, sr, 4000, None) * 0.5 + _metal(t, sr, rng, 3100)
+        wash = _band(noise, sr, 4000, None) + 0.6 * _metal(t, sr, rng, 3100)
         ping = _band(noise, sr, 2500, 6000) * np.exp(-t / 0.004)
         out = wash * np.exp(-t / 0.45) + ping
     elif kind == "hihat":

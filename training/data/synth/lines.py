@@ -142,6 +142,9 @@ def comp_line(
         hits = [h for h in hits if sec.start <= grid.time(h[0]) < sec.end]
         if span.entry and (not hits or grid.time(hits[0][0]) > sec.start + 0.05):
             hits.insert(0, (sec.start / grid.beat, 1.0, 1.0))
+        if style == "sparse" and hits:  # the sustain pedal holds each chord until the next one
+            nexts = [h[0] for h in hits[1:]] + [sec.end / grid.beat + 4]
+            hits = [(p, max(b, q - p), a) for (p, b, a), q in zip(hits, nexts, strict=True)]
         for position, beats, accent in hits:
             t = grid.time(position) if position != sec.start / grid.beat else float(sec.start)
             ahead = 0.5 if position % 1 else 0.0  # off-beat hits anticipate the next chord
@@ -187,7 +190,7 @@ def lead_line(
                     else:
                         pitch += direction * int(rng.integers(1, 3))
                     pool = chord.tones() if strong else chord.scale()
-                    pitch = nearest(min(pool, key=lambda pc, p=pitch: (pc - p) % 12), pitch)
+                    pitch = _snap(pitch, pool, direction)
                     if pitch > centre + 9 or pitch < centre - 9 or rng.random() < 0.2:
                         direction = -direction
                         pitch = int(np.clip(pitch, centre - 9, centre + 9))
@@ -201,6 +204,11 @@ def lead_line(
             rest = min(float(rng.choice([0.5, 1.0, 1.5])), max_rest)
             position = float(np.ceil((position + rest) * 2 - 1e-6) / 2)
     return _cut(notes, lead_spans)
+
+
+def _snap(pitch: int, pool: tuple[int, ...], direction: int) -> int:
+    """The nearest pitch of `pool` (pitch classes) from `pitch` in the direction of travel."""
+    return pitch + direction * min((direction * (pc - pitch)) % 12 for pc in pool)
 
 
 def _cut(notes: list[Note], role_spans: list[Span]) -> list[Note]:

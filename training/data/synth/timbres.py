@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy.signal import butter, sosfilt
 
 TABLE_SIZE = 4096
 _PHASES = np.arange(TABLE_SIZE) / TABLE_SIZE  # (S,)
@@ -47,8 +48,11 @@ def _osc(
     return table[idx]
 
 
-def _noise(seed: int, n: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal(n).astype(np.float32)
+def _noise(seed: int, n: int, sr: int, lo: float, hi: float) -> np.ndarray:
+    """Band-passed noise: kept below 4 kHz so the cymbals own the top octave of the spectrum."""
+    white = np.random.default_rng(seed).standard_normal(n)
+    sos = butter(2, [lo / (0.5 * sr), min(hi / (0.5 * sr), 0.95)], btype="bandpass", output="sos")
+    return sosfilt(sos, white).astype(np.float32)
 
 
 def _attack(n: int, sr: int, seconds: float) -> np.ndarray:
@@ -58,13 +62,13 @@ def _attack(n: int, sr: int, seconds: float) -> np.ndarray:
 def _piano(midi: int, bright: int, sr: int, n: int) -> np.ndarray:
     f = midi_hz(midi)
     t = np.arange(n) / sr
-    k = _harmonics(f, sr, 3000 + 1500 * bright)
+    k = _harmonics(f, sr, 3000 + 500 * bright)
     strike = np.abs(np.sin(np.pi * k / 7.3)) + 0.2  # hammer a seventh of the way along the string
     hi = _table(strike / k ** (1.6 - 0.25 * bright))
     lo = _table(1.0 / k[:4] ** 2.2)
     decay = 1.8 * 2 ** ((48 - midi) / 24)  # lower strings ring longer
     body = _osc(hi, f, n, sr) * np.exp(-t / (0.18 * decay)) + _osc(lo, f * 1.0012, n, sr) * np.exp(-t / decay)
-    hammer = _noise(midi, n) * np.exp(-t / 0.004) * 0.15
+    hammer = _noise(midi, n, sr, 200, 3000) * np.exp(-t / 0.004) * 0.3
     return (body * _attack(n, sr, 0.002) + hammer).astype(np.float32)
 
 
@@ -97,17 +101,17 @@ def _formant(freqs: np.ndarray, centre: float, width: float) -> np.ndarray:
 def _sax(midi: int, bright: int, sr: int, n: int) -> np.ndarray:
     f = midi_hz(midi)
     t = np.arange(n) / sr
-    k = _harmonics(f, sr, 5000)
+    k = _harmonics(f, sr, 4000)
     amps = (0.3 + _formant(k * f, 600 + 250 * bright, 0.9) + 0.4 * _formant(k * f, 2000, 0.4)) / k**0.6
     tone = _osc(_table(amps), f, n, sr, vibrato=0.006, rate=5.2)
-    breath = _noise(1000 + midi, n) * 0.04 * (1 + bright)
+    breath = _noise(1000 + midi, n, sr, 700, 3500) * 0.06 * (1 + bright)
     env = _attack(n, sr, 0.035) * (0.85 + 0.15 * np.exp(-t / 0.3))
     return ((tone + breath) * env).astype(np.float32)
 
 
 def _trumpet(midi: int, bright: int, sr: int, n: int) -> np.ndarray:
     f = midi_hz(midi)
-    k = _harmonics(f, sr, 6500)
+    k = _harmonics(f, sr, 4000)
     warm = _table(_formant(k * f, 1000, 0.8) / k**0.8)
     brass = _table((_formant(k * f, 1400 + 400 * bright, 1.0) + 0.2) / k ** (0.5 - 0.15 * bright))
     bloom = _attack(n, sr, 0.06)  # brass brightens as the lips lock in
@@ -123,7 +127,7 @@ def _vibes(midi: int, bright: int, sr: int, n: int) -> np.ndarray:
     if 10 * f < 0.45 * sr:
         overtone = overtone + np.sin(2 * np.pi * 9.9 * f * t) * np.exp(-t / 0.03) * 0.1 * bright
     tremolo = 1.0 - 0.35 * (0.5 + 0.5 * np.sin(2 * np.pi * 5.5 * t))  # the motor-driven fans
-    mallet = _noise(2000 + midi, n) * np.exp(-t / 0.002) * 0.1
+    mallet = _noise(2000 + midi, n, sr, 300, 3000) * np.exp(-t / 0.002) * 0.2
     return ((bar * tremolo + overtone) * _attack(n, sr, 0.001) + mallet).astype(np.float32)
 
 
@@ -138,12 +142,12 @@ class Voice:
 
 
 VOICES = {
-    "piano": Voice(_piano, 1.6, 0.05, 0.22, 36, 96),
-    "guitar": Voice(_guitar, 1.2, 0.04, 0.26, 36, 88),
-    "bass": Voice(_bass, 1.4, 0.03, 0.55, 24, 60),
-    "sax": Voice(_sax, 1.8, 0.05, 0.32, 44, 82),
-    "trumpet": Voice(_trumpet, 1.8, 0.04, 0.28, 52, 86),
-    "vibes": Voice(_vibes, 2.0, 0.08, 0.38, 53, 91),
+    "piano": Voice(_piano, 1.6, 0.05, 0.12, 36, 96),
+    "guitar": Voice(_guitar, 1.2, 0.04, 0.17, 36, 88),
+    "bass": Voice(_bass, 1.4, 0.03, 0.4, 24, 60),
+    "sax": Voice(_sax, 1.8, 0.05, 1.0, 44, 82),
+    "trumpet": Voice(_trumpet, 1.8, 0.04, 0.8, 52, 86),
+    "vibes": Voice(_vibes, 2.0, 0.08, 0.3, 53, 91),
 }
 
 
