@@ -246,6 +246,33 @@ def _check_resume(state: dict[str, Any], task: Task, config: TrainConfig, path: 
         )
 
 
+def _restore(
+    found: Path,
+    task: Task,
+    config: TrainConfig,
+    ema: EMA,
+    optimizer: torch.optim.Optimizer,
+    info: distributed.DistInfo,
+) -> tuple[int, int, int]:
+    """Load weights, EMA, optimizer and this rank's RNG states from a checkpoint; returns (step, epoch, position)."""
+    state, optimizer_state, rng_states = checkpoint.load_training_state(found, info.device)
+    _check_resume(state, task, config, found)
+    checkpoint.load_weights(task.model, found, ema=False)
+    checkpoint.load_weights(ema.model, found, ema=True)
+    optimizer.load_state_dict(optimizer_state)
+    ema.updates = state["ema_updates"]
+    if len(rng_states) == info.world_size:
+        rng.set_state(rng_states[info.rank])
+    else:
+        log.warning(
+            "checkpoint has RNG states for %d ranks, this run has %d: the RNG streams restart",
+            len(rng_states),
+            info.world_size,
+        )
+    log.info("resumed %s from %s (step %d, epoch %d)", task.kind, found, state["step"], state["epoch"])
+    return state["step"], state["epoch"], state["position"]
+
+
 def train(
     task: Task, config: TrainConfig, run_dir: Path, resume: bool = False, extra: dict | None = None
 ) -> Path:
@@ -259,7 +286,6 @@ def train(
     run_dir = Path(run_dir)
     _as_json(task.model_config(), "model_config()")
     _as_json(extra or {}, "extra")
-    info = distributed.init(config.device)
     found = checkpoint.latest_checkpoint(run_dir)
     if found is not None and not resume:
         raise RunExistsError(
@@ -267,6 +293,22 @@ def train(
         )
     if resume and found is None:
         log.warning("%s has no checkpoint to resume from: starting a new run", run_dir)
+    info = distributed.init(config.device)
+    try:
+        return _train(task, config, run_dir, found, extra or {}, info)
+    finally:
+        distributed.shutdown(info)
+
+
+def _train(
+    task: Task,
+    config: TrainConfig,
+    run_dir: Path,
+    found: Path | None,
+    extra: dict,
+    info: distributed.DistInfo,
+) -> Path:
+    """The body of `train` (resuming from `found` if given), inside the process group."""
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         checkpoint.remove_stale_temps(run_dir)
@@ -274,29 +316,10 @@ def train(
     model = task.model.to(info.device).train()
     ema = EMA(model, config.ema_decay)
     optimizer = make_optimizer(model, config)
-    step, epoch, position = 0, 0, 0
     rng.seed_everything(config.seed + info.rank)
-    if found is not None and resume:
-        state, optimizer_state, rng_states = checkpoint.load_training_state(found, info.device)
-        _check_resume(state, task, config, found)
-        checkpoint.load_weights(model, found, ema=False)
-        checkpoint.load_weights(ema.model, found, ema=True)
-        optimizer.load_state_dict(optimizer_state)
-        step, epoch, position, ema.updates = (
-            state["step"],
-            state["epoch"],
-            state["position"],
-            state["ema_updates"],
-        )
-        if len(rng_states) == info.world_size:
-            rng.set_state(rng_states[info.rank])
-        else:
-            log.warning(
-                "checkpoint has RNG states for %d ranks, this run has %d: RNG streams restart",
-                len(rng_states),
-                info.world_size,
-            )
-        log.info("resumed %s from %s (step %d, epoch %d)", task.kind, found, step, epoch)
+    step, epoch, position = 0, 0, 0
+    if found is not None:
+        step, epoch, position = _restore(found, task, config, ema, optimizer, info)
 
     if config.compile:
         model.compile()
@@ -340,7 +363,7 @@ def train(
                 "kind": task.kind,
                 "model_config": task.model_config(),
                 "train_config": dataclasses.asdict(config),
-                "extra": extra or {},
+                "extra": extra,
                 "epoch": epoch,
                 "position": position,
                 "ema_updates": ema.updates,
@@ -367,7 +390,7 @@ def train(
     )
     window = _Window()
     started = time.monotonic()
-    saved_step = step if found is not None and resume else -1
+    saved_step = step if found is not None else -1
     final = checkpoint.checkpoints_dir(run_dir) / f"step_{step:09d}"
     try:
         with _StopFlag() as stop:
@@ -423,7 +446,6 @@ def train(
         pbar.close()
         if writer is not None:
             writer.close()
-        distributed.shutdown(info)
     return final
 
 
