@@ -14,6 +14,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from engine.cli import CommandError
+
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +42,7 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError("device 'cuda' asked for but CUDA is not available")
+            raise CommandError("device 'cuda' asked for but CUDA is not available")
         return torch.device("cuda", local_rank % torch.cuda.device_count())
     return torch.device(name)
 

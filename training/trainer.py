@@ -284,6 +284,11 @@ def train(
         extra: JSON-able facts stored in every checkpoint (data paths, the tokenizer a latent cache came from).
     """
     run_dir = Path(run_dir)
+    missing = [
+        name for name in ("kind", "model", "dataset", "model_config", "loss") if not hasattr(task, name)
+    ]
+    if missing:
+        raise TypeError(f"{type(task).__name__} is not a Task: it lacks {', '.join(missing)}")
     _as_json(task.model_config(), "model_config()")
     _as_json(extra or {}, "extra")
     found = checkpoint.latest_checkpoint(run_dir)

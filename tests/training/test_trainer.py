@@ -142,6 +142,21 @@ def test_max_minutes_stops_with_a_checkpoint(tmp_path: Path) -> None:
     assert 1 <= step < 1000 and final.name == f"step_{step:09d}"
 
 
+def test_ctrl_c_stops_cleanly_and_a_nan_loss_is_an_error(tmp_path: Path) -> None:
+    task = ToyTask()
+    task.hook = lambda step: signal.raise_signal(signal.SIGINT) if step == 2 else None
+    assert train(task, config(), tmp_path / "run").name == "step_000000003"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the trainer put it back
+
+    task = ToyTask()
+    original = task.loss
+    task.loss = lambda model, batch, step: (original(model, batch, step)[0] * float("nan"), {})
+    with pytest.raises(FloatingPointError, match="by step 2"):
+        train(task, config(), tmp_path / "nan")
+    with pytest.raises(TypeError, match="lacks kind, model, dataset, model_config, loss"):
+        train(object(), config(), tmp_path / "none")
+
+
 def test_bf16_autocast_trains_on_cpu(tmp_path: Path) -> None:
     task = ToyTask(n=64)
     before = torch.nn.functional.mse_loss(
