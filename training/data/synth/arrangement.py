@@ -15,7 +15,7 @@ import numpy as np
 from training.data.annotations import INSTRUMENTS
 
 LEADS = ("sax", "trumpet", "vibes", "guitar")
-LEVELS = (0.4, 0.6, 0.8, 1.0)  # note velocity per dynamics level (pp .. f)
+LEVELS = (0.3, 0.55, 0.8, 1.0)  # note velocity per dynamics level (pp .. f); loudness goes as velocity**1.5
 REGISTERS = (-12, 0, 12)  # lead register offsets in semitones
 
 

@@ -99,7 +99,7 @@ def _play_drums(buf: np.ndarray, piece: Piece, rng: np.random.Generator, sr: int
         )
         if span.entry:  # the drummer comes in with a crash and a kick
             hits += [(float(span.section.start), "crash", 0.7), (float(span.section.start), "kick", 0.8)]
-        level = arrangement.LEVELS[state.level]
+        level = arrangement.LEVELS[state.level] ** 1.5  # the same loudness curve as the pitched voices
         swish = int(piece.grid.beat * sr / (2 if state.pattern == "double_time" else 1))
         for t, kind, vel in hits:
             length = swish if kind == "swish" else 0

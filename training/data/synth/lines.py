@@ -82,37 +82,47 @@ def bass_line(
                 )
             )
         for b in beats:
-            t = grid.time(b)
             chord = chord_at(chords, b)
             if state.pattern == "stop_time":
                 if b % 4 == 0:
-                    notes.append((t, 3.5 * grid.beat, nearest(chord.root, 36), _vel(sec, rng)))
+                    notes.append((grid.time(b), 3.5 * grid.beat, nearest(chord.root, 36), _vel(sec, rng)))
                 continue
             if state.bass_mode == "pedal":
                 if b % 2 == 0:
-                    notes.append((t, 1.9 * grid.beat, nearest((tonic + 7) % 12, 36), _vel(sec, rng)))
+                    notes.append(
+                        (grid.time(b), 1.9 * grid.beat, nearest((tonic + 7) % 12, 36), _vel(sec, rng))
+                    )
                 continue
-            following = chord_at(chords, b + 1)
-            if abs(chord.start - b) < 1e-9:
-                pitch = nearest(chord.root, prev)
-            elif abs(following.start - (b + 1)) < 1e-9 and following != chord:
-                target = nearest(following.root, prev)
-                pitch = target + (1 if rng.random() < 0.5 else -1)  # chromatic approach
-            else:
-                scale = sorted(chord.scale())
-                options = [nearest(pc, prev) for pc in chord.tones()[1:]] + [prev + 2, prev - 2, prev + 1]
-                pitch = int(options[rng.integers(len(options))])
-                if (pitch % 12) not in scale and rng.random() < 0.5:
-                    pitch = nearest(chord.tones()[rng.integers(4)], prev)
-            while pitch > 52:
-                pitch -= 12
-            while pitch < 28:
-                pitch += 12
-            prev = pitch
-            notes.append((t, 0.95 * grid.beat, pitch, _vel(sec, rng) * (1.0 if b % 2 == 0 else 0.9)))
-            if rng.random() < 0.07:  # a swung skip note
-                notes.append((grid.time(b + 0.5), 0.3 * grid.beat, pitch, 0.6 * _vel(sec, rng)))
+            step = 0.5 if state.pattern == "double_time" else 1.0  # double-time feel: the bass walks eighths
+            for position in (b, b + 0.5) if step == 0.5 else (b,):
+                prev = _walk(chords, position, step, prev, rng)
+                accent = 1.0 if position % 2 == 0 else 0.9
+                notes.append((grid.time(position), 0.95 * step * grid.beat, prev, _vel(sec, rng) * accent))
+                if step == 1.0 and rng.random() < 0.07:  # a swung skip note
+                    notes.append((grid.time(b + 0.5), 0.3 * grid.beat, prev, 0.6 * _vel(sec, rng)))
+
     return _cut(notes, spans(sections, "bass", "bass"))
+
+
+def _walk(chords: list[Chord], position: float, step: float, prev: int, rng: np.random.Generator) -> int:
+    """One walking-bass note: the root on a chord change, a chromatic approach just before one, else
+    chord tones and scale steps near the previous note, kept between E1 and E3."""
+    chord = chord_at(chords, position)
+    following = chord_at(chords, position + step)
+    if abs(chord.start - position) < 1e-9:
+        pitch = nearest(chord.root, prev)
+    elif abs(following.start - (position + step)) < 1e-9 and following != chord:
+        pitch = nearest(following.root, prev) + (1 if rng.random() < 0.5 else -1)
+    else:
+        options = [nearest(pc, prev) for pc in chord.tones()[1:]] + [prev + 2, prev - 2, prev + 1]
+        pitch = int(options[rng.integers(len(options))])
+        if pitch % 12 not in chord.scale() and rng.random() < 0.5:
+            pitch = nearest(chord.tones()[rng.integers(4)], prev)
+    while pitch > 52:
+        pitch -= 12
+    while pitch < 28:
+        pitch += 12
+    return pitch
 
 
 def comp_line(

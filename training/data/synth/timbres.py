@@ -123,7 +123,9 @@ def _vibes(midi: int, bright: int, sr: int, n: int) -> np.ndarray:
     f = midi_hz(midi)
     t = np.arange(n) / sr
     bar = np.sin(2 * np.pi * f * t) * np.exp(-t / 1.1)
-    overtone = np.sin(2 * np.pi * 3.98 * f * t) * np.exp(-t / 0.12) * (0.25 + 0.15 * bright)
+    overtone = (
+        np.sin(2 * np.pi * 3.98 * f * t) * np.exp(-t / 0.12) * (0.25 + 0.15 * bright) * (3.98 * f < 4000)
+    )
     if 10 * f < 0.45 * sr:
         overtone = overtone + np.sin(2 * np.pi * 9.9 * f * t) * np.exp(-t / 0.03) * 0.1 * bright
     tremolo = 1.0 - 0.35 * (0.5 + 0.5 * np.sin(2 * np.pi * 5.5 * t))  # the motor-driven fans
