@@ -80,7 +80,8 @@ def perform(piece: Piece, seed: int | np.random.SeedSequence, sample_rate: int =
         "guitar": [("guitar", lines.comp_line(sections, grid, chords, "guitar", piece.comp_style, rng))],
     }
     for lead in arrangement.LEADS:
-        parts.setdefault(lead, []).append((lead, lines.lead_line(sections, grid, chords, lead, rng)))
+        voice = "guitar_lead" if lead == "guitar" else lead
+        parts.setdefault(lead, []).append((voice, lines.lead_line(sections, grid, chords, lead, rng)))
     for name, voiced in parts.items():
         buf = stems[INSTRUMENTS.index(name)]
         for voice, notes in voiced:

@@ -20,10 +20,10 @@ KITS = ("sticks", "brushes")
 KITS_SEED = 7919  # fixed: hits are part of the instrument, not of a piece
 VARIANTS = 4  # recorded takes of each hit, so repeats are not machine-identical
 KIND_GAIN = {
-    "ride": 0.16,
-    "hihat": 0.22,
-    "snare": 0.35,
-    "kick": 0.45,
+    "ride": 0.22,
+    "hihat": 0.25,
+    "snare": 0.4,
+    "kick": 0.5,
     "crash": 0.22,
     "tap": 0.35,
     "swish": 0.2,

@@ -191,24 +191,27 @@ def lead_line(
             phrase_end = position + float(rng.choice([2, 3, 4, 6, 8]))
             arc = 0.85 + 0.15 * rng.random()
             while position < phrase_end and grid.time(position) < sec.end:
+                arpeggio = rng.random() < 0.3  # run up or down the chord instead of the scale
+                if rng.random() < 0.25:
+                    direction = -direction
                 for length in LEAD_CELLS[rng.integers(len(LEAD_CELLS))]:
                     chord = chord_at(chords, position)
                     strong = abs(position - round(position)) < 1e-6
-                    if rng.random() < 0.12:
-                        pitch += direction * int(rng.integers(3, 8))  # a leap
+                    if rng.random() < 0.08:
+                        pitch += direction * int(rng.integers(5, 9))  # a leap, answered by a turn
                         direction = -direction
                     else:
-                        pitch += direction * int(rng.integers(1, 3))
-                    pool = chord.tones() if strong else chord.scale()
+                        pitch += direction * (1 if arpeggio else int(rng.integers(1, 3)))
+                    pool = chord.tones() if strong or arpeggio else chord.scale()
                     pitch = _snap(pitch, pool, direction)
-                    if pitch > centre + 9 or pitch < centre - 9 or rng.random() < 0.2:
+                    if not centre - 9 <= pitch <= centre + 9:
                         direction = -direction
-                        pitch = int(np.clip(pitch, centre - 9, centre + 9))
+                        pitch = _snap(int(np.clip(pitch, centre - 9, centre + 9)), pool, direction)
                     t = grid.time(position) if position * grid.beat >= sec.start else float(sec.start)
                     if t >= sec.end:
                         break
                     ring = 1.6 if instrument == "vibes" else 0.95
-                    vel = _vel(sec, rng, 0.25) * arc * (1.05 if not strong else 0.95)
+                    vel = _vel(sec, rng, 0.25) * arc * (1.05 if not strong else 0.95)  # accent the off-beats
                     notes.append((t, length * grid.beat * ring, int(pitch), min(vel, 1.0)))
                     position += length
             rest = min(float(rng.choice([0.5, 1.0, 1.5])), max_rest)

@@ -82,8 +82,18 @@ def _pluck(f: float, bright: int, sr: int, n: int, ring: float, position: float,
 
 
 def _guitar(midi: int, bright: int, sr: int, n: int) -> np.ndarray:
-    out = _pluck(midi_hz(midi), bright, sr, n, ring=0.7, position=0.18, limit=2500)
+    """Archtop rhythm guitar: dark and short, more thud than ring."""
+    out = _pluck(midi_hz(midi), bright, sr, n, ring=0.35, position=0.25, limit=1200)
     return (out * _attack(n, sr, 0.003)).astype(np.float32)
+
+
+def _guitar_lead(midi: int, bright: int, sr: int, n: int) -> np.ndarray:
+    """Hollow-body single-note lines: warm, round, a slow vibrato-free decay."""
+    f = midi_hz(midi)
+    t = np.arange(n) / sr
+    out = _pluck(f, bright, sr, n, ring=1.2, position=0.12, limit=1800)
+    body = np.sin(2 * np.pi * f * t) * np.exp(-t / 0.8) * 0.5  # the warm fundamental of a neck pickup
+    return ((out + body) * _attack(n, sr, 0.004)).astype(np.float32)
 
 
 def _bass(midi: int, bright: int, sr: int, n: int) -> np.ndarray:
@@ -144,8 +154,9 @@ class Voice:
 
 
 VOICES = {
-    "piano": Voice(_piano, 1.6, 0.05, 0.12, 36, 96),
-    "guitar": Voice(_guitar, 1.2, 0.04, 0.17, 36, 88),
+    "piano": Voice(_piano, 1.6, 0.05, 0.09, 36, 96),
+    "guitar": Voice(_guitar, 1.0, 0.04, 0.15, 36, 88),
+    "guitar_lead": Voice(_guitar_lead, 1.8, 0.05, 0.35, 45, 88),
     "bass": Voice(_bass, 1.4, 0.03, 0.4, 24, 60),
     "sax": Voice(_sax, 1.8, 0.05, 1.0, 44, 82),
     "trumpet": Voice(_trumpet, 1.8, 0.04, 0.8, 52, 86),
