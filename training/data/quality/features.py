@@ -8,10 +8,13 @@ spectrogram. Here each 5 s segment of 16 kHz mono audio becomes one feature row:
   mean absolute frame-to-frame flux, and temporal flatness of the power (impulses lower it);
 - global: spectral flatness (mean, std), energy ratio above 4 and 6 kHz, 95 % roll-off, bandwidth (the
   highest band within 50 dB of the loudest: band-limited old recordings stop early), frame level mean/std,
-  silence fraction, clipping fraction, crest factor, click rate and kurtosis of the first difference
-  (crackle), zero-crossing rate.
+  silence fraction, clipping fraction, crest factor, click rate and kurtosis of the signal above 4 kHz
+  (crackle), zero-crossing rate, and for the 4-6 and 6-8 kHz bands the mean frame-to-frame level change
+  and how far the level falls below its median (steady hiss keeps both small), the kurtosis of what a
+  3-sample median filter removes (one-sample clicks), and the slope and roughness of the 3-8 kHz noise
+  floor (p10 over time per FFT bin: hiss makes it smooth).
 
-Everything is vectorised numpy over (segments, bands, frames); the mel filter bank comes from librosa once.
+Everything is vectorised numpy over (segments, bands, frames); the mel filter bank is engine.spectrogram's.
 Letters in shape comments: S segments, L samples per segment, F frames, K FFT bins, M mel bands, G groups.
 Change FEATURE_VERSION whenever a feature changes: saved filters record it and refuse other versions.
 """
@@ -22,6 +25,9 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import butter, sosfilt
+
+from engine.spectrogram import mel_filterbank
 
 FEATURE_VERSION = 1
 EPS = 1e-10  # absolute power floor (-100 dB): keeps silence finite
@@ -40,8 +46,15 @@ GLOBAL_STATS = (
     "clip_frac",
     "crest_db",
     "click_rate",
-    "diff_kurtosis",
+    "hf_kurtosis",
     "zcr",
+    "jitter_4k",
+    "jitter_6k",
+    "depth_4k",
+    "depth_6k",
+    "spike_kurtosis",
+    "floor_slope",
+    "floor_roughness",
 )
 
 
@@ -68,9 +81,12 @@ def feature_names(config: FeatureConfig = FeatureConfig()) -> list[str]:
 
 @functools.lru_cache(maxsize=8)
 def _mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
-    import librosa
+    return mel_filterbank(sample_rate, n_fft, n_mels)  # (M, K)
 
-    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels).astype(np.float32)  # (M, K)
+
+@functools.lru_cache(maxsize=8)
+def _highpass(sample_rate: int) -> np.ndarray:
+    return butter(4, 4000, btype="highpass", fs=sample_rate, output="sos")
 
 
 @functools.lru_cache(maxsize=8)
@@ -176,22 +192,31 @@ def _global_stats(
     frame_db = 10.0 * np.log10(p.mean(-1))  # (S, F)
     peak = np.abs(segments).max(-1)  # (S,)
     rms = np.sqrt((segments.astype(np.float64) ** 2).mean(-1))  # (S,)
-    clip_frac = (np.abs(segments) >= 0.99 * peak[:, None]).mean(-1) * (
-        peak >= 0.5
-    )  # (S,) flat tops at full scale
+    clip_frac = (np.abs(segments) >= 0.99 * peak[:, None]).mean(-1)  # (S,) samples on the flat tops
     crest = 20.0 * np.log10((peak + 1e-8) / (rms + 1e-8))  # (S,)
-    diff = np.diff(segments, axis=-1)  # (S, L - 1)
-    dvar = diff.astype(np.float64).var(-1)  # (S,)
-    blocks = np.abs(diff[:, : diff.shape[1] // config.hop * config.hop]).reshape(
-        s, -1, config.hop
-    )  # (S, B, hop)
-    local = np.median(blocks, axis=-1, keepdims=True)  # (S, B, 1) robust local scale of the first difference
-    click_rate = (blocks > 10.0 * local + 1e-4).mean(
+    high = np.abs(sosfilt(_highpass(config.sample_rate), segments, axis=-1))  # (S, L) above 4 kHz: clicks
+    blocks = high[:, : high.shape[1] // config.hop * config.hop].reshape(s, -1, config.hop)  # (S, B, hop)
+    local = np.median(blocks, axis=-1, keepdims=True)  # (S, B, 1) robust local scale
+    click_rate = (blocks > 8.0 * local + 1e-7 * peak[:, None, None]).mean(
         axis=(1, 2)
-    ) * 1000.0  # (S,) impulses per thousand samples
-    kurt = np.log1p(
-        ((diff.astype(np.float64) - diff.mean(-1, keepdims=True)) ** 4).mean(-1) / (dvar**2 + 1e-20)
-    )
+    ) * 1000.0  # (S,) per 1000
+    high_power = high.astype(np.float64) ** 2  # (S, L)
+    kurt = np.log((high_power**2).mean(-1) / (high_power.mean(-1) ** 2 + 1e-30) + 1e-6)  # (S,) impulsiveness
+    left, right = segments[:, :-2], segments[:, 2:]  # (S, L - 2) neighbours of each inner sample
+    centre = segments[:, 1:-1]
+    median3 = np.maximum(np.minimum(left, right), np.minimum(np.maximum(left, right), centre))  # (S, L - 2)
+    spike = (centre - median3).astype(np.float64) ** 2  # (S, L - 2) one-sample clicks survive, music does not
+    spike_kurt = np.log((spike**2).mean(-1) / (spike.mean(-1) ** 2 + 1e-30) + 1e-6)  # (S,)
+    floor_db = np.quantile(10.0 * np.log10(p[..., (freqs >= 3000) & (freqs < 7800)]), 0.1, axis=1)  # (S, k)
+    bins = np.linspace(-1.0, 1.0, floor_db.shape[-1])  # (k,) centred frequency axis for a line fit
+    slope = (floor_db * bins).sum(-1) / (bins**2).sum()  # (S,) least-squares slope of the noise floor
+    roughness = (floor_db - floor_db.mean(-1, keepdims=True) - slope[:, None] * bins).std(-1)  # hiss: smooth
+    jitter, depth = [], []
+    for lo, hi in ((4000, 6000), (6000, 8001)):
+        level = 10.0 * np.log10(p[..., (freqs >= lo) & (freqs < hi)].sum(-1))  # (S, F)
+        jitter.append(np.abs(np.diff(level, axis=-1)).mean(-1))  # steady hiss: small frame-to-frame change
+        p5, p50 = np.quantile(level, (0.05, 0.5), axis=-1)  # (S,) each
+        depth.append(p50 - p5)  # steady hiss: the band never falls far below its median
     signs = np.signbit(segments)  # (S, L)
     zcr = (signs[:, 1:] != signs[:, :-1]).mean(-1)  # (S,)
     columns = [
@@ -209,6 +234,11 @@ def _global_stats(
         click_rate,
         kurt,
         zcr,
+        *jitter,
+        *depth,
+        spike_kurt,
+        slope,
+        roughness,
     ]
     return np.stack(columns, axis=1)  # (S, len(GLOBAL_STATS))
 
