@@ -72,6 +72,28 @@ def test_annotation_schema_and_events(synth_corpus: Path) -> None:
             assert 1 <= sum(e["time"] == t for e in ann["events"]) <= 3
 
 
+def test_events_agree_with_activity_and_sections() -> None:
+    for seed in range(20):
+        _, ann = render_piece(seed, 16)
+        act = np.asarray(ann["activity"], dtype=bool)
+        spans = ann["sections"]
+        assert spans[0][0] == 0 and spans[-1][1] == ann["duration"] and len(spans) >= 2
+        assert all(2 <= end - start <= 5 for start, end in spans)
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+        assert {e["time"] for e in ann["events"]} == {float(s) for s, _ in spans[1:]}
+        for event in ann["events"]:
+            t = int(event["time"])
+            if event["instrument"] is None:
+                continue
+            i = INSTRUMENTS.index(event["instrument"])
+            if event["type"] == "enter":
+                assert not act[t - 1, i] and act[t, i]
+            elif event["type"] == "exit":
+                assert act[t - 1, i] and not act[t, i]
+            else:  # solo changes, register jumps, drum and bass changes happen to someone playing
+                assert act[t, i], event
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_stems_are_silent_exactly_where_inactive_and_sound_where_active(seed: int) -> None:
     piece = compose(seed, 20)

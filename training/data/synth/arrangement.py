@@ -151,11 +151,10 @@ def plan(
     rng: np.random.Generator, duration: int, tempo: float, shortest: int = 2, longest: int = 5
 ) -> tuple[list[Section], list[dict]]:
     """Sections covering [0, duration) seconds and the events at their boundaries (each with its time)."""
-    bounds = [0]
-    while duration - bounds[-1] > longest:
-        bounds.append(bounds[-1] + int(rng.integers(shortest, longest + 1)))
-    if duration - bounds[-1] < shortest and len(bounds) > 1:
-        bounds.pop()
+    bounds = [0]  # every section lasts shortest..longest s; a piece long enough for two gets at least two
+    while duration - bounds[-1] >= 2 * shortest and (duration - bounds[-1] > longest or len(bounds) == 1):
+        room = duration - bounds[-1] - shortest
+        bounds.append(bounds[-1] + int(rng.integers(shortest, min(longest, room) + 1)))
     bounds.append(duration)
     state = initial_state(rng, tempo)
     sections, events = [], []
