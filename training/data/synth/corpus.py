@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.signal import butter, fftconvolve, sosfilt
 from tqdm import tqdm
 
 from engine.audio import save_wav
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 MIN_SECONDS = 4
 GATE_FADE = 0.01  # seconds: an instrument that stops fades out over this before the boundary
+# (mean, spread) in seconds of each player's timing against the grid: soloists lay back behind the beat
+TIMING = {"bass": (0.0, 0.004), "piano": (0.0, 0.006), "guitar": (0.0, 0.005), "drums": (0.0, 0.003)}
+LEAD_TIMING = (0.012, 0.008)
 PEAK = 0.89  # mix peak after normalisation
 
 
@@ -49,9 +53,9 @@ class Piece:
 
 
 def _seeds(seed: int | np.random.SeedSequence) -> list[np.random.SeedSequence]:
-    """Child streams for compose, perform and damage, derived without mutating `seed` (unlike spawn())."""
+    """Child streams for compose, perform, damage and room, derived without mutating `seed` (unlike spawn())."""
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    return [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k)) for k in range(3)]
+    return [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k)) for k in range(4)]
 
 
 def compose(seed: int | np.random.SeedSequence, duration: float) -> Piece:
@@ -85,8 +89,9 @@ def perform(piece: Piece, seed: int | np.random.SeedSequence, sample_rate: int =
     for name, voiced in parts.items():
         buf = stems[INSTRUMENTS.index(name)]
         for voice, notes in voiced:
+            timing = TIMING.get(voice, LEAD_TIMING)
             for t, dur, pitch, vel in notes:
-                timbres.place(buf, voice, pitch, t, dur, vel, sample_rate)
+                timbres.place(buf, voice, pitch, _humanise(t, timing, rng), dur, vel, sample_rate)
     _play_drums(stems[INSTRUMENTS.index("drums")], piece, rng, sample_rate)
     _gate(stems, arrangement.activity(sections, piece.duration), sample_rate)
     return stems
@@ -104,7 +109,26 @@ def _play_drums(buf: np.ndarray, piece: Piece, rng: np.random.Generator, sr: int
         swish = int(piece.grid.beat * sr / (2 if state.pattern == "double_time" else 1))
         for t, kind, vel in hits:
             length = swish if kind == "swish" else 0
-            drums.place_hit(buf, kind, t, vel * level, sr, int(rng.integers(drums.VARIANTS)), length)
+            variant = int(rng.integers(drums.VARIANTS))
+            drums.place_hit(buf, kind, _humanise(t, TIMING["drums"], rng), vel * level, sr, variant, length)
+
+
+def _humanise(t: float, timing: tuple[float, float], rng: np.random.Generator) -> float:
+    """Nudge an onset off the grid; one on a section boundary only moves later, never into the section before."""
+    shift = timing[0] + timing[1] * rng.standard_normal()
+    return t + (abs(shift) if abs(t - round(t)) < 1e-9 else shift)
+
+
+def _room(mix: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A small room: pre-delayed, darkened noise tail (decay 0.2-0.7 s) mixed 12-20 dB under the dry band."""
+    decay = rng.uniform(0.2, 0.7)
+    t = np.arange(int(decay * sr)) / sr
+    tail = sosfilt(
+        butter(2, 3000 / (0.5 * sr), output="sos"), rng.standard_normal(len(t)) * np.exp(-6.9 * t / decay)
+    )
+    ir = np.concatenate([np.zeros(int(rng.uniform(0.01, 0.025) * sr)), tail])
+    ir *= 10 ** (-rng.uniform(12, 20) / 20) / np.sqrt(np.sum(ir**2))
+    return mix + fftconvolve(mix, ir)[: len(mix)]
 
 
 def _gate(stems: np.ndarray, activity: np.ndarray, sr: int) -> None:
@@ -154,6 +178,7 @@ def render_piece(
     """
     piece = compose(seed, duration)
     mix = perform(piece, seed, sample_rate).sum(axis=0, dtype=np.float64)  # (N,)
+    mix = _room(mix, sample_rate, np.random.default_rng(_seeds(seed)[3]))
     mix *= PEAK / max(float(np.abs(mix).max()), 1e-9)
     names: list[str] = []
     if degrade:
