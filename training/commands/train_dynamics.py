@@ -11,6 +11,8 @@ import argparse
 import logging
 from pathlib import Path
 
+import torch
+
 from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from training.latents import INDEX
@@ -38,12 +40,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lam", type=Path, required=True, help="LAM run folder: its frozen encoder labels every window"
     )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for torch (1 is faster on a busy shared CPU)"
+    )
     add_dataclass_arguments(parser, DynamicsTaskConfig)
     add_dataclass_arguments(parser, MaskConfig, prefix="mask")
     add_train_arguments(parser, **TRAIN_DEFAULTS)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if not (args.latents / INDEX).is_file():
         raise CommandError(f"{args.latents}: no latent cache here (no {INDEX}); run musegenie tokenize first")
     config = train_config_from_args(args)
