@@ -18,8 +18,6 @@ import dataclasses
 import json
 import logging
 import math
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from training import checkpoint, distributed, rng
 from training.data.sampler import ResumableSampler
 from training.ema import EMA
+from training.stop import StopFlag
 
 log = logging.getLogger(__name__)
 
@@ -151,33 +150,6 @@ def to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, list | tuple):
         return type(batch)(to_device(v, device) for v in batch)
     return batch
-
-
-class _StopFlag:
-    """SIGTERM / first Ctrl-C ask for a clean stop after the current step; a second Ctrl-C aborts at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
-        log.warning(
-            "%s: stopping after this step (Ctrl-C again to abort without a checkpoint)",
-            signal.Signals(signum).name,
-        )
-
-    def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():  # elsewhere signals stay the caller's
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 class _Window:
@@ -299,10 +271,23 @@ def train(
     if resume and found is None:
         log.warning("%s has no checkpoint to resume from: starting a new run", run_dir)
     info = distributed.init(config.device)
+    handler = _log_to_file(run_dir / "train.log") if info.is_main else None
     try:
         return _train(task, config, run_dir, found, extra or {}, info)
     finally:
+        if handler is not None:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
         distributed.shutdown(info)
+
+
+def _log_to_file(path: Path) -> logging.Handler:
+    """Copy log records to RUN/train.log (appended across resumes) for the life of the run."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    return handler
 
 
 def _train(
@@ -315,7 +300,6 @@ def _train(
 ) -> Path:
     """The body of `train` (resuming from `found` if given), inside the process group."""
     if info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
         checkpoint.remove_stale_temps(run_dir)
 
     model = task.model.to(info.device).train()
@@ -347,7 +331,7 @@ def _train(
     if info.is_main:
         from torch.utils.tensorboard import SummaryWriter
 
-        writer = SummaryWriter(str(run_dir / "tb"), purge_step=step if step > 0 else None)
+        writer = SummaryWriter(str(run_dir / "tb"), purge_step=step if step > 0 else None, flush_secs=30)
         n_params = sum(p.numel() for p in model.parameters())
         log.info(
             "training %s (%.2fM parameters) on %s x%d, %d batches/epoch, steps %d -> %d",
@@ -396,9 +380,10 @@ def _train(
     window = _Window()
     started = time.monotonic()
     saved_step = step if found is not None else -1
+    first_step = step
     final = checkpoint.checkpoints_dir(run_dir) / f"step_{step:09d}"
     try:
-        with _StopFlag() as stop:
+        with StopFlag() as stop:
             done = step >= config.max_steps
             while not done:
                 for batch in _batches(task, sampler, config, epoch, position, pin=info.device.type == "cuda"):
@@ -444,7 +429,7 @@ def _train(
                         break
         if saved_step != step:
             final = save()
-        if config.sample_every and step % config.sample_every != 0:
+        if config.sample_every and step % config.sample_every != 0 and step > first_step:
             log_samples()
         log.info("stopped at step %d; checkpoint %s", step, final)
     finally:

@@ -73,6 +73,7 @@ def test_loss_goes_down_and_run_is_written(tmp_path: Path) -> None:
         60,
     )
     assert list((tmp_path / "run" / "tb").glob("events.out.tfevents.*"))
+    assert (tmp_path / "run" / "train.log").is_file()
     assert task.sampled_at == [5 * k for k in range(1, 13)]
     model, cfg = checkpoint.load_model(tmp_path / "run", ema=False)
     assert cfg == task.config and not model.training
