@@ -9,7 +9,6 @@ import joblib
 import numpy as np
 import pytest
 
-from tests.training.quality_signals import write_corpus
 from training.data.quality.classifier import (
     FilterFormatError,
     FilterTrainConfig,
@@ -33,8 +32,9 @@ from training.data.quality.filtering import (
 )
 from training.data.quality.labels import labels_from_annotations
 from training.data.quality.sources import Source, list_sources
+from training.data.synth import write_corpus
 
-TREES = FilterTrainConfig(n_estimators=60, folds=3)
+TREES = FilterTrainConfig(n_estimators=100, folds=3)
 
 
 # -- smoothing, threshold and spans on hand-made probability sequences ------------------------------------
@@ -95,11 +95,13 @@ def test_shard_spec_parses():
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> dict[str, Path]:
+    """Synthetic corpora, half damaged: 40 x 5 s pieces to train on, 12 x 16 s different pieces to test on."""
     root = tmp_path_factory.mktemp("quality")
-    return {
-        "train": write_corpus(root / "train", 36, 5.0, seed=1),
-        "test": write_corpus(root / "test", 12, 16.0, seed=2),
-    }
+    for name, minutes, seconds, seed in (("train", 40 * 5 / 60, 5, 11), ("test", 12 * 16 / 60, 16, 12)):
+        write_corpus(
+            root / name, minutes, seed, degrade_fraction=0.5, piece_seconds=(seconds, seconds), progress=False
+        )
+    return {"train": root / "train" / "corpus.jsonl", "test": root / "test" / "corpus.jsonl"}
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +110,8 @@ def model_path(corpus, tmp_path_factory) -> Path:
     labels = labels_from_annotations(sample_clips(sources, 100, seed=0), sources)
     x, y, groups, unreadable = labelled_features(labels)
     quality_filter, report = train_filter(x, y, groups, TREES)
-    assert unreadable == [] and report.folds == 3 and report.segments == 36
-    assert report.accuracy > 0.75
+    assert unreadable == [] and report.folds == 3 and report.segments == 40
+    assert report.accuracy > 0.65
     return save_filter(quality_filter, tmp_path_factory.mktemp("model") / "filter.joblib")
 
 
@@ -118,8 +120,9 @@ def test_trained_filter_separates_clean_from_degraded_pieces_it_never_saw(corpus
     sources = list_sources(corpus["test"])
     labels = labels_from_annotations(sample_clips(sources, 100, seed=0), sources)
     x, y, _, _ = labelled_features(labels)
-    accuracy = ((quality_filter.predict_good(x) > 0.5) == y).mean()
-    assert accuracy >= 0.8
+    probs = quality_filter.predict_good(x)
+    assert ((probs > 0.5) == y).mean() >= 0.7
+    assert probs[y == 1].mean() > probs[y == 0].mean() + 0.2
 
 
 def test_filter_writes_the_manifest_and_resumes(corpus, model_path, tmp_path):
