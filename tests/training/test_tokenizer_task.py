@@ -1,0 +1,111 @@
+"""Tokenizer task, evaluation and CLI on a tiny generated corpus (real files, real tensorboard events)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engine.audio import save_wav
+from engine.cli import main
+from training.evaluation.tokenizer import griffin_lim_baseline
+from training.metrics import log_mel_distance
+from training.tasks.tokenizer import TokenizerTask, TokenizerTaskConfig
+
+RATE = 16_000
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * RATE) / RATE
+    for i in range(4):
+        freqs = 110 * 2 ** (rng.integers(0, 24, size=3) / 12)
+        audio = sum(0.2 * np.sin(2 * np.pi * f * t) * (t > k * 0.5) for k, f in enumerate(freqs))
+        save_wav(folder / f"piece_{i}.wav", audio[None].astype(np.float32), RATE)
+    return folder
+
+
+def make_task(corpus, **config):
+    config = TokenizerTaskConfig(
+        preset="tiny", curriculum="0:0.201,2:0.5", val_fraction=0.25, sample_seconds=0.25, **config
+    )
+    return TokenizerTask(corpus, config, seed=0)
+
+
+def test_task_crops_to_the_curriculum_and_trains(corpus):
+    torch.manual_seed(0)
+    task = make_task(corpus)
+    item = task.dataset[0]["audio"]
+    assert item.shape == (1, RATE // 2)  # the longest curriculum length
+    batch = {"audio": torch.stack([task.dataset[i]["audio"] for i in range(2)])}
+    loss, metrics = task.loss(task.model, batch, step=0)
+    assert metrics["seconds"] == pytest.approx(0.2)  # 3216 samples rounded down to 100 hops of 32
+    assert task.loss(task.model, batch, step=5)[1]["seconds"] == 0.5
+    loss.backward()
+    assert torch.isfinite(loss) and all(
+        p.grad is not None for p in task.model.parameters() if p.requires_grad
+    )
+    assert task.model_config()["latent_dim"] == 8
+
+
+def test_log_samples_writes_audio_and_distance(corpus, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from torch.utils.tensorboard import SummaryWriter
+
+    task = make_task(corpus, sample_clips=1, sample_steps=2)
+    with SummaryWriter(str(tmp_path)) as writer:
+        task.log_samples(task.model.eval(), writer, step=7)
+    events = EventAccumulator(str(tmp_path), size_guidance={"audio": 0}).Reload()
+    assert set(events.Tags()["audio"]) == {"samples/0/original", "samples/0/reconstruction"}
+    assert events.Scalars("samples/log_mel_l1")[0].step == 7
+
+
+def test_griffin_lim_baseline_is_same_length_and_close_for_a_tone():
+    t = np.arange(RATE // 2) / RATE
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+    out = griffin_lim_baseline(tone, RATE, n_mels=64, hop=128, iters=16)
+    assert out.shape == tone.shape and out.dtype == np.float32
+    noise = np.random.default_rng(0).standard_normal(tone.shape).astype(np.float32) * 0.2
+    assert log_mel_distance(tone, out, RATE) < log_mel_distance(tone, noise, RATE)
+
+
+def test_train_then_eval_cli(corpus, tmp_path):
+    run = tmp_path / "run"
+    common = ["--data", str(corpus), "--preset", "tiny", "--out", str(run), "--curriculum", "0:0.25"]
+    args = [
+        "train",
+        "tokenizer",
+        *common,
+        "--max-steps",
+        "3",
+        "--batch-size",
+        "2",
+        "--sample-every",
+        "0",
+        "--threads",
+        "1",
+    ]
+    assert main(args) == 0
+    assert main(args) == 1  # the run exists and --resume was not given
+    out = tmp_path / "eval"
+    args = [
+        "eval",
+        "tokenizer",
+        "--checkpoint",
+        str(run),
+        "--out",
+        str(out),
+        "--clips",
+        "1",
+        "--seconds",
+        "0.5",
+    ]
+    assert main([*args, "--steps", "2", "--griffin-lim-iters", "2"]) == 0
+    result = json.loads((out / "metrics.json").read_text())
+    assert result["step"] == 3 and result["floats_per_second"] == 8 * RATE / 32
+    assert set(result["mean"]) == {"tokenizer", "griffin_lim"}
+    assert all(np.isfinite(v) for m in result["mean"].values() for v in m.values())
+    names = {p.name for p in out.iterdir()}
+    assert {"00_original.wav", "00_reconstruction.wav", "00_griffin_lim.wav", "spectrograms.png"} <= names
