@@ -1,4 +1,4 @@
-"""The interactive labelling loop: play a clip, show its mel spectrogram, ask good/bad/skip/replay/quit.
+"""The interactive labelling loop: play a clip, show its mel spectrogram (engine.spectrogram), ask good/bad/skip/replay/quit.
 
 Every answer is written to disk at once (labels to the labels CSV, skips to `LABELS.skipped.csv`), so the
 loop can be quit at any time and started again: clips already answered are not asked again.
@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import AudioError
+from engine.spectrogram import save_spectrograms
 from training.data.quality.clips import Clip, load_clip
-from training.data.quality.features import FeatureConfig, log_mel
+from training.data.quality.features import FeatureConfig
 from training.data.quality.labels import Label, append_labels, clip_key, read_labels
 
 log = logging.getLogger(__name__)
@@ -64,32 +65,6 @@ class Player:
     def stop(self) -> None:
         if self._sd is not None:
             self._sd.stop()
-
-
-def save_mel_picture(
-    audio: np.ndarray, path: Path, title: str, config: FeatureConfig = FeatureConfig()
-) -> Path:
-    """Draw the clip's log-mel spectrogram (the features' input) to a PNG; returns the path."""
-    from matplotlib.figure import Figure
-
-    mel = log_mel(audio[None], config)[0]  # (M, F)
-    fig = Figure(figsize=(8, 3.2), layout="constrained")
-    ax = fig.add_subplot()
-    seconds = audio.size / config.sample_rate
-    image = ax.imshow(
-        mel,
-        origin="lower",
-        aspect="auto",
-        extent=(0, seconds, 0, mel.shape[0]),
-        cmap="magma",
-        vmin=mel.max() - 80.0,
-        vmax=mel.max(),
-    )
-    ax.set(xlabel="time (s)", ylabel="mel band", title=title)
-    fig.colorbar(image, ax=ax, label="dB")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    return path
 
 
 def show_picture(path: Path) -> bool:
@@ -181,8 +156,8 @@ def label_clips(
             result.skipped, result.remaining = result.skipped + 1, result.remaining - 1
             continue
         title = f"{clip.path.name} @ {clip.start:g}s"
-        picture = save_mel_picture(
-            audio, picture_dir / f"{clip.path.stem}_{clip.start:g}s.png", title, config
+        picture = save_spectrograms(
+            picture_dir / f"{clip.path.stem}_{clip.start:g}s.png", [(title, audio, config.sample_rate)]
         )
         if can_show and not show_picture(picture):
             say("no interactive matplotlib backend: open the saved pictures instead")
