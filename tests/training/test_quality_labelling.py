@@ -147,3 +147,12 @@ def test_label_train_filter_commands_end_to_end(corpus, tmp_path, capsys):
         main(["data", "filter", str(corpus), "--model", str(tmp_path / "none.joblib"), "--out", str(out)])
         == 1
     )
+
+
+@pytest.mark.parametrize("command", ["label", "train-filter", "filter"])
+def test_every_option_has_help(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["data", command, "--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    assert "--out" in text and "(default:" in text

@@ -36,9 +36,8 @@ FORMAT = "musegenie-quality-filter"
 class FilterTrainConfig:
     n_estimators: int = 400  # trees: more only smooth the probabilities, ExtraTrees barely overfit
     min_samples_leaf: int = 2  # leaves of at least 2 segments give less all-or-nothing probabilities
-    max_features: float = (
-        0.5  # fraction of features tried per split: beats sqrt here (few clips, many features)
-    )
+    max_features: float = 0.5  # share of features tried per split: beats sqrt on few clips
+
     folds: int = 5  # k of the k-fold accuracy (split by song; fewer when a class has fewer songs)
     top_features: int = 12  # how many of the most useful features the report lists
     seed: int = 0  # seeds the trees and the fold split

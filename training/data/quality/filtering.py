@@ -48,7 +48,7 @@ MANIFEST_KEYS = (
 
 @dataclass
 class FilterConfig:
-    threshold: float = 0.55  # a song passes when its mean smoothed p(good) is above this (the seed's 55 %)
+    threshold: float = 0.55  # a song passes when its mean smoothed p(good) is above this (the seed used 0.55)
     sigma: float = 1.0  # Gaussian smoothing width along the song, in 5 s segments (0 = no smoothing)
     min_good_seconds: float = 0.0  # keep good runs at least this long from failing songs (0 = off; e.g. 30)
 
