@@ -60,6 +60,7 @@ def test_dead_code_reset_revives_unused_codes():
             )
         )
         vq.ema_sum.copy_(vq.codebook)
+        vq.initialized.fill_(True)  # keep these codes (no init from the first batch)
     data = F.normalize(
         torch.randn(512, 4).abs(), dim=-1
     )  # positive orthant: nearest is always code 0 at start
@@ -70,3 +71,24 @@ def test_dead_code_reset_revives_unused_codes():
     out = vq.eval()(data)
     assert out.usage.item() == 1.0
     assert out.perplexity.item() > 4.0
+
+
+def test_first_training_batch_initialises_distinct_codes():
+    torch.manual_seed(3)
+    vq = VectorQuantizer(num_codes=4, dim=3)
+    centres = F.normalize(torch.tensor([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [-1.0, -1.0, -1.0]]), dim=-1)
+    data = centres.repeat(16, 1) + 0.01 * torch.randn(64, 3)
+    out = vq(data)
+    assert bool(vq.initialized) and out.usage.item() == 1.0
+    assert abs(out.perplexity.item() - 4.0) < 1e-3
+
+
+def test_entropy_penalty_prefers_spread_confident_assignments():
+    vq = VectorQuantizer(num_codes=4, dim=3, entropy_weight=1.0, temperature=0.05).eval()
+    spread = vq.codebook[torch.arange(4).repeat(4)]  # each vector on a different code, evenly
+    collapsed = vq.codebook[torch.zeros(16, dtype=torch.long)]
+    assert vq(spread).entropy.item() < vq(collapsed).entropy.item() - 1.0
+    z = collapsed.clone().requires_grad_(True)
+    vq(z + 0.1 * torch.randn(16, 3)).penalty.backward()
+    assert z.grad.abs().sum() > 0
+    assert VectorQuantizer(4, 3).eval()(spread).entropy.item() == 0.0

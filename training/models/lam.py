@@ -90,6 +90,8 @@ class LAMConfig:
     vq_decay: float = 0.99  # EMA decay of the codebook statistics
     commitment: float = 0.25  # weight of the VQ commitment loss
     dead_fraction: float = 0.1  # reset a code used less than this fraction of the mean code usage
+    entropy_weight: float = 0.1  # diversity penalty on soft code assignments (fights codebook collapse)
+    temperature: float = 0.1  # softness of the assignments that penalty sees
 
 
 @dataclass
@@ -113,7 +115,15 @@ class LatentActionModel(nn.Module):
         )
         self.enc_norm = nn.LayerNorm(c.width)
         self.to_code = nn.Linear(c.width, c.code_dim)
-        self.quantizer = VectorQuantizer(c.num_actions, c.code_dim, c.vq_decay, c.commitment, c.dead_fraction)
+        self.quantizer = VectorQuantizer(
+            c.num_actions,
+            c.code_dim,
+            c.vq_decay,
+            c.commitment,
+            c.dead_fraction,
+            c.entropy_weight,
+            c.temperature,
+        )
         self.dec_in = nn.Linear(c.latent_dim, c.width)
         self.mask_token = nn.Parameter(torch.zeros(c.width))
         self.action_proj = nn.Linear(c.code_dim, c.width)
@@ -240,7 +250,7 @@ def sample_chunk_mask(
 
 PRESETS: dict[str, dict] = {
     "tiny": dict(width=32, heads=2, encoder_layers=1, decoder_layers=1, mlp_ratio=2.0, code_dim=8),
-    "small": dict(width=128, heads=4, encoder_layers=3, decoder_layers=3, code_dim=16),
+    "small": dict(width=96, heads=4, encoder_layers=2, decoder_layers=2, mlp_ratio=3.0, code_dim=16),
     "base": dict(width=256, heads=8, encoder_layers=6, decoder_layers=6, code_dim=32),
 }
 

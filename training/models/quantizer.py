@@ -26,8 +26,14 @@ class QuantizerResult:
     quantized: Tensor  # (..., C) codes with the straight-through gradient of the input
     codes: Tensor  # (...) int64 code ids
     commitment: Tensor  # () weighted commitment loss ||z - sg(q)||^2
+    entropy: Tensor  # () weighted diversity penalty: mean per-vector entropy minus batch entropy
     perplexity: Tensor  # () exp(entropy) of the batch's code histogram, in [1, A]
     usage: Tensor  # () fraction of codes used at least once in the batch
+
+    @property
+    def penalty(self) -> Tensor:
+        """What the quantiser adds to the training loss."""
+        return self.commitment + self.entropy
 
 
 def _all_reduce(t: Tensor) -> Tensor:
@@ -46,6 +52,10 @@ class VectorQuantizer(nn.Module):
         decay: EMA decay of the codebook statistics.
         commitment: weight of the commitment loss.
         dead_fraction: a code whose EMA count falls below this fraction of the mean count is reset.
+        entropy_weight: weight of the diversity penalty on soft assignments softmax(z . codes / temperature)
+            (as MAGVIT-v2's entropy loss, https://arxiv.org/abs/2310.05737): it pushes each vector to one
+            code and the batch to spread over all codes, which keeps the encoder from collapsing onto one.
+        temperature: softness of those assignments (cosine similarities lie in [-1, 1]).
     """
 
     def __init__(
@@ -55,6 +65,8 @@ class VectorQuantizer(nn.Module):
         decay: float = 0.99,
         commitment: float = 0.25,
         dead_fraction: float = 0.1,
+        entropy_weight: float = 0.0,
+        temperature: float = 0.1,
     ):
         super().__init__()
         self.num_codes = num_codes
@@ -62,10 +74,15 @@ class VectorQuantizer(nn.Module):
         self.decay = decay
         self.commitment = commitment
         self.dead_fraction = dead_fraction
+        self.entropy_weight = entropy_weight
+        self.temperature = temperature
         codebook = F.normalize(torch.randn(num_codes, dim), dim=-1)
         self.register_buffer("codebook", codebook)  # (A, C)
         self.register_buffer("ema_count", torch.ones(num_codes))  # (A,)
         self.register_buffer("ema_sum", codebook.clone())  # (A, C)
+        self.register_buffer(
+            "initialized", torch.tensor(False)
+        )  # codes are set from the first training batch
 
     def logits(self, z: Tensor) -> Tensor:
         """Negative squared distances of normalised z to every code (higher = closer): (..., A)."""
@@ -79,8 +96,11 @@ class VectorQuantizer(nn.Module):
     def forward(self, z: Tensor) -> QuantizerResult:
         """Quantise z (..., C); in training mode also update the codebook and reset dead codes."""
         z = F.normalize(z, dim=-1)  # (..., C)
-        codes = (z @ self.codebook.t()).argmax(dim=-1)  # (...)
         flat_z = z.reshape(-1, self.dim)  # (N, C)
+        if self.training and not bool(self.initialized):
+            self._init_from(flat_z.detach())
+        similarity = z @ self.codebook.t()  # (..., A)
+        codes = similarity.argmax(dim=-1)  # (...)
         flat_codes = codes.reshape(-1)  # (N,)
         onehot = F.one_hot(flat_codes, self.num_codes).type_as(flat_z)  # (N, A)
         if self.training:
@@ -88,10 +108,35 @@ class VectorQuantizer(nn.Module):
         quantized = self.lookup(codes)  # (..., C)
         commitment = self.commitment * F.mse_loss(z, quantized.detach())
         quantized = z + (quantized - z).detach()  # straight-through: forward q, gradient of z
+        entropy = z.new_zeros(())
+        if self.entropy_weight > 0:
+            soft = torch.softmax(similarity.reshape(-1, self.num_codes) / self.temperature, dim=-1)  # (N, A)
+            per_vector = -(soft * torch.log(soft + 1e-10)).sum(-1).mean()
+            mean_soft = soft.mean(0)  # (A,)
+            batch = -(mean_soft * torch.log(mean_soft + 1e-10)).sum()
+            entropy = self.entropy_weight * (per_vector - batch)
         probs = onehot.mean(0)  # (A,)
         perplexity = torch.exp(-(probs * torch.log(probs + 1e-10)).sum())
         usage = (probs > 0).float().mean()
-        return QuantizerResult(quantized, codes, commitment, perplexity.detach(), usage)
+        return QuantizerResult(quantized, codes, commitment, entropy, perplexity.detach(), usage)
+
+    @torch.no_grad()
+    def _init_from(self, flat_z: Tensor) -> None:
+        """Farthest-point pick of A codes among the first batch's vectors (distinct codes that the data uses)."""
+        if flat_z.shape[0] < self.num_codes:
+            return
+        chosen = [int(torch.randint(0, flat_z.shape[0], ()))]
+        nearest = flat_z @ flat_z[chosen[0]]  # (N,) similarity to the closest chosen code
+        for _ in range(self.num_codes - 1):
+            chosen.append(int(nearest.argmin()))
+            nearest = torch.maximum(nearest, flat_z @ flat_z[chosen[-1]])
+        codes = flat_z[chosen]  # (A, C)
+        if dist.is_available() and dist.is_initialized():
+            dist.broadcast(codes, src=0)
+        self.codebook.copy_(codes)
+        self.ema_sum.copy_(codes)
+        self.ema_count.fill_(1.0)
+        self.initialized.fill_(True)
 
     @torch.no_grad()
     def _update(self, flat_z: Tensor, onehot: Tensor) -> None:
