@@ -26,6 +26,7 @@ PIANO_RHYTHMS = (
     ((0, 3.0),),
     ((0, 0.8), (2.5, 1.2)),
 )
+RANGE = 7  # a soloist stays within this many semitones of the register centre, so register jumps stand out
 LEAD_CENTRE = {"sax": 62, "trumpet": 70, "vibes": 74, "guitar": 66}
 LEAD_CELLS = (
     (0.5, 0.5),
@@ -87,11 +88,13 @@ def bass_line(
                 if b % 4 == 0:
                     notes.append((grid.time(b), 3.5 * grid.beat, nearest(chord.root, 36), _vel(sec, rng)))
                 continue
-            if state.bass_mode == "pedal":
-                if b % 2 == 0:
-                    notes.append(
-                        (grid.time(b), 1.9 * grid.beat, nearest((tonic + 7) % 12, 36), _vel(sec, rng))
-                    )
+            if state.bass_mode == "pedal":  # the low dominant in a Charleston figure, whatever the chords do
+                pedal = nearest((tonic + 7) % 12, 33)
+                if b % 4 == 0:
+                    notes.append((grid.time(b), 1.5 * grid.beat, pedal, 1.1 * _vel(sec, rng)))
+                    notes.append((grid.time(b + 1.5), 2.4 * grid.beat, pedal, _vel(sec, rng)))
+                elif b % 4 == 2 and b - 2 < sec.start / grid.beat:  # entered mid-bar: pick up the figure
+                    notes.append((grid.time(b), 1.9 * grid.beat, pedal, _vel(sec, rng)))
                 continue
             step = 0.5 if state.pattern == "double_time" else 1.0  # double-time feel: the bass walks eighths
             for position in (b, b + 0.5) if step == 0.5 else (b,):
@@ -183,7 +186,7 @@ def lead_line(
     for span in lead_spans:
         sec = span.section
         centre = LEAD_CENTRE[instrument] + sec.state.register
-        if span.entry or abs(pitch - centre) > 9:
+        if span.entry or abs(pitch - centre) > RANGE:
             pitch = centre
         position = sec.start / grid.beat if span.entry else np.ceil(sec.start / grid.beat * 2) / 2
         max_rest = max(0.5, np.floor(0.6 / grid.beat * 2) / 2)  # never silent for much over half a second
@@ -204,9 +207,9 @@ def lead_line(
                         pitch += direction * (1 if arpeggio else int(rng.integers(1, 3)))
                     pool = chord.tones() if strong or arpeggio else chord.scale()
                     pitch = _snap(pitch, pool, direction)
-                    if not centre - 9 <= pitch <= centre + 9:
+                    if not centre - RANGE <= pitch <= centre + RANGE:
                         direction = -direction
-                        pitch = _snap(int(np.clip(pitch, centre - 9, centre + 9)), pool, direction)
+                        pitch = _snap(int(np.clip(pitch, centre - RANGE, centre + RANGE)), pool, direction)
                     t = grid.time(position) if position * grid.beat >= sec.start else float(sec.start)
                     if t >= sec.end:
                         break
