@@ -225,3 +225,13 @@ def test_cli_options_build_the_config() -> None:
         train_config_from_args(parser.parse_args(["--out", "x", "--precision", "fp8"]))
     with pytest.raises(ValueError, match="no fields"):
         add_train_arguments(argparse.ArgumentParser(), learning_rate=1.0)
+
+
+def test_too_small_a_dataset_and_resume_without_a_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(CommandError, match="too few for one batch"):
+        train(ToyTask(n=5), config(), tmp_path / "small")
+    train(ToyTask(), config(max_steps=2), tmp_path / "fresh", resume=True)
+    assert "no checkpoint to resume from" in caplog.text
+    assert checkpoint.load_run(tmp_path / "fresh").step == 2
