@@ -21,6 +21,8 @@ FORMAT = "musegenie-bundle"
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 CACHE_DIR = "cache"  # machine-specific artefacts (TensorRT engines): never checksummed
+TENSORRT_DIR = "tensorrt"  # cache/tensorrt: onnxruntime TensorRT EP engine and timing caches
+TENSORRT_BUILD = "build.json"  # cache/tensorrt/build.json: fp16 flag and shape profiles of the built engines
 GRAPH_NAMES = ("tokenizer_encoder", "tokenizer_decoder", "lam_encoder", "dynamics")
 REQUIRED_KEYS = (
     "format",
@@ -288,6 +290,31 @@ class Bundle:
     def cache_dir(self) -> Path:
         """Where machine-specific caches (TensorRT engines) go; not part of the checksummed bundle."""
         return self.path / CACHE_DIR
+
+    def tensorrt_options(self, graph: str) -> dict[str, str]:
+        """onnxruntime TensorRT EP options for one graph's session.
+
+        Engines are cached in cache/tensorrt. When `musegenie export --tensorrt` built them it left
+        cache/tensorrt/build.json; its fp16 flag and this graph's shape profile are passed too, so a
+        session reuses the cached engine instead of spending minutes rebuilding it.
+        """
+        path = self.cache_dir / TENSORRT_DIR
+        options = {
+            "trt_engine_cache_enable": "True",
+            "trt_engine_cache_path": str(path),
+            "trt_timing_cache_enable": "True",
+            "trt_timing_cache_path": str(path),
+        }
+        build = path / TENSORRT_BUILD
+        if build.is_file():
+            info = json.loads(build.read_text())
+            options["trt_fp16_enable"] = str(bool(info.get("fp16", False)))
+            profile = info.get("profiles", {}).get(graph)
+            if profile:
+                options["trt_profile_min_shapes"] = profile["min"]
+                options["trt_profile_opt_shapes"] = profile["opt"]
+                options["trt_profile_max_shapes"] = profile["max"]
+        return options
 
     def verify(self) -> None:
         """Check every listed file's size and sha256; raise BundleError naming each bad file."""

@@ -20,7 +20,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import onnx
+import onnx_ir as ir
 import torch
+from onnx_ir.passes.common import TopologicalSortPass
 
 from export.wrappers import GraphWrapper, TensorSpec
 
@@ -148,7 +150,12 @@ def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=False)
+        del model.graph.value_info[:]  # the exporter's float32 annotations would contradict the fp16 graph
+        model = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=False)
+    # The converter appends the float32 -> fp16 input casts after their consumers; onnx.checker wants order.
+    graph = ir.from_proto(model)
+    TopologicalSortPass()(graph)
+    return ir.to_proto(graph)
 
 
 def export_graph(
@@ -162,7 +169,7 @@ def export_graph(
     onnx.save_model(model, str(path))
     try:
         onnx.checker.check_model(str(path), full_check=True)
-    except onnx.checker.ValidationError as err:
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as err:
         raise ExportError(f"{wrapper.graph_name}: onnx.checker rejected {path.name}: {err}") from err
     log.info(
         "exported %s -> %s (%.2f MB, opset %d%s)",

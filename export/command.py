@@ -1,0 +1,140 @@
+"""Export trained tokenizer, LAM and dynamics runs (EMA weights) to one versioned ONNX model bundle.
+
+Writes BUNDLE_DIR/manifest.json, the four ONNX graphs and the evaluation JSONs (eval/), after checking
+every graph against torch in onnxruntime. Action names and descriptions come from a LAM evaluation's
+actions.json (--actions-json, else RUN/eval/actions.json of the LAM run); JSON files in each run's eval/
+folder and every --eval file are copied into the bundle. Optionally builds TensorRT engines and writes an
+NVIDIA Triton model repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+from engine.bundle import load_bundle
+from engine.cli import CommandError
+from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from export.bundle_writer import BundleDefaults, export_bundle
+from export.onnx_export import DEFAULT_OPSET, MIN_OPSET, ExportError
+from export.parity import ParityError
+from export.tensorrt import TensorRTConfig, build_engines
+from export.triton import TritonConfig, write_repository
+
+log = logging.getLogger(__name__)
+
+KINDS = ("tokenizer", "lam", "dynamics")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tokenizer", type=Path, required=True, help="tokenizer run dir (or checkpoint folder)"
+    )
+    parser.add_argument("--lam", type=Path, required=True, help="latent action model run dir")
+    parser.add_argument("--dynamics", type=Path, required=True, help="dynamics model run dir")
+    parser.add_argument("--out", type=Path, required=True, help="bundle folder to write")
+    parser.add_argument("--name", help="bundle name (default: the --out folder's name)")
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (>= {MIN_OPSET})")
+    parser.add_argument("--fp16", action="store_true", help="fp16 weights/compute (float32 I/O), for GPUs")
+    parser.add_argument("--actions-json", type=Path, help="LAM eval actions.json (names, descriptions)")
+    parser.add_argument("--eval", type=Path, nargs="*", default=[], help="more eval JSON files to include")
+    parser.add_argument("--force", action="store_true", help="replace an existing bundle folder")
+    parser.add_argument("--raw-weights", action="store_true", help="export the raw weights instead of EMA")
+    parser.add_argument(
+        "--tensorrt", action="store_true", help="also build TensorRT fp16 engines (if installed)"
+    )
+    parser.add_argument(
+        "--triton", type=Path, metavar="REPO_DIR", help="also write a Triton model repository"
+    )
+    add_dataclass_arguments(parser, BundleDefaults, prefix="default")
+    add_dataclass_arguments(parser, TensorRTConfig, prefix="trt")
+    add_dataclass_arguments(parser, TritonConfig, prefix="triton", skip=("fp16",))
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command as typed when run from the console script, else rebuilt from the parsed options."""
+    if sys.argv[1:2] == ["export"]:
+        return shlex.join(["musegenie", *sys.argv[1:]])
+    words = ["musegenie", "export"]
+    for key, value in sorted(vars(args).items()):
+        if value is None or value is False or key == "verbose":
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            words.append(flag)
+        elif isinstance(value, (list, tuple)):
+            if value:
+                words += [flag, *map(str, value)]
+        else:
+            words += [flag, str(value)]
+    return shlex.join(words)
+
+
+def _eval_files(args: argparse.Namespace) -> dict[str, Path]:
+    """{key: path} of eval JSONs: RUN/eval/*.json of each run as <kind>_<stem>, then --eval files."""
+    found: dict[str, Path] = {}
+    for kind in KINDS:
+        run_dir: Path = getattr(args, kind)
+        for path in sorted((run_dir / "eval").glob("*.json")):
+            found[f"{kind}_{path.stem}"] = path
+    for path in args.eval:
+        if not path.is_file():
+            raise CommandError(f"--eval {path}: no such file")
+        found[path.stem] = path
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.checkpoint import load_model, load_run
+
+    if args.out.exists() and not args.force:
+        raise CommandError(f"{args.out} exists; pass --force to replace it")
+    models = {}
+    for kind in KINDS:
+        run_dir: Path = getattr(args, kind)
+        try:
+            found = load_run(run_dir).kind
+            if found != kind:
+                raise CommandError(f"--{kind} {run_dir} holds a {found} model")
+            models[kind], _ = load_model(run_dir, ema=not args.raw_weights)
+        except (FileNotFoundError, ValueError) as err:
+            raise CommandError(f"--{kind} {run_dir}: {err}") from err
+    actions_json = args.actions_json or args.lam / "eval" / "actions.json"
+    if args.actions_json and not args.actions_json.is_file():
+        raise CommandError(f"--actions-json {args.actions_json}: no such file")
+    if not actions_json.is_file():
+        log.warning(
+            "no actions.json (pass --actions-json): actions are named action_0.. without descriptions"
+        )
+        actions_json = None
+    try:
+        bundle_dir = export_bundle(
+            models["tokenizer"],
+            models["lam"],
+            models["dynamics"],
+            args.out,
+            name=args.name,
+            opset=args.opset,
+            fp16=args.fp16,
+            defaults=dataclass_from_args(BundleDefaults, args, prefix="default"),
+            actions_json=actions_json,
+            evals=_eval_files(args),
+            command=command_line(args),
+            overwrite=args.force,
+        )
+    except (ExportError, ParityError, ValueError) as err:
+        raise CommandError(str(err)) from err
+    bundle = load_bundle(bundle_dir)
+    print(f"bundle {bundle.path}: {bundle.num_actions} actions, opset {bundle.opset}")
+    for graph, p in bundle.parity.items():
+        print(f"  parity {graph:<18} max abs {p['max_abs']:.2e}  max rel {p['max_rel']:.2e}")
+    if args.tensorrt:
+        build_engines(bundle, dataclass_from_args(TensorRTConfig, args, prefix="trt"))
+    if args.triton:
+        triton = dataclass_from_args(TritonConfig, args, prefix="triton", fp16=args.fp16)
+        repo = write_repository(bundle, args.triton, triton)
+        print(f"triton model repository: {repo}")
+    return 0
