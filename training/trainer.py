@@ -172,6 +172,16 @@ class _Window:
     def means(self) -> dict[str, float]:
         return {k: float(v) / max(1, self.steps) for k, v in self.sums.items()}
 
+    def check_finite(self, step: int, info: distributed.DistInfo) -> None:
+        """Raise (on every rank) if the loss or gradient norm was NaN/inf in this window: the weights are
+        then broken, so nothing more is logged or saved and the newest checkpoint stays a good one."""
+        bad = any(not math.isfinite(float(self.sums.get(k, 0.0))) for k in ("loss", "grad_norm"))
+        if distributed.any_rank(bad, info):
+            raise FloatingPointError(
+                f"the loss or gradient norm became NaN/inf within steps {step - self.steps + 1}..{step}; "
+                "resume from the newest checkpoint with a lower --lr or --grad-clip"
+            )
+
 
 def _batches(
     task: Task, sampler: ResumableSampler, config: TrainConfig, epoch: int, position: int, pin: bool
@@ -345,6 +355,7 @@ def _train(
         )
 
     def save() -> Path:
+        window.check_finite(step, info)
         rng_states = distributed.gather(rng.get_state(), info)
         path = checkpoint.checkpoints_dir(run_dir) / f"step_{step:09d}"
         if info.is_main:
@@ -411,7 +422,7 @@ def _train(
                             pbar,
                             step,
                             config,
-                            info.world_size,
+                            info,
                             optimizer.param_groups[0]["lr"],
                         )
                     out_of_time = (
@@ -440,15 +451,18 @@ def _train(
 
 
 def _log_window(
-    window: _Window, writer: Any, pbar: tqdm, step: int, config: TrainConfig, world_size: int, lr: float
+    window: _Window,
+    writer: Any,
+    pbar: tqdm,
+    step: int,
+    config: TrainConfig,
+    info: distributed.DistInfo,
+    lr: float,
 ) -> None:
+    window.check_finite(step, info)
     means = window.means()
-    if not math.isfinite(means["loss"]):
-        raise FloatingPointError(
-            f"the loss became {means['loss']} by step {step}; the last checkpoint is before it"
-        )
     elapsed = time.perf_counter() - window.started
-    items_per_s = window.steps * config.batch_size * world_size / max(elapsed, 1e-9)
+    items_per_s = window.steps * config.batch_size * info.world_size / max(elapsed, 1e-9)
     if writer is not None:
         for name, value in means.items():
             writer.add_scalar(f"train/{name}", value, step)

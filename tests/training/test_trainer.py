@@ -152,8 +152,14 @@ def test_ctrl_c_stops_cleanly_and_a_nan_loss_is_an_error(tmp_path: Path) -> None
     task = ToyTask()
     original = task.loss
     task.loss = lambda model, batch, step: (original(model, batch, step)[0] * float("nan"), {})
-    with pytest.raises(FloatingPointError, match="by step 2"):
+    with pytest.raises(FloatingPointError, match="within steps 1..2"):
         train(task, config(), tmp_path / "nan")
+    task = ToyTask()
+    task.hook = lambda step: step == 5 and task.model.net[0].weight.data.fill_(float("inf"))
+    with pytest.raises(FloatingPointError, match="within steps 1..8"):
+        train(task, config(log_every=100), tmp_path / "inf")
+    assert checkpoint.load_run(tmp_path / "inf").step == 4  # the broken weights were never saved
+    assert all(v.isfinite().all() for v in weights(tmp_path / "inf")[0].values())
     with pytest.raises(TypeError, match="lacks kind, model, dataset, model_config, loss"):
         train(object(), config(), tmp_path / "none")
 
