@@ -74,8 +74,12 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def _eval_files(args: argparse.Namespace) -> dict[str, Path]:
-    """{key: path} of eval JSONs: RUN/eval/*.json of each run as <kind>_<stem>, then --eval files."""
+    """{key: path} of eval JSONs: the --actions-json folder's and each RUN/eval/'s *.json as <kind>_<stem>,
+    then --eval files as <stem>."""
     found: dict[str, Path] = {}
+    if args.actions_json is not None:  # a LAM eval folder: actions.json beside metrics.json
+        for path in sorted(args.actions_json.parent.glob("*.json")):
+            found[f"lam_{path.stem}"] = path
     for kind in KINDS:
         run_dir: Path = getattr(args, kind)
         for path in sorted((run_dir / "eval").glob("*.json")):
@@ -134,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     if args.tensorrt:
         build_engines(bundle, dataclass_from_args(TensorRTConfig, args, prefix="trt"))
     if args.triton:
-        triton = dataclass_from_args(TritonConfig, args, prefix="triton", fp16=args.fp16)
+        triton = dataclass_from_args(TritonConfig, args, prefix="triton", fp16=args.trt_fp16)
         repo = write_repository(bundle, args.triton, triton)
         print(f"triton model repository: {repo}")
     return 0
