@@ -111,7 +111,7 @@ def to_onnx(wrapper: GraphWrapper, opset: int = DEFAULT_OPSET) -> onnx.ModelProt
     """Trace the wrapper with the dynamo exporter and return the ModelProto with contract dim names."""
     if opset < MIN_OPSET:
         raise ExportError(
-            f"opset {opset} is not supported: the torch {torch.__version__} exporter writes >= {MIN_OPSET}"
+            f"{wrapper.graph_name}: opset {opset} is not supported: the torch {torch.__version__} exporter writes >= {MIN_OPSET}"
         )
     gen = torch.Generator().manual_seed(0)
     example = wrapper.example_inputs(EXAMPLE_BATCH, example_frames(wrapper), gen)

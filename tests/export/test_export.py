@@ -165,6 +165,9 @@ def test_actions_json_and_model_checks(tmp_path: Path, tiny_models: TinyModels) 
     (tmp_path / "exists").mkdir()
     with pytest.raises(FileExistsError):
         export_bundle(tiny_models.tokenizer, tiny_models.lam, tiny_models.dynamics, tmp_path / "exists")
+    with pytest.raises(ExportError, match="tokenizer_encoder"):  # a failed export leaves nothing behind
+        export_bundle(tiny_models.tokenizer, tiny_models.lam, tiny_models.dynamics, tmp_path / "b", opset=13)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["actions.json", "exists"]
 
 
 def _save_run(run_dir: Path, kind: str, model: torch.nn.Module) -> None:
