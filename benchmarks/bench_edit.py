@@ -165,12 +165,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed edits per region (after one warm-up)")
     parser.add_argument("--providers", default="auto", help="onnxruntime providers")
     parser.add_argument(
-        parser.add_argument(
-            "--threads",
-            type=int,
-            default=1,
-            help="intra-op threads for onnxruntime and torch alike (0 = all cores; 1 is fair on a shared box)",
-        )
+        "--threads", type=int, default=1, help="intra-op threads for onnxruntime and torch (0 = all cores)"
     )
     parser.add_argument(
         "--torch-region", type=float, default=5.0, help="region for the torch vs onnxruntime row"

@@ -9,8 +9,8 @@
 3. sample the dynamics model from noise on the masked frames (classifier-free guidance: the conditional
    and the null-action batch run together), with the chosen actions on the masked frames and the actions
    the LAM hears in the context on the others; one id fills the region, several are spread evenly;
-4. decode with the diffusion decoder, re-imposing the known audio (noised to the current level) outside
-   the region after every step, so the edit joins its surroundings;
+4. decode the region plus a margin with the diffusion decoder, re-imposing the known audio (noised to
+   the current level) outside the region after every step, so the edit joins its surroundings;
 5. resample back, equal-power crossfade over `crossfade_ms` just outside each region edge and write the
    result into every channel. Samples outside region +/- crossfade are returned bit-identical; the same
    seed gives the same output.
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]  # (fraction of the whole call in 0..1, stage name)
 MAX_STEPS = 1000
+# The decoder hears this much known audio each side of the region: enough to join the edit seamlessly.
+# Further context is re-imposed at every step anyway, so decoding it would only cost time.
+DECODER_MARGIN_S = 1.0
 
 
 class EditError(ValueError):
@@ -303,17 +306,22 @@ class Pipeline:
 
     def _decode(
         self, p: Prepared, latents: np.ndarray, steps: int, rng: np.random.Generator, tick: Callable[[], None]
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, tuple[int, int]]:
+        """Decode the region plus DECODER_MARGIN_S each side; returns the window's mono audio (M,) with
+        that span decoded (original elsewhere) and the span in model-rate samples."""
         b, w = self.bundle, p.window
+        margin = int(math.ceil(DECODER_MARGIN_S * b.frame_rate))
+        f0, f1 = max(0, w.frame_start - margin), min(latents.shape[1], w.frame_end + margin)
+        s0, s1 = f0 * b.hop, f1 * b.hop
         scale = np.float32(b.audio_scale)
-        known = p.model_audio * scale  # (1, 1, P) the clean signal in the decoder's space
-        outside = np.ones(known.shape, bool)  # (1, 1, P) samples to re-impose
-        outside[..., w.model_start : w.model_end] = False
-        noise = rng.standard_normal(known.shape, dtype=np.float32)  # (1, 1, P)
-        velocity = self.runtime["tokenizer_decoder"].bind(latents=latents)
+        known = p.model_audio[..., s0:s1] * scale  # (1, 1, S) the clean signal in the decoder's space
+        outside = np.ones(known.shape, bool)  # (1, 1, S) samples to re-impose
+        outside[..., w.model_start - s0 : w.model_end - s0] = False
+        noise = rng.standard_normal(known.shape, dtype=np.float32)  # (1, 1, S)
+        velocity = self.runtime["tokenizer_decoder"].bind(latents=latents[:, f0:f1])
 
         def velocity_fn(x: np.ndarray, t: float) -> np.ndarray:
-            v = velocity(noisy=x, t=np.full(1, t, np.float32))  # (1, 1, P)
+            v = velocity(noisy=x, t=np.full(1, t, np.float32))  # (1, 1, S)
             tick()
             return v
 
@@ -322,7 +330,9 @@ class Pipeline:
             return np.where(outside, noised, x)
 
         x = sample(velocity_fn, noise, steps, b.defaults.sampler, project=project)
-        return x[0, 0, : w.model_length] / scale  # (M,)
+        mono = p.model_audio[0, 0].copy()  # (P,)
+        mono[s0:s1] = x[0, 0] / scale
+        return mono[: w.model_length], (s0, min(s1, w.model_length))  # (M,)
 
     def render(
         self,
@@ -350,12 +360,15 @@ class Pipeline:
 
         rng = _rng(seed)
         latents = self._sample_latents(p, frame_actions, steps, guidance, rng, tick)  # (1, T, D)
-        model_out = self._decode(p, latents, decoder_steps, rng, tick)[None]  # (1, M)
+        model_out, (s0, s1) = self._decode(p, latents, decoder_steps, rng, tick)  # (M,)
+        model_out = model_out[None]  # (1, M)
         back = audio_io.resample(model_out, self.bundle.sample_rate, p.sample_rate)[0]  # (W',)
         length = w.window_end - w.window_start
         generated = np.zeros(p.audio.shape[1], np.float32)  # (N,)
         generated[w.window_start : w.window_start + min(length, back.shape[0])] = back[:length]
-        out = stitch(p.audio, generated, w.start, w.end, w.fade, (w.window_start, w.window_end))
+        ratio = p.sample_rate / self.bundle.sample_rate
+        decoded = (w.window_start + int(math.ceil(s0 * ratio)), w.window_start + int(s1 * ratio))
+        out = stitch(p.audio, generated, w.start, w.end, w.fade, decoded)
         return out, frame_actions
 
     # Public API --------------------------------------------------------------------------------------
