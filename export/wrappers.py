@@ -223,12 +223,7 @@ class DynamicsStep(GraphWrapper):
 def build_wrappers(tokenizer: nn.Module, lam: nn.Module, dynamics: nn.Module) -> dict[str, GraphWrapper]:
     """The four graphs of a bundle, keyed by graph name, in the order the manifest lists them."""
     d = int(tokenizer.latent_dim)
-    wrappers: list[GraphWrapper] = [
-        TokenizerEncoder(tokenizer),
-        TokenizerDecoderStep(tokenizer),
-        LAMEncoder(lam, d),
-    ]
-    lam_encoder = wrappers[-1]
-    assert isinstance(lam_encoder, LAMEncoder)
-    wrappers.append(DynamicsStep(dynamics, d, lam_encoder.num_actions, lam_encoder.num_instruments))
+    lam_encoder = LAMEncoder(lam, d)
+    dynamics_step = DynamicsStep(dynamics, d, lam_encoder.num_actions, lam_encoder.num_instruments)
+    wrappers = (TokenizerEncoder(tokenizer), TokenizerDecoderStep(tokenizer), lam_encoder, dynamics_step)
     return {w.graph_name: w for w in wrappers}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import onnxruntime as ort
 import pytest
 import torch
@@ -48,6 +49,16 @@ def test_bundle_manifest_and_graphs(tiny_bundle: Path, tiny_models: TinyModels) 
     types = {i.name: i.type for i in ort.InferenceSession(str(bundle.graph_path("dynamics"))).get_inputs()}
     assert types["actions"] == "tensor(int64)" and types["mask"] == "tensor(float)"
     assert bundle.graphs["lam_encoder"].outputs == {"action_logits": ["B", "K", 4], "actions": ["B", "K"]}
+    # training-only parts stay behind: the LAM graph holds no decoder weights
+    lam = tiny_models.lam
+    graph_weights = sum(
+        onnx.numpy_helper.to_array(i).size
+        for i in onnx.load(str(bundle.graph_path("lam_encoder"))).graph.initializer
+    )
+    decoder = sum(
+        p.numel() for k, p in lam.named_parameters() if k.startswith(("dec_", "mask_token", "action_proj"))
+    )
+    assert graph_weights < sum(p.numel() for p in lam.parameters()) - decoder + 256
 
 
 def test_parity_on_new_shapes_and_wrong_model(tiny_bundle: Path, tiny_models: TinyModels) -> None:
