@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import grpc
 from pythonosc import osc_packet
 from pythonosc.osc_message_builder import build_msg
 
 from engine.audio import AudioError, load, save_wav
+from engine.client import EditorClient, EditorError
 from osc_bridge import addresses as osc
 from osc_bridge.parsing import BadMessage, parse
 
@@ -51,7 +51,7 @@ class OscBridge:
 
     def __init__(
         self,
-        client: Any,
+        client: EditorClient,
         listen: tuple[str, int] = ("127.0.0.1", 9000),
         reply_port: int = 9001,
         out_dir: str | Path = "musegenie-out",
@@ -137,9 +137,8 @@ class OscBridge:
             reply(osc.ERROR, request_id, "INVALID_ARGUMENT", str(err))
         except AudioError as err:
             reply(osc.ERROR, request_id, "INVALID_ARGUMENT", str(err))
-        except grpc.RpcError as err:
-            code = err.code().name if err.code() is not None else "UNKNOWN"
-            reply(osc.ERROR, request_id, code, err.details() or code)
+        except EditorError as err:
+            reply(osc.ERROR, request_id, err.code, err.details or err.code)
         except Exception as err:  # the bridge outlives any one job; the log keeps the traceback
             log.exception("request %d failed", request_id)
             reply(osc.ERROR, request_id, "INTERNAL", f"{type(err).__name__}: {err}")
@@ -161,41 +160,36 @@ class OscBridge:
 
     # --- requests --------------------------------------------------------------------------------------
     def _ping(self, reply: Reply, request_id: int) -> None:
-        reply(osc.PONG, request_id, self.client.health())
+        try:
+            status = self.client.health()
+        except EditorError as err:  # the bridge is alive even when the engine is not: say why
+            status = f"{err.code}: {err.details}"
+        reply(osc.PONG, request_id, status)
 
     def _actions(self, reply: Reply, request_id: int) -> None:
-        for action in self.client.info()["actions"]:
-            reply(osc.ACTION, request_id, int(action["id"]), action["name"], action.get("description", ""))
+        for action in self.client.actions():
+            reply(osc.ACTION, request_id, action.id, action.name, action.description)
         reply(osc.DONE, request_id)
 
     def _edit(
         self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float, action: list[int]
     ) -> None:
         audio, sample_rate = self._read(request_id, in_path)
-        result = self.client.edit(
-            audio,
-            sample_rate,
-            start_s,
-            end_s,
-            action,
-            on_progress=lambda f: reply(osc.PROGRESS, request_id, float(f)),
-        )
+        progress = lambda fraction, _stage: reply(osc.PROGRESS, request_id, float(fraction))  # noqa: E731
+        result = self.client.edit(audio, sample_rate, start_s, end_s, action, on_progress=progress)
         out = save_wav(self._output_path(in_path, f"edit{request_id}"), result, sample_rate)
         reply(osc.DONE, request_id, str(out))
 
     def _infer(self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float) -> None:
         audio, sample_rate = self._read(request_id, in_path)
-        reply(
-            osc.INFERRED,
-            request_id,
-            *[int(a) for a in self.client.infer_actions(audio, sample_rate, start_s, end_s)],
-        )
+        chunks = self.client.infer_actions(audio, sample_rate, start_s, end_s)
+        reply(osc.INFERRED, request_id, *[int(c["action"]) for c in chunks])
 
     def _explore(self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float) -> None:
         audio, sample_rate = self._read(request_id, in_path)
-        for action_id, variant in self.client.explore(audio, sample_rate, start_s, end_s):
+        for action, variant in self.client.explore(audio, sample_rate, start_s, end_s):
             out = save_wav(
-                self._output_path(in_path, f"explore{request_id}-a{action_id}"), variant, sample_rate
+                self._output_path(in_path, f"explore{request_id}-a{action.id}"), variant, sample_rate
             )
-            reply(osc.VARIANT, request_id, int(action_id), str(out))
+            reply(osc.VARIANT, request_id, action.id, str(out))
         reply(osc.DONE, request_id)

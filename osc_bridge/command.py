@@ -1,0 +1,90 @@
+"""Bridge OSC (Max/MSP, Ableton via Max for Live) to the gRPC engine.
+
+Listens on 127.0.0.1:9000 and replies to the sender's host on port 9001 (Max: `udpsend 127.0.0.1 9000`,
+`udpreceive 9001`). Audio travels as absolute file paths; results are written under --out-dir with unique
+names. Address space: `/musegenie/ping|actions|edit|infer|explore` (see osc_bridge/addresses.py).
+With --serve-bundle the engine runs inside this process (the one-laptop case); otherwise --engine points
+at a running `musegenie serve`, possibly on a remote GPU box (--token, --tls-ca).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+from engine.bundle import BundleError
+from engine.cli import CommandError
+from engine.client import DEFAULT_TARGET, EditorClient
+from engine.commands.editor_args import TOKEN_ENV
+from engine.runtime import RuntimeConfig
+from engine.server import ServerConfig, start_server
+from osc_bridge.bridge import OscBridge
+
+log = logging.getLogger(__name__)
+
+
+def host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--listen", type=host_port, default="127.0.0.1:9000", metavar="HOST:PORT",
+                        help="where to receive OSC (0.0.0.0 opens it to the network)")  # fmt: skip
+    parser.add_argument(
+        "--reply-port", type=int, default=9001, help="replies go to the sender's host on this port"
+    )
+    parser.add_argument(
+        "--engine", default=DEFAULT_TARGET, metavar="HOST:PORT", help="the gRPC engine to forward to"
+    )
+    parser.add_argument("--token", help=f"bearer token for the engine (default ${TOKEN_ENV})")
+    parser.add_argument("--tls-ca", type=Path, help="CA certificate (PEM) to reach the engine over TLS")
+    parser.add_argument(
+        "--out-dir", type=Path, default=Path("musegenie-out"), help="every result file goes here"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=4, help="requests handled at once (others wait in line)"
+    )
+    parser.add_argument("--serve-bundle", type=Path, metavar="DIR",
+                        help="also run the engine in this process on this bundle (binds --engine's port on 127.0.0.1)")  # fmt: skip
+    parser.add_argument("--providers", default="auto", help="onnxruntime providers for --serve-bundle")
+
+
+def run(args: argparse.Namespace) -> int:
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    server = None
+    target = args.engine
+    if args.serve_bundle is not None:
+        port = host_port(args.engine)[1]
+        try:
+            server = start_server(
+                args.serve_bundle, ServerConfig(port=port, token=token), RuntimeConfig(args.providers)
+            )
+        except (BundleError, OSError, RuntimeError) as err:
+            raise CommandError(f"could not serve {args.serve_bundle}: {err}") from err
+        target = server.target
+    client = EditorClient(target, token=token, tls_ca=args.tls_ca)
+    try:
+        bridge = OscBridge(client, args.listen, args.reply_port, args.out_dir, args.workers)
+    except OSError as err:
+        raise CommandError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {err}") from err
+    bridge.start()
+    print(f"OSC bridge on {args.listen[0]}:{bridge.address[1]} -> engine {target}; replies to port "
+          f"{args.reply_port}; results in {bridge.out_dir}. Ctrl-C or SIGTERM stops.", flush=True)  # fmt: skip
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):  # short waits keep Ctrl-C responsive
+            pass
+    finally:
+        bridge.stop()
+        client.close()
+        if server is not None:
+            server.stop()
+    return 0
