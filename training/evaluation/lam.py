@@ -180,29 +180,29 @@ def _lifts(flags: np.ndarray, chosen: np.ndarray) -> np.ndarray:
 
 
 def describe_actions(
-    labels: ChunkLabels, num_actions: int, annotated: bool, min_lift: float = 1.3
+    labels: ChunkLabels,
+    num_actions: int,
+    annotated: bool,
+    min_lift: float = 1.5,
+    min_rate: float = 0.1,
+    min_shift: float = 0.2,
 ) -> list[dict[str, Any]]:
-    """Per action `{"id", "name", "description"}` from what it co-occurs with in the data (unique names)."""
+    """Per action `{"id", "name", "description"}` from what it co-occurs with in the data (unique names).
+
+    The name is the action's most telling trait: an event or instrument entry/exit seen at least `min_lift`
+    times as often as overall (in at least `min_rate` of its chunks); else the instruments playing at least
+    `min_shift` more (or less) often than overall; else how much the music moves from the previous chunk.
+    """
     out = []
     total = max(len(labels.actions), 1)
-    mean_change = np.nanmean(labels.change) if np.isfinite(labels.change).any() else np.nan
-    features = [(f"{e}", labels.events[:, j]) for j, e in enumerate(EVENT_TYPES)]
-    features += [(f"{n} enters", labels.entered[:, j]) for j, n in enumerate(INSTRUMENTS)]
-    features += [(f"{n} exits", labels.exited[:, j]) for j, n in enumerate(INSTRUMENTS)]
-    flags = (
-        np.stack([f for _, f in features], axis=1) if annotated else np.zeros((len(labels.actions), 0), bool)
+    finite = np.isfinite(labels.change)
+    mean_change = float(labels.change[finite].mean()) if finite.any() else float("nan")
+    features = (
+        [e for e in EVENT_TYPES] + [f"{n} enters" for n in INSTRUMENTS] + [f"{n} exits" for n in INSTRUMENTS]
     )
+    flags = np.concatenate([labels.events, labels.entered, labels.exited], axis=1)  # (N, F)
     for action in range(num_actions):
         chosen = labels.actions == action
-        share = chosen.sum() / total
-        change = np.nanmean(labels.change[chosen]) if np.isfinite(labels.change[chosen]).any() else np.nan
-        motion = (
-            "little change"
-            if change < 0.8 * mean_change
-            else "big change"
-            if change > 1.25 * mean_change
-            else "moderate change"
-        )
         if not chosen.any():
             out.append(
                 {
@@ -212,24 +212,45 @@ def describe_actions(
                 }
             )
             continue
-        parts = [f"{100 * share:.0f}% of chunks", f"{motion} from the previous second"]
-        name = motion.replace(" change", "") if np.isfinite(change) else f"action {action}"
+        moved = labels.change[chosen & finite]
+        ratio = float(moved.mean()) / mean_change if moved.size and mean_change > 0 else 1.0
+        motion = "steady" if ratio < 0.85 else "big change" if ratio > 1.15 else "moderate change"
+        parts = [
+            f"{100 * chosen.sum() / total:.0f}% of chunks",
+            f"{motion} from the previous chunk ({ratio:.2f}x the mean)",
+        ]
+        name = motion
         if annotated:
-            lifts = _lifts(flags, chosen)
-            order = [j for j in np.argsort(-lifts) if lifts[j] >= min_lift and flags[chosen, j].sum() >= 2]
+            rate = flags[chosen].mean(axis=0)  # (F,)
+            lift = _lifts(flags, chosen)  # (F,)
+            salient = [
+                j
+                for j in np.argsort(-rate * np.log(np.maximum(lift, 1e-9)))
+                if lift[j] >= min_lift and rate[j] >= min_rate
+            ]
+            shift = labels.instruments[chosen].mean(axis=0) - labels.instruments.mean(axis=0)  # (I,)
+            more = [INSTRUMENTS[j] for j in np.argsort(-shift) if shift[j] >= min_shift][:2]
+            less = [INSTRUMENTS[j] for j in np.argsort(shift) if shift[j] <= -min_shift][:2]
             no_event = float((~labels.events[chosen].any(axis=1)).mean())
-            if order:
-                name = features[order[0]][0]
-                parts.insert(0, "with " + ", ".join(f"{features[j][0]} ({lifts[j]:.1f}x)" for j in order[:3]))
-            elif no_event > 0.8:
-                name = "steady"
-            playing = _lifts(labels.instruments, chosen)
-            top = [INSTRUMENTS[j] for j in np.argsort(-playing)[:2] if playing[j] >= 1.15]
-            if top:
-                parts.append("more often with " + " and ".join(top) + " playing")
-                if not order:
-                    name = f"{name} ({top[0]})"
+            if salient:
+                parts.insert(
+                    0,
+                    "onsets: "
+                    + ", ".join(f"{features[j]} {lift[j]:.1f}x ({100 * rate[j]:.0f}%)" for j in salient[:3]),
+                )
+            if more or less:
+                parts.insert(
+                    1 if salient else 0,
+                    ", ".join(
+                        [f"{n} plays more ({100 * shift[INSTRUMENTS.index(n)]:+.0f}%)" for n in more]
+                        + [f"{n} plays less ({100 * shift[INSTRUMENTS.index(n)]:+.0f}%)" for n in less]
+                    ),
+                )
             parts.append(f"{100 * no_event:.0f}% without an event")
+            if salient:
+                name = features[salient[0]]
+            elif more or less:
+                name = ", ".join(["+".join(more)] * bool(more) + ["no " + "+".join(less)] * bool(less))
         out.append({"id": action, "name": name, "description": "; ".join(parts)})
     counts = Counter(a["name"] for a in out)
     seen: Counter[str] = Counter()

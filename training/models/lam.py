@@ -132,6 +132,10 @@ class LatentActionModel(nn.Module):
         )
         self.dec_norm = nn.LayerNorm(c.width)
         self.dec_out = nn.Linear(c.width, c.latent_dim)
+        # Per-channel statistics of the training latents (set by the task): the model works on standardised
+        # latents, so the loss scale does not depend on how spread a given tokenizer's latents are.
+        self.register_buffer("latent_mean", torch.zeros(c.latent_dim))  # (D,)
+        self.register_buffer("latent_std", torch.ones(c.latent_dim))  # (D,)
         if c.num_instruments > 0:
             self.enc_instruments = nn.Linear(c.num_instruments, c.width)
             self.dec_instruments = nn.Linear(c.num_instruments, c.width)
@@ -143,6 +147,16 @@ class LatentActionModel(nn.Module):
                 nn.init.xavier_uniform_(module.weight)
                 nn.init.zeros_(module.bias)
         nn.init.normal_(self.mask_token, std=0.02)
+
+    @torch.no_grad()
+    def set_latent_stats(self, mean: Tensor, std: Tensor) -> None:
+        """Store the training latents' per-channel mean and standard deviation (D,)."""
+        self.latent_mean.copy_(mean)
+        self.latent_std.copy_(std.clamp(min=1e-6))
+
+    def normalize(self, latents: Tensor) -> Tensor:
+        """Standardise latents channel-wise with the training statistics: (B, T, D) -> (B, T, D)."""
+        return (latents - self.latent_mean) / self.latent_std
 
     def _check(self, latents: Tensor) -> None:
         if not torch.jit.is_tracing() and latents.shape[1] % self.config.chunk_frames != 0:
@@ -165,7 +179,9 @@ class LatentActionModel(nn.Module):
         self._check(latents)
         b, t, _ = latents.shape
         k = self.config.chunk_frames
-        x = self.enc_in(latents) + sinusoidal_positions(t, self.config.width, latents.device)  # (B, T, W)
+        x = self.enc_in(self.normalize(latents)) + sinusoidal_positions(
+            t, self.config.width, latents.device
+        )  # (B, T, W)
         x = x + self._instrument_bias(getattr(self, "enc_instruments", None), instruments, latents)
         for block in self.enc_blocks:
             x = block(x)
@@ -196,18 +212,20 @@ class LatentActionModel(nn.Module):
             actions: (B, K, C) action vectors (quantised encoder output or `action_vectors(ids)`).
             instruments: (B, T, I) multi-hot or None.
         Returns:
-            (B, T, D) reconstruction.
+            (B, T, D) reconstruction (in the latents' own scale).
         """
         self._check(latents)
         k = self.config.chunk_frames
         frame_mask = per_chunk_to_frames(mask, k)[..., None]  # (B, T, 1)
-        x = torch.where(frame_mask, self.mask_token.to(latents.dtype), self.dec_in(latents))  # (B, T, W)
+        x = torch.where(
+            frame_mask, self.mask_token.to(latents.dtype), self.dec_in(self.normalize(latents))
+        )  # (B, T, W)
         x = x + sinusoidal_positions(latents.shape[1], self.config.width, latents.device)
         x = x + per_chunk_to_frames(self.action_proj(actions), k)  # (B, T, W): Genie adds actions to frames
         x = x + self._instrument_bias(getattr(self, "dec_instruments", None), instruments, latents)
         for block in self.dec_blocks:
             x = block(x)
-        return self.dec_out(self.dec_norm(x))  # (B, T, D)
+        return self.dec_out(self.dec_norm(x)) * self.latent_std + self.latent_mean  # (B, T, D)
 
     def forward(self, latents: Tensor, mask: Tensor, instruments: Tensor | None = None) -> LAMOutput:
         """Infer and quantise every chunk's action, then reconstruct with the masked chunks hidden."""

@@ -99,7 +99,7 @@ class VectorQuantizer(nn.Module):
         flat_z = z.reshape(-1, self.dim)  # (N, C)
         if self.training and not bool(self.initialized):
             self._init_from(flat_z.detach())
-        similarity = z @ self.codebook.t()  # (..., A)
+        similarity = z @ self.codebook.clone().t()  # (..., A); a copy, as the EMA update below is in place
         codes = similarity.argmax(dim=-1)  # (...)
         flat_codes = codes.reshape(-1)  # (N,)
         onehot = F.one_hot(flat_codes, self.num_codes).type_as(flat_z)  # (N, A)

@@ -2,7 +2,7 @@
 
 Each item is a window of whole chunks from the latent cache with a chunk mask drawn from (seed, epoch,
 index): one contiguous segment or random chunks, never all and never none (`sample_chunk_mask`). The loss
-is the mean squared error on the masked chunks' frames plus the VQ commitment and diversity penalties; the codebook
+is the mean squared error (of standardised latents) on the masked chunks' frames plus the VQ commitment and diversity penalties; the codebook
 itself moves by EMA. Logged: masked MSE, penalties, codebook perplexity and usage, and every `sample_every`
 steps the held-out delta-PSNR (inferred minus random actions) of the EMA model with its code histogram.
 
@@ -115,6 +115,8 @@ class LAMTask:
         self.dataset = MaskedWindows(train, k, self.mask_config, seed)
         self.val = LatentWindows(latent_dir, window, "val", seed, task_config.val_fraction)
         self.model = LatentActionModel(self.config)
+        stacked = np.concatenate([e["latents"] for e in train.entries])  # (frames, D)
+        self.model.set_latent_stats(torch.from_numpy(stacked.mean(0)), torch.from_numpy(stacked.std(0)))
         self.seed = seed
         log.info(
             "LAM: %d train / %d val windows of %d frames (%d chunks of %d frames = %.2f s), A=%d, I=%d",
@@ -137,7 +139,9 @@ class LAMTask:
     def loss(self, model: LatentActionModel, batch: dict, step: int) -> tuple[Tensor, dict[str, Any]]:
         latents, mask = batch["latents"], batch["mask"]  # (B, T, D), (B, K)
         out = model(latents, mask, self._instruments(batch))
-        mse = masked_mse(out.reconstruction, latents, mask, self.config.chunk_frames)
+        mse = masked_mse(
+            model.normalize(out.reconstruction), model.normalize(latents), mask, self.config.chunk_frames
+        )
         loss = mse + out.actions.penalty
         metrics = {
             "mse": mse.detach(),
