@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 FP32_TOLERANCE = 1e-3  # max rel (peak-normalised) for float32 graphs
 FP16_TOLERANCE = 3e-2  # max rel for graphs converted to fp16
 # (batch, length in units of the wrapper's time_multiple): odd sizes, none equal to the tracing example
-DEFAULT_CASES: tuple[tuple[int, int], ...] = ((1, 1), (3, 2), (2, 5))
+DEFAULT_CASES: tuple[tuple[int, int], ...] = ((1, 1), (3, 2), (2, 5), (1, 16))
 QUICK_CASES: tuple[tuple[int, int], ...] = ((1, 1), (3, 2))
 
 
