@@ -13,7 +13,9 @@ C channels at a scale, L positions at a scale, E conditioning width.
   conditioning pyramid (DC-AE upsampling to every scale); at each scale the features are added to the
   hidden state and, with the timestep embedding, drive every AdaLN-Zero block. The U-Net keeps *one* skip
   per scale (the last down-path block before each downsample) and feeds it to every up-path block of that
-  scale. Upsampling is channel-to-space with the duplicating shortcut.
+  scale. Upsampling is channel-to-space with the duplicating shortcut. The output conv reads the
+  un-normalised residual stream, so the predicted velocity can follow the local loudness (near silence
+  the velocity is the noise itself, which per-position normalisation would hide).
 
 The model knows nothing of its loss; `training/diffusion.py` holds the path, loss and time sampling, and
 `engine/sampling.py` the one sampler. Velocities live in *scaled* audio space: x0 = audio * audio_scale.
@@ -31,7 +33,6 @@ from torch import nn
 from engine.sampling import sample
 from training.models.blocks import (
     AdaLNBlock,
-    ChannelNorm,
     Downsample,
     ResBlock,
     TimestepEmbedding,
@@ -130,7 +131,6 @@ class Decoder(nn.Module):
             nn.ModuleList(AdaLNBlock(w, e, k, x) for _ in range(d))
             for w, d in zip(widths, cfg.depths, strict=True)
         )
-        self.out_norm = ChannelNorm()
         self.out = nn.Conv1d(widths[0], cfg.patch, k, padding=k // 2)
         self.scales = scales
 
@@ -155,7 +155,7 @@ class Decoder(nn.Module):
             h = self.ups[s](h) + self.up_add[s](conds[s])  # (B, C_s, L_s)
             for proj, block in zip(self.skip_projs[s], self.up_blocks[s], strict=True):
                 h = block(h + proj(skips[s]), conds[s] + temb)  # (B, C_s, L_s)
-        return channel_to_space(self.out(self.out_norm(h)), self.patch)  # (B, 1, N)
+        return channel_to_space(self.out(h), self.patch)  # (B, 1, N): no final norm, so amplitude survives
 
 
 class Tokenizer(nn.Module):
