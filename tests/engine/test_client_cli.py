@@ -251,3 +251,38 @@ def test_serve_process_finishes_in_flight_edit_on_sigterm(tiny_bundle: Path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+NO_TORCH_EDIT = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "torchaudio", "training", "export"):
+            raise ImportError(f"{name} is blocked: the engine must not need it")
+sys.meta_path.insert(0, Block())
+import numpy as np
+from engine.cli import main
+from engine.client import EditorClient
+from engine.server import ServerConfig, start_server
+server = start_server(sys.argv[1], ServerConfig(port=0))
+with EditorClient(server.target) as client:
+    x = np.zeros((2, 8000), np.float32)
+    y = client.edit(x, 16000, 0.1, 0.2, ["solo"], steps=2, decoder_steps=2)
+    assert y.shape == x.shape
+server.stop(0)
+assert main(["actions", "list", "--bundle", sys.argv[1]]) == 0
+assert not any(m.split(".")[0] in ("torch", "training", "export") for m in sys.modules)
+print("ok")
+"""
+
+
+def test_serve_and_edit_run_with_torch_blocked(tiny_bundle: Path):
+    result = subprocess.run(
+        [sys.executable, "-c", NO_TORCH_EDIT, str(tiny_bundle)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
