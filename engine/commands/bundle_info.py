@@ -10,7 +10,15 @@ import argparse
 import json
 from pathlib import Path
 
-from engine.bundle import Bundle, BundleError, read_manifest, validate_manifest, verify_files
+from engine.bundle import (
+    TENSORRT_BUILD,
+    TENSORRT_DIR,
+    Bundle,
+    BundleError,
+    read_manifest,
+    validate_manifest,
+    verify_files,
+)
 from engine.cli import CommandError
 
 
@@ -50,6 +58,18 @@ def summary(bundle: Bundle) -> str:
         if name in parity:
             p = parity[name]
             lines.append(f"      parity max abs {p['max_abs']:.2e}, max rel {p['max_rel']:.2e}")
+    export = bundle.manifest.get("export")
+    if export:
+        lines.append(
+            f"exporter   {export.get('exporter')}, torch {export.get('torch')}, onnx {export.get('onnx')}"
+            f"{', fp16' if export.get('fp16') else ''}; parity tolerance {export.get('parity_tolerance')}"
+        )
+    build = bundle.cache_dir / TENSORRT_DIR / TENSORRT_BUILD
+    if build.is_file():
+        info = json.loads(build.read_text())
+        lines.append(
+            f"tensorrt   engines cached ({'fp16' if info.get('fp16') else 'fp32'}, built {info.get('built')})"
+        )
     lines.append(f"files      {len(bundle.files)} listed")
     lines.append(f"command    {bundle.command}")
     return "\n".join(lines)
