@@ -29,7 +29,9 @@ def check(audio: np.ndarray, sample_rate: int, source: str = "audio") -> np.ndar
     if audio.ndim != 2:
         raise AudioError(f"{source}: expected shape (channels, samples), got {audio.shape}")
     if not MIN_SAMPLE_RATE <= int(sample_rate) <= MAX_SAMPLE_RATE:
-        raise AudioError(f"{source}: sample rate {sample_rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
+        raise AudioError(
+            f"{source}: sample rate {sample_rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
+        )
     if not 1 <= audio.shape[0] <= MAX_CHANNELS:
         raise AudioError(f"{source}: {audio.shape[0]} channels (1..{MAX_CHANNELS} supported)")
     if audio.shape[1] == 0:
@@ -73,7 +75,9 @@ def load(
     path = Path(path)
     header = info(path)
     if not MIN_SAMPLE_RATE <= header.samplerate <= MAX_SAMPLE_RATE:
-        raise AudioError(f"{path}: sample rate {header.samplerate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
+        raise AudioError(
+            f"{path}: sample rate {header.samplerate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
+        )
     first = int(round(start * header.samplerate))
     frames = -1 if duration is None else int(round(duration * header.samplerate))
     try:

@@ -20,21 +20,36 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("synth",): ("training.commands.synth", "render the synthetic jazz corpus (audio + annotations)"),
     ("data", "label"): ("training.commands.data_label", "listen to clips and label their recording quality"),
     ("data", "train-filter"): ("training.commands.data_train_filter", "train the ExtraTrees quality filter"),
-    ("data", "filter"): ("training.commands.data_filter", "score a collection and write a manifest of good audio"),
+    ("data", "filter"): (
+        "training.commands.data_filter",
+        "score a collection and write a manifest of good audio",
+    ),
     ("train", "tokenizer"): ("training.commands.train_tokenizer", "train the diffusion audio tokenizer"),
     ("train", "lam"): ("training.commands.train_lam", "train the latent action model on cached latents"),
-    ("train", "dynamics"): ("training.commands.train_dynamics", "train the action-conditioned inpainting model"),
+    ("train", "dynamics"): (
+        "training.commands.train_dynamics",
+        "train the action-conditioned inpainting model",
+    ),
     ("tokenize",): ("training.commands.tokenize", "encode a collection into latent shards for LAM/dynamics"),
-    ("eval", "tokenizer"): ("training.commands.eval_tokenizer", "reconstruction metrics vs a Griffin-Lim baseline"),
+    ("eval", "tokenizer"): (
+        "training.commands.eval_tokenizer",
+        "reconstruction metrics vs a Griffin-Lim baseline",
+    ),
     ("eval", "lam"): ("training.commands.eval_lam", "controllability, codebook use and action descriptions"),
-    ("eval", "dynamics"): ("training.commands.eval_dynamics", "inpainting quality with inferred/random/no actions"),
+    ("eval", "dynamics"): (
+        "training.commands.eval_dynamics",
+        "inpainting quality with inferred/random/no actions",
+    ),
     ("export",): ("export.command", "export trained models to a versioned ONNX bundle"),
     ("bundle", "info"): ("engine.commands.bundle_info", "print a bundle's manifest and verify its checksums"),
     ("serve",): ("engine.commands.serve", "run the gRPC edit server on a model bundle"),
     ("edit",): ("engine.commands.edit", "re-imagine a region of an audio file with chosen actions"),
     ("actions", "list"): ("engine.commands.actions_list", "list the bundle's actions and their descriptions"),
     ("actions", "infer"): ("engine.commands.actions_infer", "infer which actions a region of audio carries"),
-    ("actions", "explore"): ("engine.commands.actions_explore", "render a region once per action (HTML page)"),
+    ("actions", "explore"): (
+        "engine.commands.actions_explore",
+        "render a region once per action (HTML page)",
+    ),
     ("osc-bridge",): ("osc_bridge.command", "bridge OSC from Max/Ableton to the gRPC engine"),
 }
 
@@ -45,6 +60,7 @@ GROUPS = {
     "actions": "work with the learned actions of a bundle",
     "bundle": "inspect a model bundle",
 }
+
 
 class CommandError(Exception):
     """A problem the user can fix (bad path, bad flag combination): printed without a traceback."""

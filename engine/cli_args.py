@@ -41,7 +41,9 @@ def _base_type(annotation: Any) -> Any:
     return annotation
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str = "", skip: tuple[str, ...] = ()) -> None:
+def add_dataclass_arguments(
+    parser: argparse.ArgumentParser, cls: type, prefix: str = "", skip: tuple[str, ...] = ()
+) -> None:
     """Add one `--prefix-field-name` option per dataclass field, defaulting to the field's default."""
     hints = typing.get_type_hints(cls)
     comments = field_comments(cls)
@@ -55,7 +57,9 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, prefix: 
         helptext = comments.get(f.name, f.name.replace("_", " "))
         dest = (prefix + "_" if prefix else "") + f.name
         if kind is bool:
-            group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=default, help=helptext)
+            group.add_argument(
+                flag, dest=dest, action=argparse.BooleanOptionalAction, default=default, help=helptext
+            )
         elif typing.get_origin(kind) in (tuple, list):
             inner = typing.get_args(kind)[0]
             group.add_argument(flag, dest=dest, type=inner, nargs="+", default=default, help=helptext)

@@ -41,5 +41,7 @@ def test_engine_cli_serves_help_without_torch():
     code = BLOCK_TORCH.replace("for name in MODULES:\n    importlib.import_module(name)\n", "") + (
         "from engine import cli\nassert cli.main(['--help']) == 0\n"
     )
-    result = subprocess.run([sys.executable, "-c", "MODULES = []\n" + code], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "MODULES = []\n" + code], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr

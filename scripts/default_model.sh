@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Retrain the shipped model (models/default) from scratch on the synthetic corpus, every stage from the CLI:
+# synth -> label from annotations -> train + apply the quality filter -> tokenizer -> tokenize -> LAM ->
+# dynamics -> evaluate each -> export. Seeds are fixed; budgets are steps (and a wall-clock cap per stage).
+#
+#   bash scripts/default_model.sh            # 2-core CPU: about 1.5-2 hours (the shipped figures)
+#   GPU=1 bash scripts/default_model.sh      # CUDA: larger presets and more steps, minutes per stage
+#
+# Every training stage resumes when re-run (--resume), so a cut run continues where it stopped.
+# Env: WORK (scratch folder, default work/default), OUT (bundle, default models/default), MINUTES (corpus).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MG=${MG:-.venv/bin/musegenie}
+WORK=${WORK:-work/default}
+OUT=${OUT:-models/default}
+MINUTES=${MINUTES:-60}
+mkdir -p "$WORK"
+
+if [[ "${GPU:-0}" == 1 ]]; then
+  TOK="--preset high --max-steps 40000 --batch-size 32 --threads 0 --precision bf16"
+  LAM="--preset base --max-steps 20000"
+  DYN="--preset base --max-steps 40000 --threads 0 --precision bf16"
+  MINUTES=${MINUTES_GPU:-600}
+else
+  TOK="--preset small --max-steps 2000 --curriculum 0:1,1000:2 --max-minutes 45 --threads 1"
+  LAM="--preset small --max-steps 1500 --max-minutes 15"
+  DYN="--preset small --max-steps 1500 --max-minutes 30 --threads 1"
+fi
+resume() { [[ -d "$1/checkpoints" ]] && echo --resume || true; }
+
+[[ -f $WORK/corpus/corpus.jsonl ]] ||
+  $MG synth "$WORK/corpus" --minutes "$MINUTES" --seed 0 --workers 2 --degrade-fraction 0.25 --picture "$WORK/corpus.png"
+[[ -f $WORK/labels.csv ]] ||
+  $MG data label "$WORK/corpus/corpus.jsonl" --out "$WORK/labels.csv" --n 200 --seed 0 --from-annotations --no-play --no-show
+[[ -f $WORK/filter.joblib ]] || $MG data train-filter "$WORK/labels.csv" --out "$WORK/filter.joblib"
+$MG data filter "$WORK/corpus/corpus.jsonl" --model "$WORK/filter.joblib" --out "$WORK/manifest.jsonl" --workers 2
+
+# shellcheck disable=SC2086
+$MG train tokenizer --data "$WORK/manifest.jsonl" --out "$WORK/tokenizer" --seed 0 $TOK $(resume "$WORK/tokenizer")
+$MG eval tokenizer --checkpoint "$WORK/tokenizer" --out "$WORK/eval/tokenizer"
+$MG tokenize --checkpoint "$WORK/tokenizer" --data "$WORK/manifest.jsonl" --out "$WORK/latents"
+# shellcheck disable=SC2086
+$MG train lam --latents "$WORK/latents" --out "$WORK/lam" --actions 8 --chunk-seconds 1 --seed 0 $LAM $(resume "$WORK/lam")
+$MG eval lam --checkpoint "$WORK/lam" --latents "$WORK/latents" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/lam"
+# shellcheck disable=SC2086
+$MG train dynamics --latents "$WORK/latents" --lam "$WORK/lam" --out "$WORK/dynamics" --seed 0 $DYN $(resume "$WORK/dynamics")
+$MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/dynamics"
+
+$MG export --tokenizer "$WORK/tokenizer" --lam "$WORK/lam" --dynamics "$WORK/dynamics" --out "$OUT" --name default \
+  --actions-json "$WORK/eval/lam/actions.json" --force \
+  --eval "$WORK/eval/tokenizer/metrics.json" "$WORK/eval/lam/metrics.json" "$WORK/eval/dynamics/dynamics.json"
+$MG bundle info "$OUT"
