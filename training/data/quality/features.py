@@ -12,7 +12,11 @@ spectrogram. Here each 5 s segment of 16 kHz mono audio becomes one feature row:
   (crackle), zero-crossing rate, and for the 4-6 and 6-8 kHz bands the mean frame-to-frame level change
   and how far the level falls below its median (steady hiss keeps both small), the kurtosis of what a
   3-sample median filter removes (one-sample clicks), and the slope and roughness of the 3-8 kHz noise
-  floor (p10 over time per FFT bin: hiss makes it smooth).
+  floor (p10 over time per FFT bin: hiss makes it smooth);
+- detectors (detectors.py) for the additive damage band statistics miss at the levels old recordings have
+  it: mains hum (50/60 Hz bins against their neighbours over the whole segment), isolated clicks (3-point
+  residual against the louder of its two neighbourhoods) and hiss (spectral flatness and level above
+  1.5 kHz in the quietest short frames).
 
 Everything is vectorised numpy over (segments, bands, frames); the mel filter bank is engine.spectrogram's.
 Letters in shape comments: S segments, L samples per segment, F frames, K FFT bins, M mel bands, G groups.
@@ -28,8 +32,9 @@ import numpy as np
 from scipy.signal import butter, sosfilt
 
 from engine.spectrogram import mel_filterbank
+from training.data.quality.detectors import DETECTOR_STATS, HISS_FFT, detector_stats
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # 2: hum, click and hiss detectors
 EPS = 1e-10  # absolute power floor (-100 dB): keeps silence finite
 FLOOR_DB = 90.0  # power more than this below the segment's peak counts as the floor: keeps levels relative
 GROUP_STATS = ("mean", "std", "p10", "p90", "spike", "flux", "tflat")
@@ -76,7 +81,7 @@ class FeatureConfig:
 def feature_names(config: FeatureConfig = FeatureConfig()) -> list[str]:
     """Column names of `segment_features` rows, in order."""
     group = [f"g{g}_{s}" for g in range(config.band_groups) for s in GROUP_STATS]
-    return group + list(GLOBAL_STATS)
+    return group + list(GLOBAL_STATS) + list(DETECTOR_STATS)
 
 
 @functools.lru_cache(maxsize=8)
@@ -256,7 +261,12 @@ def segment_features(segments: np.ndarray, config: FeatureConfig = FeatureConfig
         power_mel = np.einsum("mk,sfk->smf", basis, power)  # (s, M, F)
         rows.append(
             np.concatenate(
-                [_group_stats(power_mel, config), _global_stats(chunk, power, power_mel, config)], 1
+                [
+                    _group_stats(power_mel, config),
+                    _global_stats(chunk, power, power_mel, config),
+                    detector_stats(chunk, config.sample_rate, _window(HISS_FFT)),
+                ],
+                1,
             )
         )
     return np.concatenate(rows).astype(np.float32)  # (S, len(feature_names()))
