@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import shlex
 
 import numpy as np
 import pytest
@@ -112,41 +113,15 @@ def test_names_and_shard_parsing(tmp_path):
 def test_train_and_eval_lam_commands(tmp_path, latent_dir, tokenizer_run, capsys):
     run = tmp_path / "lam"
     rc = main(
-        [
-            "train",
-            "lam",
-            "--latents",
-            str(latent_dir),
-            "--out",
-            str(run),
-            "--preset",
-            "tiny",
-            "--chunk-seconds",
-            "0.01",
-            "--window-chunks",
-            "6",
-            "--actions",
-            "4",
-            "--instruments",
-            "--max-steps",
-            "12",
-            "--batch-size",
-            "8",
-            "--warmup-steps",
-            "2",
-            "--sample-every",
-            "6",
-            "--checkpoint-every",
-            "6",
-            "--device",
-            "cpu",
-            "--val-fraction",
-            "0.2",
-        ]
+        shlex.split(
+            "train lam --preset tiny --chunk-seconds 0.01 --window-chunks 6 --actions 4 --instruments --max-steps 6 "
+            "--batch-size 8 --warmup-steps 2 --sample-every 3 --checkpoint-every 3 --device cpu --val-fraction 0.2"
+        )
+        + ["--latents", str(latent_dir), "--out", str(run)]
     )
     assert rc == 0
     info = checkpoint.load_run(run)
-    assert info.kind == "lam" and info.step == 12
+    assert info.kind == "lam" and info.step == 6
     assert info.model_config["chunk_frames"] == 5 and info.model_config["num_instruments"] == 7
     model, config = checkpoint.load_model(run)
     windows = LatentWindows(latent_dir, 30, "val", seed=0, val_fraction=0.2)
@@ -156,23 +131,16 @@ def test_train_and_eval_lam_commands(tmp_path, latent_dir, tokenizer_run, capsys
     assert logits.shape == (1, 6, 4)
     out = tmp_path / "eval"
     rc = main(
-        [
-            "eval",
-            "lam",
+        shlex.split("eval lam --seeds 2 --mel-windows 1 --decoder-steps 1")
+        + [
             "--checkpoint",
             str(run),
             "--latents",
             str(latent_dir),
             "--out",
             str(out),
-            "--seeds",
-            "2",
             "--tokenizer",
             str(tokenizer_run),
-            "--mel-windows",
-            "2",
-            "--decoder-steps",
-            "2",
         ]
     )
     assert rc == 0
