@@ -112,3 +112,33 @@ def test_level_does_not_change_the_relative_band_statistics():
         i for i, n in enumerate(names) if n.startswith("g") and n.split("_")[1] in ("mean", "p90", "spike")
     ]
     np.testing.assert_allclose(loud[0, relative], quiet[0, relative], atol=0.5)  # dB
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_detectors_see_additive_damage_at_the_corpus_level(seed):
+    clean = piece(seed, 5.0)
+    hiss, crackle, hum = (degrade(clean, kind, 0) for kind in ("hiss", "crackle", "hum"))
+    assert _feature(hum, "hum_snr") > _feature(clean, "hum_snr") + 0.5  # mains bins above their neighbours
+    assert _feature(crackle, "click_top") > _feature(clean, "click_top")
+    assert _feature(crackle, "click_count") > _feature(clean, "click_count")
+    assert _feature(hiss, "quiet_flatness") > _feature(clean, "quiet_flatness")  # flat quiet frames
+    assert _feature(hiss, "floor_roughness_mid") < _feature(clean, "floor_roughness_mid")  # gaps filled
+
+
+def test_hum_detector_finds_the_mains_family():
+    rng = np.random.default_rng(2)
+    t = np.arange(L) / SR
+    noise = 0.1 * rng.standard_normal(L)
+    hum = noise + 0.01 * sum(np.sin(2 * np.pi * 60 * k * t) / k for k in (1, 2, 3))  # 60 Hz, 20 dB under
+    assert _feature(hum.astype(np.float32), "hum_snr") > 3.0 > _feature(noise.astype(np.float32), "hum_snr")
+    assert _feature(hum.astype(np.float32), "hum_contrast") > 2.0  # 60 Hz, not 50 Hz
+
+
+def test_click_detector_counts_isolated_impulses():
+    rng = np.random.default_rng(3)
+    noise = 0.05 * rng.standard_normal(L)
+    clicks = noise.copy()
+    clicks[rng.choice(L - 100, 25, replace=False) + 50] += 0.8  # 25 clicks in 5 s, 16x the noise
+    per_second = np.expm1(_feature(clicks.astype(np.float32), "click_count"))
+    assert per_second == pytest.approx(5.0, abs=0.5)
+    assert _feature(noise.astype(np.float32), "click_count") == 0.0

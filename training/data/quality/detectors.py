@@ -6,7 +6,8 @@ vanish in band averages; each detector looks where the damage differs in kind, n
 - hum is a steady tone at exactly 50 or 60 Hz and harmonics: over a whole segment (a rectangular window
   of a whole number of mains periods) it fills one FFT bin, music spreads over its neighbours. The
   statistic is the log ratio of the mains bins to the median of nearby bins, averaged over the
-  HUM_STRONGEST harmonics with the highest ratio, for the stronger mains family, and how much stronger it is than the other one (music favours neither);
+  HUM_STRONGEST harmonics with the highest ratio, for the stronger mains family; how much stronger it is
+  than the other family (music favours neither);
 - a click is one sample off the waveform: the 3-point residual x[n] - (x[n-1] + x[n+1]) / 2 jumps there
   while just before *and* just after it stays small. Cymbal and snare onsets are loud afterwards, noise
   is loud on both sides, so the energy ratio of a sample to the louder of its two neighbourhoods picks
@@ -45,24 +46,27 @@ DETECTOR_STATS = (
 )
 
 
-def hum_stats(segments: np.ndarray, sample_rate: int) -> np.ndarray:
-    """(S, L) -> (S, 2): [hum_snr, hum_contrast] in natural log units."""
-    s, length = segments.shape
-    spectrum = np.fft.rfft(segments.astype(np.float64), axis=-1)  # (S, K) rectangular window
-    power = spectrum.real**2 + spectrum.imag**2  # (S, K)
-    resolution = sample_rate / length  # Hz per bin
+def _harmonic_snr(power: np.ndarray, fundamentals: np.ndarray, resolution: float) -> np.ndarray:
+    """power (S, K), fundamentals (C,) Hz -> (S, C): mean log ratio of the HUM_STRONGEST strongest of the
+    HUM_HARMONICS bins to the median of their neighbours."""
     reach = HUM_GUARD_BINS + HUM_REFERENCE_BINS
     offsets = np.r_[-reach:-HUM_GUARD_BINS, HUM_GUARD_BINS + 1 : reach + 1]  # (2 * REFERENCE,)
-    families = []
-    for mains in MAINS_HZ:
-        centres = np.round(np.array(HUM_HARMONICS) * mains / resolution).astype(np.int64)  # (H,)
-        peak = power[:, centres]  # (S, H)
-        reference = np.median(power[:, centres[:, None] + offsets[None, :]], axis=-1)  # (S, H)
-        floor = 1e-12 * power.max(-1, keepdims=True) + 1e-30  # (S, 1) keeps silence finite
-        ratio = np.sort(np.log((peak + floor) / (reference + floor)), axis=-1)  # (S, H)
-        families.append(ratio[:, -HUM_STRONGEST:].mean(-1))  # (S,)
-    families = np.stack(families, axis=1)  # (S, 2)
-    return np.stack([families.max(1), families.max(1) - families.min(1)], axis=1)  # (S, 2)
+    centres = np.round(fundamentals[:, None] * np.array(HUM_HARMONICS) / resolution).astype(
+        np.int64
+    )  # (C, H)
+    peak = power[:, centres]  # (S, C, H)
+    reference = np.median(power[:, centres[..., None] + offsets], axis=-1)  # (S, C, H)
+    floor = 1e-12 * power.max(-1).reshape(-1, 1, 1) + 1e-30  # (S, 1, 1) keeps silence finite
+    ratio = np.sort(np.log((peak + floor) / (reference + floor)), axis=-1)  # (S, C, H)
+    return ratio[..., -HUM_STRONGEST:].mean(-1)  # (S, C)
+
+
+def hum_stats(segments: np.ndarray, sample_rate: int) -> np.ndarray:
+    """(S, L) -> (S, 2): [hum_snr, hum_contrast] in natural log units."""
+    spectrum = np.fft.rfft(segments.astype(np.float64), axis=-1)  # (S, K) rectangular window
+    power = spectrum.real**2 + spectrum.imag**2  # (S, K)
+    mains = _harmonic_snr(power, np.array(MAINS_HZ), sample_rate / segments.shape[1])  # (S, 2)
+    return np.stack([mains.max(1), mains.max(1) - mains.min(1)], axis=1)  # (S, 2)
 
 
 def click_stats(segments: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -11,8 +11,8 @@ spectrogram. Here each 5 s segment of 16 kHz mono audio becomes one feature row:
   silence fraction, clipping fraction, crest factor, click rate and kurtosis of the signal above 4 kHz
   (crackle), zero-crossing rate, and for the 4-6 and 6-8 kHz bands the mean frame-to-frame level change
   and how far the level falls below its median (steady hiss keeps both small), the kurtosis of what a
-  3-sample median filter removes (one-sample clicks), and the slope and roughness of the 3-8 kHz noise
-  floor (p10 over time per FFT bin: hiss makes it smooth);
+  3-sample median filter removes (one-sample clicks), and the slope and roughness of the 3-8 kHz and
+  1.5-3.5 kHz noise floor (p10 over time per FFT bin: hiss makes it smooth);
 - detectors (detectors.py) for the additive damage band statistics miss at the levels old recordings have
   it: mains hum (50/60 Hz bins against their neighbours over the whole segment), isolated clicks (3-point
   residual against the louder of its two neighbourhoods) and hiss (spectral flatness and level above
@@ -60,6 +60,8 @@ GLOBAL_STATS = (
     "spike_kurtosis",
     "floor_slope",
     "floor_roughness",
+    "floor_slope_mid",
+    "floor_roughness_mid",
 )
 
 
@@ -175,6 +177,17 @@ def _group_stats(power_mel: np.ndarray, config: FeatureConfig) -> np.ndarray:
     return np.concatenate(out, axis=1)  # (S, G * 7)
 
 
+def _floor_shape(p: np.ndarray, freqs: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """p (S, F, K) floored power -> (slope, roughness) each (S,) of the noise floor (p10 over time per FFT
+    bin, dB) between lo and hi Hz: a line fit and the std around it (hiss fills the gaps between
+    harmonics and makes the floor smooth)."""
+    floor_db = np.quantile(10.0 * np.log10(p[..., (freqs >= lo) & (freqs < hi)]), 0.1, axis=1)  # (S, k)
+    bins = np.linspace(-1.0, 1.0, floor_db.shape[-1])  # (k,) centred frequency axis for a line fit
+    slope = (floor_db * bins).sum(-1) / (bins**2).sum()  # (S,) least-squares slope
+    roughness = (floor_db - floor_db.mean(-1, keepdims=True) - slope[:, None] * bins).std(-1)  # (S,)
+    return slope, roughness
+
+
 def _global_stats(
     segments: np.ndarray, power: np.ndarray, power_mel: np.ndarray, config: FeatureConfig
 ) -> np.ndarray:
@@ -212,10 +225,8 @@ def _global_stats(
     median3 = np.maximum(np.minimum(left, right), np.minimum(np.maximum(left, right), centre))  # (S, L - 2)
     spike = (centre - median3).astype(np.float64) ** 2  # (S, L - 2) one-sample clicks survive, music does not
     spike_kurt = np.log((spike**2).mean(-1) / (spike.mean(-1) ** 2 + 1e-30) + 1e-6)  # (S,)
-    floor_db = np.quantile(10.0 * np.log10(p[..., (freqs >= 3000) & (freqs < 7800)]), 0.1, axis=1)  # (S, k)
-    bins = np.linspace(-1.0, 1.0, floor_db.shape[-1])  # (k,) centred frequency axis for a line fit
-    slope = (floor_db * bins).sum(-1) / (bins**2).sum()  # (S,) least-squares slope of the noise floor
-    roughness = (floor_db - floor_db.mean(-1, keepdims=True) - slope[:, None] * bins).std(-1)  # hiss: smooth
+    slope, roughness = _floor_shape(p, freqs, 3000.0, 7800.0)
+    slope_mid, roughness_mid = _floor_shape(p, freqs, 1500.0, 3500.0)
     jitter, depth = [], []
     for lo, hi in ((4000, 6000), (6000, 8001)):
         level = 10.0 * np.log10(p[..., (freqs >= lo) & (freqs < hi)].sum(-1))  # (S, F)
@@ -244,6 +255,8 @@ def _global_stats(
         spike_kurt,
         slope,
         roughness,
+        slope_mid,
+        roughness_mid,
     ]
     return np.stack(columns, axis=1)  # (S, len(GLOBAL_STATS))
 
