@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from training.latents import LatentWindows
+from training.latents import INDEX, LatentWindows, read_index
 from training.models.lam import LAMConfig, LatentActionModel, MaskConfig, lam_config, sample_chunk_mask
 
 log = logging.getLogger(__name__)
@@ -88,30 +88,32 @@ class LAMTask:
     ) -> None:
         self.task_config = task_config
         self.mask_config = mask_config or MaskConfig()
-        probe = LatentWindows(latent_dir, 1, "train", seed, task_config.val_fraction)
-        k = chunk_frames_for(task_config.chunk_seconds, probe.frame_rate)
-        window = k * task_config.window_chunks
         if task_config.window_chunks < 2:
             raise ValueError(f"window_chunks must be at least 2, got {task_config.window_chunks}")
-        if task_config.instruments and probe.num_instruments == 0:
+        records = read_index(latent_dir)
+        if not records:
+            raise ValueError(f"{latent_dir}: no latent cache here (no {INDEX}); run musegenie tokenize")
+        k = chunk_frames_for(task_config.chunk_seconds, float(records[0]["frame_rate"]))
+        window = k * task_config.window_chunks
+        train = LatentWindows(latent_dir, window, "train", seed, task_config.val_fraction)
+        if task_config.instruments and train.num_instruments == 0:
             raise ValueError(
                 f"{latent_dir}: --instruments needs an annotated latent cache, and this one has none"
             )
-        self.frame_rate = probe.frame_rate
-        self.tokenizer_sha = probe.tokenizer_sha
-        self.config: LAMConfig = lam_config(
-            task_config.preset,
-            latent_dim=probe.latent_dim,
-            chunk_frames=k,
-            num_actions=task_config.actions,
-            num_instruments=probe.num_instruments if task_config.instruments else 0,
-        )
-        train = LatentWindows(latent_dir, window, "train", seed, task_config.val_fraction)
         if len(train) == 0:
             raise ValueError(
-                f"{latent_dir}: no training piece has {window} frames ({window / probe.frame_rate:.1f} s); "
+                f"{latent_dir}: no training piece has {window} frames ({window / train.frame_rate:.1f} s); "
                 "use fewer --window-chunks or a shorter --chunk-seconds"
             )
+        self.frame_rate = train.frame_rate
+        self.tokenizer_sha = train.tokenizer_sha
+        self.config: LAMConfig = lam_config(
+            task_config.preset,
+            latent_dim=train.latent_dim,
+            chunk_frames=k,
+            num_actions=task_config.actions,
+            num_instruments=train.num_instruments if task_config.instruments else 0,
+        )
         self.dataset = MaskedWindows(train, k, self.mask_config, seed)
         self.val = LatentWindows(latent_dir, window, "val", seed, task_config.val_fraction)
         self.model = LatentActionModel(self.config)
