@@ -5,6 +5,10 @@ All take a reference and an estimate of the same length (1-D, or (1, N) mono) at
   listener hears as timbre/pitch/rhythm error. Lower is better.
 - `stft_distance`: multi-resolution STFT distance (spectral convergence + log-magnitude L1, averaged over
   three window sizes), the usual vocoder metric. Lower is better.
+
+Log magnitudes are floored at 80 dB below the reference's peak (the `top_db=80` convention of spectrogram
+displays): without it, digital silence (log of ~0) against an inaudible -90 dB noise floor would dominate
+the distance, which says nothing a listener hears. Both systems in a comparison get the same floor.
 - `si_sdr`: scale-invariant signal-to-distortion ratio in dB (Le Roux et al. 2019,
   https://arxiv.org/abs/1811.02508); waveform-exact, so generative decoders that re-draw phase score low.
   Higher is better.
@@ -18,6 +22,7 @@ import librosa
 import numpy as np
 
 EPS = 1e-5
+TOP_DB = 80.0  # log magnitudes are floored this far below the reference's peak
 STFT_RESOLUTIONS = ((2048, 512), (1024, 256), (512, 128))  # (n_fft, hop)
 
 
@@ -42,18 +47,30 @@ def _mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)  # (M, F)
 
 
+def mel(
+    audio: np.ndarray, sample_rate: int, n_fft: int = 1024, hop: int = 256, n_mels: int = 80
+) -> np.ndarray:
+    """Mel magnitude spectrogram (n_mels, frames) of mono audio."""
+    return _mel_basis(sample_rate, n_fft, n_mels) @ _magnitude(_mono(audio), n_fft, hop)
+
+
 def log_mel(
     audio: np.ndarray, sample_rate: int, n_fft: int = 1024, hop: int = 256, n_mels: int = 80
 ) -> np.ndarray:
-    """Natural-log mel magnitude spectrogram (n_mels, frames) of mono audio."""
-    mel = _mel_basis(sample_rate, n_fft, n_mels) @ _magnitude(_mono(audio), n_fft, hop)
-    return np.log(np.maximum(mel, EPS))
+    """Natural-log mel magnitude spectrogram (n_mels, frames) of mono audio (absolute floor EPS)."""
+    return np.log(np.maximum(mel(audio, sample_rate, n_fft, hop, n_mels), EPS))
+
+
+def _floored_log_l1(ref: np.ndarray, est: np.ndarray) -> float:
+    """Mean |log ref - log est| of magnitudes, both floored TOP_DB below the reference's peak."""
+    floor = max(float(ref.max()) * 10 ** (-TOP_DB / 20), EPS)
+    return float(np.mean(np.abs(np.log(np.maximum(ref, floor)) - np.log(np.maximum(est, floor)))))
 
 
 def log_mel_distance(ref: np.ndarray, est: np.ndarray, sample_rate: int) -> float:
-    """Mean absolute difference of the log-mel spectrograms."""
+    """Mean absolute difference of the natural-log mel spectrograms (floored TOP_DB below ref's peak)."""
     ref, est = _pair(ref, est)
-    return float(np.mean(np.abs(log_mel(ref, sample_rate) - log_mel(est, sample_rate))))
+    return _floored_log_l1(mel(ref, sample_rate), mel(est, sample_rate))
 
 
 def stft_distance(
@@ -65,8 +82,7 @@ def stft_distance(
     for n_fft, hop in resolutions:
         r, e = _magnitude(ref, n_fft, hop), _magnitude(est, n_fft, hop)
         convergence = np.linalg.norm(r - e) / max(np.linalg.norm(r), EPS)
-        log_l1 = np.mean(np.abs(np.log(np.maximum(r, EPS)) - np.log(np.maximum(e, EPS))))
-        total += convergence + log_l1
+        total += convergence + _floored_log_l1(r, e)
     return float(total / len(resolutions))
 
 

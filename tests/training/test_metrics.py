@@ -46,3 +46,12 @@ def test_errors():
         log_mel_distance(tone(440.0), tone(440.0, 0.25), RATE)
     with pytest.raises(ValueError, match="non-zero"):
         si_sdr(np.zeros(100), np.ones(100))
+
+
+def test_inaudible_noise_floor_is_ignored_but_audible_noise_counts():
+    ref = np.concatenate([tone(440.0), np.zeros(8000, np.float32)])  # a note, then digital silence
+    rng = np.random.default_rng(0)
+    hiss = rng.standard_normal(ref.shape).astype(np.float32)
+    quiet = log_mel_distance(ref, ref + 1e-6 * hiss, RATE)  # ~ -110 dB below the note's peak
+    audible = log_mel_distance(ref, ref + 1e-2 * hiss, RATE)  # ~ -30 dB
+    assert quiet < 1e-3 < 0.5 < audible
