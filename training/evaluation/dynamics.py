@@ -47,6 +47,7 @@ class EvalConfig:
     method: str = DEFAULT_METHOD  # dynamics sampler: euler or heun
     decoder_steps: int = 16  # tokenizer decoder sampler intervals
     windows: int = 32  # held-out windows scored (0 = every one)
+    repeats: int = 2  # regions per window (other places, other noise), to steady small held-out sets
     region_chunks: int = 3  # length of each inpainted region, in LAM chunks
     examples: int = 3  # windows rendered once per action (WAV + spectrograms)
     batch_size: int = 8  # windows per batch
@@ -91,11 +92,11 @@ def condition_actions(
     raise ValueError(f"unknown condition {condition!r}; choose from {CONDITIONS}")
 
 
-def _batches(windows: LatentWindows, count: int, batch_size: int) -> list[dict[str, Tensor]]:
-    items = [windows[i] for i in range(count)]
+def _batches(windows: LatentWindows, indices: list[int], batch_size: int) -> list[dict[str, Tensor]]:
+    items = [windows[i] for i in indices]
     return [
         {key: torch.from_numpy(np.stack([it[key] for it in items[i : i + batch_size]])) for key in items[0]}
-        for i in range(0, count, batch_size)
+        for i in range(0, len(items), batch_size)
     ]
 
 
@@ -138,16 +139,17 @@ def latent_scores(
     max_windows: int = 16,
     steps: int = 8,
     guidance: float = DEFAULT_GUIDANCE,
+    method: str = "euler",
 ) -> dict[str, float]:
     """Held-out region latent MSE per condition (cheap: no decoding), for training-time monitoring."""
-    config = EvalConfig(steps=steps, guidance=guidance, method="euler", windows=max_windows)
+    config = EvalConfig(steps=steps, guidance=guidance, method=method, windows=max_windows)
     count = min(len(windows), max_windows)
     totals = dict.fromkeys(CONDITIONS, 0.0)
     masks = region_masks(
         count, windows.window_frames, lam.config.chunk_frames, config.region_chunks, config.seed
     )
     done = 0
-    for n, batch in enumerate(_batches(windows, count, config.batch_size)):
+    for n, batch in enumerate(_batches(windows, list(range(count)), config.batch_size)):
         b = batch["latents"].shape[0]
         mask = masks[done : done + b]
         outs = inpaint_conditions(
@@ -213,14 +215,15 @@ def evaluate(
             "no held-out windows to evaluate (the val split is empty or its pieces are too short)"
         )
     chunk = lam.config.chunk_frames
-    masks = region_masks(count, windows.window_frames, chunk, config.region_chunks, config.seed)
+    indices = [i for _ in range(config.repeats) for i in range(count)]  # every window, `repeats` regions each
+    masks = region_masks(len(indices), windows.window_frames, chunk, config.region_chunks, config.seed)
     scores: dict[str, list[float]] = {}
 
     def add(name: str, values: np.ndarray | Tensor) -> None:
         scores.setdefault(name, []).extend(np.asarray(values, dtype=np.float64).tolist())
 
     done = 0
-    batches = _batches(windows, count, config.batch_size)
+    batches = _batches(windows, indices, config.batch_size)
     for n, batch in enumerate(tqdm(batches, desc="eval dynamics", unit="batch")):
         latents = batch["latents"]  # (B, T, D)
         mask = masks[done : done + latents.shape[0]]  # (B, T)
@@ -249,6 +252,7 @@ def evaluate(
         summary[f"seam_ratio_{condition}"] = summary[f"seam_flux_{condition}"] / summary["natural_flux"]
     summary["controllability_log_mel"] = summary["log_mel_random"] - summary["log_mel_inferred"]
     summary["windows"] = count
+    summary["regions"] = len(indices)
     summary["window_seconds"] = windows.window_frames * hop / sample_rate
     summary["region_seconds"] = (
         min(config.region_chunks, windows.window_frames // chunk - 2) * chunk * hop / sample_rate
