@@ -12,7 +12,6 @@ Letters: B batch, T frames, D latent channels, K chunks, I instruments.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from training.evaluation.lam import controllability
 from training.latents import INDEX, LatentWindows, read_index
 from training.models.lam import LAMConfig, LatentActionModel, MaskConfig, lam_config, sample_chunk_mask
 
@@ -156,8 +156,6 @@ class LAMTask:
 
     def log_samples(self, ema_model: LatentActionModel, writer: Any, step: int) -> None:
         """Held-out controllability (delta-PSNR) and the code histogram of the EMA model."""
-        from training.evaluation.lam import controllability
-
         if writer is None or len(self.val) == 0:
             return
         device = next(ema_model.parameters()).device
@@ -184,5 +182,3 @@ class LAMTask:
             result["psnr_random"],
             result["perplexity"],
         )
-        if not math.isfinite(result["delta_psnr"]):
-            log.warning("step %d: non-finite delta-PSNR", step)
