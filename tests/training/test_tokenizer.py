@@ -81,3 +81,17 @@ def test_config_validation():
     with pytest.raises(KeyError, match="unknown tokenizer preset"):
         build("huge")
     assert isinstance(build("tiny", latent_dim=16), Tokenizer)
+
+
+def test_sample_prediction_turns_the_clean_estimate_into_a_velocity():
+    model = build("tiny", prediction="sample").eval()
+    noisy, latents = torch.randn(2, 1, 4 * model.hop), torch.randn(2, 4, model.latent_dim)
+    t = torch.tensor([0.5, 0.01])
+    with torch.no_grad():
+        v = model.velocity(noisy, t, latents)
+        # A fresh decoder predicts x0 = 0, so v = x_t / t with t clamped at min_t.
+        assert torch.allclose(v[0], noisy[0] / 0.5) and torch.allclose(v[1], noisy[1] / model.config.min_t)
+        # One Euler step from t to 0 lands on the predicted x0 (here 0) whatever t is, down to min_t.
+        assert torch.allclose(noisy[:1] - 0.5 * v[:1], torch.zeros(1, 1, 4 * model.hop), atol=1e-6)
+    with pytest.raises(ValueError, match="prediction"):
+        TokenizerConfig(prediction="eps")

@@ -41,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         help="torch CPU threads: 1 avoids thrashing on a shared CPU; raise it on a dedicated machine (0 = torch default)",
     )
+    parser.add_argument(
+        "--prediction",
+        choices=("velocity", "sample"),
+        default=None,
+        help="decoder output, overriding the preset: velocity (v) or sample (x0, converted to v)",
+    )
     add_dataclass_arguments(parser, TokenizerTaskConfig)
     add_dataclass_arguments(parser, FlowConfig)
     add_train_arguments(parser, **TRAIN_DEFAULTS)
@@ -55,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         dataclass_from_args(TokenizerTaskConfig, args),
         dataclass_from_args(FlowConfig, args),
         seed=config.seed,
+        **({"prediction": args.prediction} if args.prediction else {}),
     )
     extra = {"data": str(args.data), "task": vars(dataclass_from_args(TokenizerTaskConfig, args))}
     final = train(task, config, args.out, resume=args.resume, extra=extra)

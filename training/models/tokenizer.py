@@ -60,11 +60,17 @@ class TokenizerConfig:
     kernel: int = 5  # conv kernel of the residual blocks
     expansion: int = 1  # hidden channels = width * expansion inside a block
     audio_scale: float = 4.0  # waveform multiplier before diffusion (music at RMS ~0.1 -> ~0.4 vs unit noise)
+    prediction: str = (
+        "velocity"  # decoder output: "velocity" (v) or "sample" (x0; v = (x_t - x0) / max(t, min_t))
+    )
+    min_t: float = 0.05  # with prediction="sample", the level below which the division is clamped
 
     def __post_init__(self) -> None:
         self.factors, self.widths, self.depths = tuple(self.factors), tuple(self.widths), tuple(self.depths)
         if not len(self.factors) == len(self.widths) == len(self.depths):
             raise ValueError("factors, widths and depths need one entry per stage")
+        if self.prediction not in ("velocity", "sample"):
+            raise ValueError(f"prediction must be 'velocity' or 'sample', got {self.prediction!r}")
 
     @property
     def hop(self) -> int:
@@ -202,8 +208,16 @@ class Tokenizer(nn.Module):
         return self.encoder(audio * self.config.audio_scale).transpose(1, 2)  # (B, T, D)
 
     def velocity(self, noisy: torch.Tensor, t: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
-        """noisy (B, 1, N) scaled audio at level t (B,), latents (B, T, D) -> velocity (B, 1, N)."""
-        return self.decoder(noisy, t, latents.transpose(1, 2))  # (B, 1, N)
+        """noisy (B, 1, N) scaled audio at level t (B,), latents (B, T, D) -> velocity (B, 1, N).
+
+        With `prediction="sample"` the network predicts the clean scaled audio x0 and the velocity follows
+        from the path (x-prediction with a velocity loss, as in "Back to Basics", arXiv 2511.13720): near
+        silence x0 = 0 is trivial to output, where predicting v means amplifying the noise by 1 / t.
+        """
+        out = self.decoder(noisy, t, latents.transpose(1, 2))  # (B, 1, N)
+        if self.config.prediction == "sample":
+            return (noisy - out) / t.clamp(min=self.config.min_t)[:, None, None]  # (B, 1, N)
+        return out
 
     def forward(self, noisy: torch.Tensor, t: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
         return self.velocity(noisy, t, latents)
