@@ -14,6 +14,7 @@ import torch
 from engine.cli import main
 from training import checkpoint, rng
 from training.checkpoint import load_model, load_run
+from training.evaluation.dynamics import latent_scores
 from training.inpainting import guided_velocity, inpaint
 from training.latents import LatentWindows, write_entry
 from training.models.dynamics import DynamicsConfig, DynamicsModel, preset
@@ -24,6 +25,7 @@ from training.tasks.dynamics import (
     DynamicsTaskConfig,
     InpaintingWindows,
     MaskConfig,
+    load_lam,
     sample_mask,
 )
 
@@ -349,3 +351,90 @@ def test_train_and_eval_commands_end_to_end(corpus: dict[str, Path], tmp_path: P
         )
         == 1
     )
+
+
+@pytest.mark.slow
+def test_informative_actions_are_followed(tmp_path: Path) -> None:
+    """Every 1 s chunk shows one of 8 hidden states that the context cannot predict: after a short run the
+    LAM names the states, and inpainting with the inferred actions lands far nearer the truth than random ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # several threads on a busy 2-core box are many times slower than one
+    try:
+        _train_and_score_hidden_states(tmp_path)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_and_score_hidden_states(tmp_path: Path) -> None:
+    g = np.random.default_rng(0)
+    patterns = g.normal(size=(8, 16))
+    for n in range(60):
+        x = np.repeat(patterns[g.integers(0, 8, size=12)], 8, axis=0) + 0.2 * g.normal(size=(96, 16))
+        write_entry(
+            tmp_path / "lat",
+            f"p{n:02d}",
+            x.astype(np.float32),
+            source=f"/s/p{n}.wav",
+            start=0.0,
+            frame_rate=7.8125,
+            tokenizer_sha="t",
+        )
+    lam_args = [
+        "train",
+        "lam",
+        "--latents",
+        str(tmp_path / "lat"),
+        "--out",
+        str(tmp_path / "lam"),
+        "--preset",
+        "tiny",
+    ]
+    assert (
+        main(
+            [
+                *lam_args,
+                "--actions",
+                "8",
+                "--chunk-seconds",
+                "1.024",
+                "--max-steps",
+                "300",
+                "--sample-every",
+                "0",
+            ]
+        )
+        == 0
+    )
+    dyn_args = [
+        "train",
+        "dynamics",
+        "--latents",
+        str(tmp_path / "lat"),
+        "--lam",
+        str(tmp_path / "lam"),
+        "--out",
+        str(tmp_path / "dyn"),
+    ]
+    dyn_args += [
+        "--preset",
+        "tiny",
+        "--max-steps",
+        "300",
+        "--batch-size",
+        "16",
+        "--warmup-steps",
+        "30",
+        "--lr",
+        "1e-3",
+        "--sample-every",
+        "0",
+    ]
+    assert main(dyn_args) == 0
+    model, _ = load_model(tmp_path / "dyn")
+    info = load_run(tmp_path / "dyn")
+    val = LatentWindows(tmp_path / "lat", info.extra["window_frames"], "val", 0, info.extra["val_fraction"])
+    scores = latent_scores(
+        model.eval(), load_lam(tmp_path / "lam"), val, max_windows=16, steps=8, guidance=2.0
+    )
+    assert scores["latent_mse_inferred"] < 0.7 * scores["latent_mse_random"], scores
+    assert scores["latent_mse_inferred"] < 0.7 * scores["latent_mse_null"], scores
