@@ -182,7 +182,7 @@ class DynamicsModel(nn.Module):
                 f"instruments must be given iff num_instruments > 0 (got {self.config.num_instruments})"
             )
         m = mask.to(noisy.dtype).unsqueeze(-1)  # (B, T, 1)
-        x = torch.cat([m * noisy + (1 - m) * context, m], dim=-1)  # (B, T, D + 1)
+        x = torch.cat([torch.where(m > 0, noisy, context), m], dim=-1)  # (B, T, D + 1)
         x = self.x_embedder(x)  # (B, T, W)
         c = self.t_embedder(t).unsqueeze(1) + self.action_embedder(actions)  # (B, T, W)
         if self.instrument_embedder is not None:
@@ -194,10 +194,12 @@ class DynamicsModel(nn.Module):
 
 
 PRESETS: dict[str, DynamicsConfig] = {
-    "tiny": DynamicsConfig(width=32, depth=2, heads=2),
-    "small": DynamicsConfig(width=128, depth=4, heads=4),
-    "base": DynamicsConfig(width=384, depth=12, heads=6),
-    "large": DynamicsConfig(width=768, depth=24, heads=12),
+    "tiny": DynamicsConfig(width=32, depth=2, heads=2),  # tests: milliseconds per step
+    "small": DynamicsConfig(
+        width=128, depth=4, heads=4
+    ),  # shipped: 1.3M parameters, ~0.3 CPU-s per step of 32 x 64 frames
+    "base": DynamicsConfig(width=384, depth=12, heads=6),  # one GPU: 32M parameters
+    "large": DynamicsConfig(width=768, depth=24, heads=12),  # GPUs: 257M parameters, for large corpora
 }
 
 
