@@ -234,9 +234,12 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     torch.manual_seed(0)
     lam_cfg = lam_config("tiny", latent_dim=8, chunk_frames=8, num_actions=4)
     _save_run(root / "lam", "lam", LatentActionModel(lam_cfg), lam_cfg)
+    lam_cfg = lam_config("tiny", latent_dim=8, chunk_frames=8, num_actions=4, num_instruments=7)
+    _save_run(root / "lam_instruments", "lam", LatentActionModel(lam_cfg), lam_cfg)
     tokenizer = build_tokenizer("tiny")
     _save_run(root / "tokenizer", "tokenizer", tokenizer, tokenizer.config)
-    return {"root": root, "latents": root / "latents", "lam": root / "lam", "tokenizer": root / "tokenizer"}
+    names = ("latents", "lam", "lam_instruments", "tokenizer")
+    return {"root": root, **{name: root / name for name in names}}
 
 
 def test_task_windows_model_and_masked_only_loss(corpus: dict[str, Path]) -> None:
@@ -260,6 +263,24 @@ def test_task_windows_model_and_masked_only_loss(corpus: dict[str, Path]) -> Non
     assert metrics["masked_fraction"] == pytest.approx(float(batch["mask"].mean()))
     loss.backward()
     assert task.model.final_layer.linear.weight.grad.abs().sum() > 0
+
+
+def test_task_conditions_on_instruments_when_the_lam_did(corpus: dict[str, Path]) -> None:
+    config = DynamicsTaskConfig(
+        preset="tiny", window_seconds=0.05, instrument_dropout=0.0, action_dropout=0.0
+    )
+    task = DynamicsTask(corpus["latents"], corpus["lam_instruments"], config, MaskConfig())
+    assert task.model.config.num_instruments == 7
+    items = [task.dataset[i] for i in range(4)]
+    batch = {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in items[0]}
+    with torch.no_grad():
+        for p in task.model.parameters():
+            p.normal_(0.0, 0.2)
+    torch.manual_seed(0)
+    with_instruments = task.loss(task.model, batch, 0)[0]
+    task.config.instrument_dropout = 1.0  # the same draws, but every window's instruments unknown
+    torch.manual_seed(0)
+    assert not torch.isclose(task.loss(task.model, batch, 0)[0], with_instruments)
 
 
 def test_train_and_eval_commands_end_to_end(corpus: dict[str, Path], tmp_path: Path) -> None:

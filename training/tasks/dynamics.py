@@ -5,8 +5,9 @@ chunk of k frames, repeated over the chunk's frames), so the dynamics model lear
 in the LAM's own vocabulary. Masks are drawn per item from (seed, epoch, index): one contiguous region of
 varied length and position (a share of them touching the window's start or end, where real edits near a
 file's edges land), or random chunks. The flow-matching loss counts masked frames only. For
-classifier-free guidance a share of windows has every action replaced by the null id A (and the
-instruments, when used, by zeros, which is what the engine passes when it does not know them).
+classifier-free guidance a share of windows has every action replaced by the null id A; when the LAM
+used instruments, those windows and a further share get all-zero instruments, which is what the engine
+passes when it does not know them.
 
 Letters: B batch, T frames, D latent channels, I instruments.
 """
@@ -99,6 +100,9 @@ class DynamicsTaskConfig:
     preset: str = "small"  # model size: tiny, small, base or large
     window_seconds: float = 8.0  # training window length (rounded up to whole LAM chunks)
     action_dropout: float = 0.1  # share of windows trained with the null action (classifier-free guidance)
+    instrument_dropout: float = (
+        0.3  # share of windows trained with unknown (all-zero) instruments, as the engine sends
+    )
     val_fraction: float = 0.1  # share of pieces held out for evaluation (must match eval's split)
     time_mean: float = 0.0  # logit-normal location of training levels t
     time_std: float = 1.0  # logit-normal spread of training levels t
@@ -197,7 +201,8 @@ class DynamicsTask:
         drop = (torch.rand(b) < self.config.action_dropout).to(latents.device)  # (B,)
         actions = torch.where(drop[:, None], torch.full_like(actions, self.model_cfg.num_actions), actions)
         if instruments is not None:
-            instruments = instruments * (~drop)[:, None, None].to(instruments.dtype)  # (B, T, I)
+            unknown = drop | (torch.rand(b) < self.config.instrument_dropout).to(latents.device)  # (B,)
+            instruments = instruments * (~unknown)[:, None, None].to(instruments.dtype)  # (B, T, I)
         t = sample_time(b, self.flow).to(latents.device)  # (B,)
         noise = torch.randn(latents.shape).to(latents)  # (B, T, D)
         velocity = model(add_noise(latents, noise, t), t, latents, mask, actions, instruments)  # (B, T, D)
