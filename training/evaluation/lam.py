@@ -262,29 +262,28 @@ def describe_actions(
 
 
 def plot_contingency(contingency: dict[str, Any], path: Path) -> None:
-    """Save the actions x event types table as a heat map (row-normalised, counts printed)."""
+    """Save the actions x event types table as a heat map: counts printed, colour = log2 lift over chance.
+
+    Lift = observed count / the count expected if actions and events were independent, so a red cell is
+    an event the action co-occurs with more often than chance and a blue one less often; rare and common
+    event types read on the same scale.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     counts = np.asarray(contingency["counts"], dtype=float)  # (A, E + 1)
-    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * counts.shape[1], 1.0 + 0.5 * counts.shape[0]))
-    ax.imshow(share, cmap="viridis", aspect="auto", vmin=0, vmax=1)
+    expected = counts.sum(axis=1, keepdims=True) * counts.sum(axis=0, keepdims=True) / max(counts.sum(), 1)
+    lift = np.log2((counts + 0.5) / (expected + 0.5))  # smoothed so empty cells stay finite
+    fig, ax = plt.subplots(figsize=(1.5 + 0.8 * counts.shape[1], 1.2 + 0.5 * counts.shape[0]))
+    image = ax.imshow(lift, cmap="RdBu_r", aspect="auto", vmin=-1.5, vmax=1.5)
+    fig.colorbar(image, ax=ax, label="log2 lift over chance")
     ax.set_xticks(range(counts.shape[1]), contingency["columns"], rotation=45, ha="right")
     ax.set_yticks(range(counts.shape[0]), [f"action {r}" for r in contingency["rows"]])
     for (i, j), value in np.ndenumerate(counts):
-        ax.text(
-            j,
-            i,
-            f"{int(value)}",
-            ha="center",
-            va="center",
-            color="w" if share[i, j] < 0.5 else "k",
-            fontsize=7,
-        )
-    ax.set_title("chunks per action and event type (colour: share of the action's chunks)")
+        ax.text(j, i, f"{int(value)}", ha="center", va="center", fontsize=7)
+    ax.set_title("chunks per action and event type")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
