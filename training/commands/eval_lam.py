@@ -67,8 +67,8 @@ def _batches(windows: LatentWindows, size: int) -> list[dict[str, torch.Tensor]]
     return [_stack(windows, range(i, min(i + size, len(windows)))) for i in range(0, len(windows), size)]
 
 
+@torch.no_grad()  # scoped: the CLI also runs inside test processes and other tools
 def run(args: argparse.Namespace) -> int:
-    torch.set_grad_enabled(False)
     try:
         info = load_run(args.checkpoint)
         model, config = load_model(args.checkpoint)

@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataclass_arguments(parser, TokenizerEvalConfig)
 
 
+@torch.no_grad()  # scoped: the CLI also runs inside test processes and other tools
 def run(args: argparse.Namespace) -> int:
     try:
         info = load_run(args.checkpoint)
@@ -62,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
         if not entries:
             raise CommandError(f"{data}: the run held out no pieces; pass --split all with a test set")
     model, _ = load_model(args.checkpoint, ema=not args.no_ema, device=args.device)
-    torch.set_grad_enabled(False)
     config = dataclass_from_args(TokenizerEvalConfig, args)
     meta = {"checkpoint": str(info.path), "step": info.step, "data": str(data), "split": args.split}
     result = evaluate(model, entries, args.out, config, meta)
