@@ -20,9 +20,7 @@ from engine.sampling import sample
 from training.models.dynamics import DynamicsModel
 
 DEFAULT_STEPS = 16  # sampler intervals (Heun: 31 network calls)
-DEFAULT_GUIDANCE = (
-    2.0  # twice the conditional direction: clearly stronger action adherence (see the dynamics report)
-)
+DEFAULT_GUIDANCE = 1.5  # measured: near g=1's fidelity with inferred actions, a wider gap between actions
 DEFAULT_METHOD = "heun"
 
 
