@@ -15,6 +15,7 @@ WORK=${WORK:-work/default}
 OUT=${OUT:-models/default}
 MINUTES=${MINUTES:-60}
 mkdir -p "$WORK"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # two OpenMP threads thrash on a shared 2-core CPU
 
 if [[ "${GPU:-0}" == 1 ]]; then
   TOK="--preset high --max-steps 40000 --batch-size 32 --threads 0 --precision bf16"
@@ -23,8 +24,8 @@ if [[ "${GPU:-0}" == 1 ]]; then
   MINUTES=${MINUTES_GPU:-600}
 else
   TOK="--preset small --max-steps 2000 --curriculum 0:1,1000:2 --max-minutes 45 --threads 1"
-  LAM="--preset small --max-steps 1500 --max-minutes 15"
-  DYN="--preset small --max-steps 1500 --max-minutes 30 --threads 1"
+  LAM="--preset small --max-steps 600 --max-minutes 12"
+  DYN="--preset small --max-steps 4000 --max-minutes 25 --threads 1"
 fi
 resume() { [[ -d "$1/checkpoints" ]] && echo --resume || true; }
 
@@ -37,16 +38,16 @@ $MG data filter "$WORK/corpus/corpus.jsonl" --model "$WORK/filter.joblib" --out 
 
 # shellcheck disable=SC2086
 $MG train tokenizer --data "$WORK/manifest.jsonl" --out "$WORK/tokenizer" --seed 0 $TOK $(resume "$WORK/tokenizer")
-$MG eval tokenizer --checkpoint "$WORK/tokenizer" --out "$WORK/eval/tokenizer"
+$MG eval tokenizer --checkpoint "$WORK/tokenizer" --out "$WORK/eval/tokenizer" --steps 4
 $MG tokenize --checkpoint "$WORK/tokenizer" --data "$WORK/manifest.jsonl" --out "$WORK/latents"
 # shellcheck disable=SC2086
 $MG train lam --latents "$WORK/latents" --out "$WORK/lam" --actions 8 --chunk-seconds 1 --seed 0 $LAM $(resume "$WORK/lam")
 $MG eval lam --checkpoint "$WORK/lam" --latents "$WORK/latents" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/lam"
 # shellcheck disable=SC2086
 $MG train dynamics --latents "$WORK/latents" --lam "$WORK/lam" --out "$WORK/dynamics" --seed 0 $DYN $(resume "$WORK/dynamics")
-$MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/dynamics"
+$MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/dynamics" --decoder-steps 4
 
 $MG export --tokenizer "$WORK/tokenizer" --lam "$WORK/lam" --dynamics "$WORK/dynamics" --out "$OUT" --name default \
-  --actions-json "$WORK/eval/lam/actions.json" --force \
+  --actions-json "$WORK/eval/lam/actions.json" --default-decoder-steps 4 --force \
   --eval "$WORK/eval/tokenizer/metrics.json" "$WORK/eval/lam/metrics.json" "$WORK/eval/dynamics/dynamics.json"
 $MG bundle info "$OUT"
