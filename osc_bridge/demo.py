@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "  Max/MSP:     `make serve`, then open osc_bridge/max/musegenie.maxpat (udpsend 9000 / udpreceive 9001)"
     )
     print("  Ableton:     see osc_bridge/max/ABLETON.md (a Max for Live device speaks the same OSC)")
-    print("  by hand:     .venv/bin/musegenie edit before.wav --start 6 --end 10 --action 2 -o mine.wav")
+    print(f"  by hand:     .venv/bin/musegenie edit {before} --start 6 --end 10 --action 2 -o mine.wav")
     return 0
 
 
