@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -75,6 +77,9 @@ def test_save_wav_is_atomic_and_keeps_format(tmp_path):
     info = sf.info(str(path))
     assert (info.samplerate, info.channels, info.subtype) == (44100, 2, "PCM_24")
     assert [p.name for p in path.parent.iterdir()] == ["edit.wav"]  # no temp file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
     audio.save_wav(path, x * 0.5, 44100)  # overwrite in place
     np.testing.assert_allclose(audio.load(path)[0], x * 0.5, atol=1e-7)
 
