@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -202,3 +203,31 @@ class LatentWindows:
         entry = self.entries[window.entry]
         sl = slice(window.offset + shift, window.offset + shift + self.window_frames)
         return {key: entry[key][sl] for key in ("latents", "instruments", "events")}  # each (T, *)
+
+
+class MaskedWindows:
+    """Windows plus a `mask` from `draw(key, frames)` with key = [seed, epoch, index]: item i is deterministic.
+
+    Both the LAM (chunk masks) and the dynamics model (frame masks) train on this; each passes its own draw
+    (a module-level function or functools.partial, so DataLoader workers can pickle it).
+    """
+
+    def __init__(
+        self, windows: LatentWindows, draw: Callable[[list[int], int], np.ndarray], seed: int
+    ) -> None:
+        self.windows = windows
+        self.draw = draw
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.windows.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        item = dict(self.windows[index])
+        item["mask"] = self.draw([self.seed, self.epoch, index], item["latents"].shape[0])
+        return item

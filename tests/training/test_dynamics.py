@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,15 +17,15 @@ from training import checkpoint, rng
 from training.checkpoint import load_model, load_run
 from training.evaluation.dynamics import latent_scores
 from training.inpainting import guided_velocity, inpaint
-from training.latents import LatentWindows, write_entry
+from training.latents import LatentWindows, MaskedWindows, write_entry
 from training.models.dynamics import DynamicsConfig, DynamicsModel, preset
 from training.models.lam import LatentActionModel, lam_config
 from training.models.tokenizer import build as build_tokenizer
 from training.tasks.dynamics import (
     DynamicsTask,
     DynamicsTaskConfig,
-    InpaintingWindows,
     MaskConfig,
+    draw_mask,
     load_lam,
     sample_mask,
 )
@@ -193,7 +194,7 @@ def test_masks_vary_cover_edges_and_are_never_all_or_none() -> None:
 
 def test_masks_are_a_function_of_seed_epoch_and_index(corpus: dict[str, Path]) -> None:
     windows = LatentWindows(corpus["latents"], 32, "train", seed=0)
-    data = InpaintingWindows(windows, 8, MaskConfig(), seed=3)
+    data = MaskedWindows(windows, partial(draw_mask, 8, MaskConfig()), seed=3)
     first = [data[i]["mask"] for i in range(len(data))]
     assert all(np.array_equal(a, data[i]["mask"]) for i, a in enumerate(first))
     data.set_epoch(1)

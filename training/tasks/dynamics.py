@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from torch import Tensor, nn
 from engine.cli import CommandError
 from training.checkpoint import load_model
 from training.diffusion import FlowConfig, add_noise, sample_time
-from training.latents import LatentWindows, read_index
+from training.latents import LatentWindows, MaskedWindows, read_index
 from training.models.dynamics import DynamicsConfig, DynamicsModel, preset
 
 log = logging.getLogger(__name__)
@@ -71,28 +72,9 @@ def sample_mask(frames: int, chunk_frames: int, config: MaskConfig, rng: np.rand
     return mask
 
 
-class InpaintingWindows:
-    """LatentWindows items plus a `mask` (T,) drawn from (seed, epoch, index), so item i is deterministic."""
-
-    def __init__(self, windows: LatentWindows, chunk_frames: int, config: MaskConfig, seed: int) -> None:
-        self.windows = windows
-        self.chunk_frames = chunk_frames
-        self.config = config
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-        self.windows.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.windows)
-
-    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
-        item = dict(self.windows[index])
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        item["mask"] = sample_mask(item["latents"].shape[0], self.chunk_frames, self.config, rng)  # (T,)
-        return item
+def draw_mask(chunk_frames: int, config: MaskConfig, key: list[int], frames: int) -> np.ndarray:
+    """`sample_mask` seeded by [seed, epoch, index] (a MaskedWindows draw)."""
+    return sample_mask(frames, chunk_frames, config, np.random.default_rng(key))  # (T,)
 
 
 @dataclass
@@ -167,7 +149,7 @@ class DynamicsTask:
             raise CommandError(
                 f"the LAM uses {self.num_instruments} instruments, {latent_dir} has {windows.num_instruments}"
             )
-        self.dataset = InpaintingWindows(windows, self.chunk_frames, mask_config, seed)
+        self.dataset = MaskedWindows(windows, partial(draw_mask, self.chunk_frames, mask_config), seed)
         self.model_cfg: DynamicsConfig = preset(
             config.preset,
             latent_dim=lam_config.latent_dim,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import torch
 from torch import Tensor
 
 from training.evaluation.lam import controllability
-from training.latents import INDEX, LatentWindows, read_index
+from training.latents import INDEX, LatentWindows, MaskedWindows, read_index
 from training.models.lam import LAMConfig, LatentActionModel, MaskConfig, lam_config, sample_chunk_mask
 
 log = logging.getLogger(__name__)
@@ -41,30 +42,11 @@ def chunk_frames_for(chunk_seconds: float, frame_rate: float) -> int:
     return max(1, round(chunk_seconds * frame_rate))
 
 
-class MaskedWindows:
-    """LatentWindows items plus a chunk `mask` (K,) bool drawn from (seed, epoch, index)."""
-
-    def __init__(self, windows: LatentWindows, chunk_frames: int, config: MaskConfig, seed: int) -> None:
-        self.windows = windows
-        self.chunk_frames = chunk_frames
-        self.config = config
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-        self.windows.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.windows)
-
-    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
-        item = dict(self.windows[index])
-        chunks = item["latents"].shape[0] // self.chunk_frames
-        seed = int(np.random.SeedSequence([self.seed, self.epoch, index]).generate_state(1)[0])
-        generator = torch.Generator().manual_seed(seed)
-        item["mask"] = sample_chunk_mask(1, chunks, self.config, generator)[0].numpy()  # (K,)
-        return item
+def draw_chunk_mask(chunk_frames: int, config: MaskConfig, key: list[int], frames: int) -> np.ndarray:
+    """`sample_chunk_mask` (K,) bool seeded by [seed, epoch, index] (a MaskedWindows draw)."""
+    seed = int(np.random.SeedSequence(key).generate_state(1)[0])
+    generator = torch.Generator().manual_seed(seed)
+    return sample_chunk_mask(1, frames // chunk_frames, config, generator)[0].numpy()  # (K,)
 
 
 def masked_mse(reconstruction: Tensor, latents: Tensor, mask: Tensor, chunk_frames: int) -> Tensor:
@@ -114,7 +96,7 @@ class LAMTask:
             num_actions=task_config.actions,
             num_instruments=train.num_instruments if task_config.instruments else 0,
         )
-        self.dataset = MaskedWindows(train, k, self.mask_config, seed)
+        self.dataset = MaskedWindows(train, partial(draw_chunk_mask, k, self.mask_config), seed)
         self.val = LatentWindows(latent_dir, window, "val", seed, task_config.val_fraction)
         self.model = LatentActionModel(self.config)
         stacked = np.concatenate([e["latents"] for e in train.entries])  # (frames, D)
