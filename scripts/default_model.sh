@@ -3,7 +3,7 @@
 # synth -> label from annotations -> train + apply the quality filter -> tokenizer -> tokenize -> LAM ->
 # dynamics -> evaluate each -> export. Seeds are fixed; budgets are steps (and a wall-clock cap per stage).
 #
-#   bash scripts/default_model.sh            # 2-core CPU: about 1.5-2 hours (the shipped figures)
+#   bash scripts/default_model.sh            # 2-core CPU: about 40 minutes on an idle machine (the shipped figures)
 #   GPU=1 bash scripts/default_model.sh      # CUDA: larger presets and more steps, minutes per stage
 #
 # Every training stage resumes when re-run (--resume), so a cut run continues where it stopped.
@@ -15,7 +15,7 @@ WORK=${WORK:-work/default}
 OUT=${OUT:-models/default}
 MINUTES=${MINUTES:-60}
 mkdir -p "$WORK"
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # two OpenMP threads thrash on a shared 2-core CPU
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}  # use 1 on a shared, busy CPU: OpenMP threads thrash there
 
 if [[ "${GPU:-0}" == 1 ]]; then
   TOK="--preset high --max-steps 40000 --batch-size 32 --threads 0 --precision bf16"
@@ -23,9 +23,9 @@ if [[ "${GPU:-0}" == 1 ]]; then
   DYN="--preset base --max-steps 40000 --threads 0 --precision bf16"
   MINUTES=${MINUTES_GPU:-600}
 else
-  TOK="--preset small --max-steps 2000 --curriculum 0:1,1000:2 --max-minutes 45 --threads 1"
-  LAM="--preset small --max-steps 600 --max-minutes 12"
-  DYN="--preset small --max-steps 4000 --max-minutes 25 --threads 1"
+  TOK="--preset small --prediction sample --max-steps 5000 --curriculum 0:1,3000:2 --max-minutes 15 --threads 2"
+  LAM="--preset small --max-steps 600 --max-minutes 5"
+  DYN="--preset small --max-steps 2000 --max-minutes 10 --threads 2"
 fi
 resume() { [[ -d "$1/checkpoints" ]] && echo --resume || true; }
 
@@ -45,7 +45,7 @@ $MG train lam --latents "$WORK/latents" --out "$WORK/lam" --actions 8 --chunk-se
 $MG eval lam --checkpoint "$WORK/lam" --latents "$WORK/latents" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/lam"
 # shellcheck disable=SC2086
 $MG train dynamics --latents "$WORK/latents" --lam "$WORK/lam" --out "$WORK/dynamics" --seed 0 $DYN $(resume "$WORK/dynamics")
-$MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/dynamics" --decoder-steps 4
+$MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/dynamics" --decoder-steps 4 --windows 16
 
 $MG export --tokenizer "$WORK/tokenizer" --lam "$WORK/lam" --dynamics "$WORK/dynamics" --out "$OUT" --name default \
   --actions-json "$WORK/eval/lam/actions.json" --default-decoder-steps 4 --force \
