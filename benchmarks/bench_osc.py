@@ -16,13 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import load, save_wav
-from engine.client import EditorClient
 from engine.commands.editor_args import default_bundle
 from engine.server import ServerConfig, start_server
 from osc_bridge import addresses as osc
-from osc_bridge.bridge import OscBridge
 from osc_bridge.demo import EXAMPLE
-from osc_bridge.osc_client import OscClient
+from osc_bridge.osc_client import loopback_rig
 
 
 def timed(fn, repeats: int) -> np.ndarray:
@@ -54,21 +52,15 @@ def main() -> None:
     start, end = 2.0, 2.0 + args.region
 
     server = start_server(args.bundle, ServerConfig(port=0))
-    client = EditorClient(server.target)
-    max_patch = OscClient(bridge=("127.0.0.1", 0), reply_port=0)
-    bridge = OscBridge(client, ("127.0.0.1", 0), max_patch.reply_port, work / "out").start()
-    max_patch.bridge = bridge.address
-
-    def over_osc() -> None:
-        assert max_patch.call(osc.EDIT, str(song), start, end, 0, timeout=600)[-1][0] == osc.DONE
-
     try:
-        grpc_s = timed(lambda: client.edit(audio, sr, start, end, [0]), args.repeats)
-        osc_s = timed(over_osc, args.repeats)
+        with loopback_rig(server.target, work / "out") as (bridge, max_patch):
+
+            def over_osc() -> None:
+                assert max_patch.call(osc.EDIT, str(song), start, end, 0, timeout=600)[-1][0] == osc.DONE
+
+            grpc_s = timed(lambda: bridge.client.edit(audio, sr, start, end, [0]), args.repeats)
+            osc_s = timed(over_osc, args.repeats)
     finally:
-        max_patch.close()
-        bridge.stop()
-        client.close()
         server.stop(0)
 
     print(

@@ -15,13 +15,11 @@ from pathlib import Path
 
 from engine.audio import load
 from engine.bundle import BundleError, load_bundle
-from engine.client import EditorClient
 from engine.commands.editor_args import default_bundle
 from engine.server import ServerConfig, start_server
 from engine.spectrogram import save_spectrograms
 from osc_bridge import addresses as osc
-from osc_bridge.bridge import OscBridge
-from osc_bridge.osc_client import OscClient
+from osc_bridge.osc_client import loopback_rig
 
 EXAMPLE = (
     Path(__file__).resolve().parents[1] / "models" / "examples" / "jazz_example.wav"
@@ -68,58 +66,52 @@ def main(argv: list[str] | None = None) -> int:
     step(f"starting the engine on {bundle.name} (onnxruntime, CPU or GPU) and the OSC bridge on loopback")
     began = time.monotonic()
     server = start_server(bundle_dir, ServerConfig(port=0))
-    client = EditorClient(server.target)
-    max_patch = OscClient(bridge=("127.0.0.1", 0), reply_port=0)
-    bridge = OscBridge(client, ("127.0.0.1", 0), max_patch.reply_port, out / "bridge").start()
-    max_patch.bridge = bridge.address
-    print(
-        f"engine {server.target} ready in {time.monotonic() - began:.1f} s; OSC bridge {bridge.address[0]}:{bridge.address[1]}"
-    )
     try:
-        step("/musegenie/actions: the learnt actions")
-        actions = [args_ for address, args_ in max_patch.call(osc.ACTIONS) if address == osc.ACTION]
-        for action_id, name, description in actions:
-            print(f"  {action_id}  {name:<24} {description}")
+        with loopback_rig(server.target, out / "bridge") as (bridge, max_patch):
+            print(
+                f"engine {server.target} ready in {time.monotonic() - began:.1f} s; OSC bridge {bridge.address[0]}:{bridge.address[1]}"
+            )
+            step("/musegenie/actions: the learnt actions")
+            actions = [args_ for address, args_ in max_patch.call(osc.ACTIONS) if address == osc.ACTION]
+            for action_id, name, description in actions:
+                print(f"  {action_id}  {name:<24} {description}")
 
-        step(f"/musegenie/infer: what the region {args.start:g}-{args.end:g} s of {example.name} carries")
-        address, inferred = max_patch.call(osc.INFER, str(example), args.start, args.end)[-1]
-        if address == osc.ERROR:
-            raise RuntimeError(f"infer failed: {inferred}")
-        shown = " ".join(map(str, inferred[:32])) + (" ..." if len(inferred) > 32 else "")
-        print(f"  one action per chunk: {shown}")
-        choice = (
-            args.action
-            if args.action is not None
-            else next((a for a, *_ in actions if a not in inferred), actions[0][0])
-        )
+            step(f"/musegenie/infer: what the region {args.start:g}-{args.end:g} s of {example.name} carries")
+            address, inferred = max_patch.call(osc.INFER, str(example), args.start, args.end)[-1]
+            if address == osc.ERROR:
+                raise RuntimeError(f"infer failed: {inferred}")
+            shown = " ".join(map(str, inferred[:32])) + (" ..." if len(inferred) > 32 else "")
+            print(f"  one action per chunk: {shown}")
+            choice = (
+                args.action
+                if args.action is not None
+                else next((a for a, *_ in actions if a not in inferred), actions[0][0])
+            )
 
-        step(f"/musegenie/edit: re-imagine the region with action {choice} ({actions[choice][1]})")
-        began = time.monotonic()
-        request_id = max_patch.send(osc.EDIT, str(example), args.start, args.end, choice)
-        for address, reply in max_patch.replies(request_id, timeout=600):
-            if address == osc.PROGRESS:
-                bar = "#" * int(30 * reply[0])
-                print(f"\r  [{bar:<30}] {100 * reply[0]:5.1f} %", end="", flush=True)
-            elif address == osc.ERROR:
-                raise RuntimeError(f"edit failed: {reply}")
-            else:
-                result = Path(reply[0])
-        print(f"\n  done in {time.monotonic() - began:.1f} s -> {result}")
+            step(f"/musegenie/edit: re-imagine the region with action {choice} ({actions[choice][1]})")
+            began = time.monotonic()
+            request_id = max_patch.send(osc.EDIT, str(example), args.start, args.end, choice)
+            for address, reply in max_patch.replies(request_id, timeout=600):
+                if address == osc.PROGRESS:
+                    bar = "#" * int(30 * reply[0])
+                    print(f"\r  [{bar:<30}] {100 * reply[0]:5.1f} %", end="", flush=True)
+                elif address == osc.ERROR:
+                    raise RuntimeError(f"edit failed: {reply}")
+                else:
+                    result = Path(reply[0])
+            print(f"\n  done in {time.monotonic() - began:.1f} s -> {result}")
 
-        before, after = out / "before.wav", out / "after.wav"
-        shutil.copyfile(example, before)
-        shutil.copyfile(result, after)
-        (audio_before, sr), (audio_after, _) = load(before), load(after)
-        picture = save_spectrograms(
-            out / "before_after.png",
-            [(f"before: {example.name}", audio_before, sr),
-             (f"after: {args.start:g}-{args.end:g} s edited with action {choice} ({actions[choice][1]})", audio_after, sr)],
-            title="musegenie edit (region re-imagined, everything else untouched)",
-        )  # fmt: skip
+            before, after = out / "before.wav", out / "after.wav"
+            shutil.copyfile(example, before)
+            shutil.copyfile(result, after)
+            (audio_before, sr), (audio_after, _) = load(before), load(after)
+            picture = save_spectrograms(
+                out / "before_after.png",
+                [(f"before: {example.name}", audio_before, sr),
+                 (f"after: {args.start:g}-{args.end:g} s edited with action {choice} ({actions[choice][1]})", audio_after, sr)],
+                title="musegenie edit (region re-imagined, everything else untouched)",
+            )  # fmt: skip
     finally:
-        max_patch.close()
-        bridge.stop()
-        client.close()
         server.stop(1)
 
     step("where everything is")

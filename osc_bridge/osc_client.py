@@ -10,13 +10,17 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from pythonosc import osc_packet
 from pythonosc.osc_message_builder import build_msg
 
+from engine.client import EditorClient
 from osc_bridge import addresses as osc
-from osc_bridge.bridge import UDP_MAX
+from osc_bridge.bridge import UDP_MAX, OscBridge
 
 FINAL = {osc.PING: osc.PONG, osc.INFER: osc.INFERRED}  # other requests end with done (or error)
 
@@ -82,3 +86,20 @@ class OscClient:
     def close(self) -> None:
         self._closed = True
         self._sock.close()
+
+
+@contextmanager
+def loopback_rig(
+    engine_target: str, out_dir: str | Path, workers: int = 4
+) -> Iterator[tuple[OscBridge, OscClient]]:
+    """A bridge in front of the engine at `engine_target` and a Max stand-in wired to it, on free loopback ports."""
+    max_patch = OscClient(bridge=("127.0.0.1", 0), reply_port=0)
+    client = EditorClient(engine_target)
+    bridge = OscBridge(client, ("127.0.0.1", 0), max_patch.reply_port, out_dir, workers).start()
+    max_patch.bridge = bridge.address
+    try:
+        yield bridge, max_patch
+    finally:
+        max_patch.close()
+        bridge.stop()
+        client.close()

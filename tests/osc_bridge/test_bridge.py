@@ -14,7 +14,7 @@ from engine.client import EditorClient
 from engine.server import ServerConfig, start_server
 from osc_bridge import addresses as osc
 from osc_bridge.bridge import OscBridge
-from osc_bridge.osc_client import OscClient
+from osc_bridge.osc_client import OscClient, loopback_rig
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +27,8 @@ def engine(tiny_pipeline):
 @pytest.fixture
 def rig(engine, tmp_path):
     """(bridge, Max stand-in, out_dir) with the bridge replying to the stand-in's port."""
-    max_patch = OscClient(bridge=("127.0.0.1", 0), reply_port=0)
-    client = EditorClient(engine.target)
-    bridge = OscBridge(client, ("127.0.0.1", 0), max_patch.reply_port, tmp_path / "out", workers=4).start()
-    max_patch.bridge = bridge.address
-    yield bridge, max_patch, tmp_path / "out"
-    max_patch.close()
-    bridge.stop()
-    client.close()
+    with loopback_rig(engine.target, tmp_path / "out") as (bridge, max_patch):
+        yield bridge, max_patch, tmp_path / "out"
 
 
 @pytest.fixture(scope="module")
