@@ -204,6 +204,11 @@ class Bundle:
         return float(self.manifest["audio_scale"])
 
     @property
+    def emphasis(self) -> float:
+        """Pre-emphasis coefficient of the decoder's space (engine.emphasis); 0 in bundles made before it."""
+        return float(self.manifest.get("emphasis", 0.0))
+
+    @property
     def num_actions(self) -> int:
         return int(self.manifest["num_actions"])
 

@@ -176,6 +176,7 @@ def export_bundle(
             "frame_rate": sample_rate / hop,
             "chunk_frames": chunk_frames,
             "audio_scale": float(tokenizer.config.audio_scale),
+            "emphasis": float(getattr(tokenizer.config, "emphasis", 0.0)),
             "num_actions": num_actions,
             "actions": actions,
             "instruments": instruments,

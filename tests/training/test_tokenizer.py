@@ -1,8 +1,10 @@
 """Tokenizer: shapes for every preset and odd lengths, normalised latents, fresh decoder, decode."""
 
+import numpy as np
 import pytest
 import torch
 
+from engine.emphasis import deemphasis, preemphasis
 from training.models.tokenizer import PRESETS, Tokenizer, TokenizerConfig, build, pad_to_multiple
 
 
@@ -38,12 +40,37 @@ def test_any_length_by_padding_and_trimming(length):
     assert model.reconstruct(audio, steps=2).shape == (1, 1, length)
 
 
-def test_fresh_decoder_predicts_zero_velocity_and_decode_returns_scaled_noise():
-    model = build("tiny").eval()
-    latents = torch.randn(1, 4, model.latent_dim)
-    noise = torch.randn(1, 1, 4 * model.hop)
-    out = model.decode(latents, steps=3, noise=noise)
-    assert torch.allclose(out, noise / model.config.audio_scale)
+def test_fresh_decoder_decodes_silence_or_the_noise_mapped_back():
+    latents = torch.randn(1, 4, 8)
+    noise = torch.randn(1, 1, 4 * build("tiny").hop)
+    assert torch.equal(build("tiny").eval().decode(latents, steps=3, noise=noise), torch.zeros_like(noise))
+    velocity = build("tiny", prediction="velocity").eval()  # predicts v = 0: the noise is never moved
+    assert torch.allclose(velocity.decode(latents, steps=3, noise=noise), velocity.from_diffusion(noise))
+
+
+def test_decoder_space_matches_the_engines_numpy_emphasis():
+    model = build("tiny")
+    audio = torch.randn(2, 1, 3000) * 0.1
+    emphasised = model.to_diffusion(audio)
+    expected = preemphasis(audio.numpy(), model.config.emphasis) * model.config.audio_scale
+    assert np.allclose(emphasised.numpy(), expected, atol=1e-6)
+    assert np.allclose(model.from_diffusion(emphasised).numpy(), audio.numpy(), atol=1e-5)
+    assert np.allclose(deemphasis(expected / model.config.audio_scale, 0.9), audio.numpy(), atol=1e-5)
+
+
+def test_envelope_read_from_the_latents_silences_the_clean_estimate():
+    """x0 mode: the output is gated per band by a gain from the latents alone, whatever the noisy input."""
+    torch.manual_seed(0)
+    model = build("tiny")
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    noisy, t, latents = torch.randn(1, 1, 8 * model.hop), torch.tensor([0.3]), torch.randn(1, 8, 8)
+    with torch.no_grad():
+        x0 = model.decoder(noisy, t, latents.transpose(1, 2))
+        assert x0.abs().mean() > 1e-3
+        model.decoder.envelope.bias.fill_(-40.0)  # clamped to e^-12
+        assert model.decoder(noisy, t, latents.transpose(1, 2)).abs().max() < x0.abs().max() * 1e-4
+    assert build("tiny", prediction="velocity").decoder.envelope is None
 
 
 def test_decoder_depends_on_latents_once_trained_a_little():

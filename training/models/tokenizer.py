@@ -6,19 +6,26 @@ autoencoders (https://arxiv.org/abs/2410.10733); DiT / AdaLN-Zero (https://arxiv
 Shape letters: B batch, N audio samples (16 kHz mono), T latent frames (N // hop), D latent channels,
 C channels at a scale, L positions at a scale, E conditioning width.
 
-- Encoder: space-to-channel patchify of the (scaled) waveform, residual stages, each downsample carrying the
-  DC-AE averaging shortcut, and a final downsample to D channels (also with the shortcut); the latents are
-  layer-normalised without affine parameters (DiTo), so they live on a fixed scale.
-- Decoder: a flow-matching denoiser of the patchified waveform. The latents go through a small
+- Patchify: the MDCT (`training/models/mdct.py`), an orthogonal lapped transform with `patch` bins per
+  frame, so the first scale's channels are frequency bands and the flow and its L2 loss are unchanged.
+- Encoder: MDCT of the waveform, residual stages, each downsample carrying the DC-AE averaging shortcut,
+  and a final downsample to D channels (also with the shortcut); the latents are layer-normalised without
+  affine parameters (DiTo), so they live on a fixed scale.
+- Decoder: a flow-matching denoiser of the MDCT-patchified waveform. The latents go through a small
   conditioning pyramid (DC-AE upsampling to every scale); at each scale the features are added to the
   hidden state and, with the timestep embedding, drive every AdaLN-Zero block. The U-Net keeps *one* skip
   per scale (the last down-path block before each downsample) and feeds it to every up-path block of that
   scale. Upsampling is channel-to-space with the duplicating shortcut. The output conv reads the
-  un-normalised residual stream, so the predicted velocity can follow the local loudness (near silence
-  the velocity is the noise itself, which per-position normalisation would hide).
+  un-normalised residual stream, so the estimate can follow the local loudness. In x0 mode (the default)
+  the estimate is gated by a per-band, per-position gain computed from the latents alone: the latents
+  say which bands sound, and noise the network fails to remove cannot leak into bands they call silent.
+- Decoder space: `to_diffusion(audio) = preemphasis(audio) * audio_scale` (`engine/emphasis.py`). Music's
+  spectrum falls ~25 dB from bass to 4 kHz; without the first-order pre-emphasis the white diffusion noise
+  swamps the treble at every level the loss cares about and the L2 loss is all bass, and the decoder
+  leaves a hiss floor. `audio_scale` then brings the emphasised music to ~0.5 RMS against unit noise.
 
 The model knows nothing of its loss; `training/diffusion.py` holds the path, loss and time sampling, and
-`engine/sampling.py` the one sampler. Velocities live in *scaled* audio space: x0 = audio * audio_scale.
+`engine/sampling.py` the one sampler.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.emphasis import deemphasis_kernel
 from engine.sampling import sample
 from training.models.blocks import (
     AdaLNBlock,
@@ -37,9 +45,8 @@ from training.models.blocks import (
     ResBlock,
     TimestepEmbedding,
     Upsample,
-    channel_to_space,
-    space_to_channel,
 )
+from training.models.mdct import MDCT
 
 
 def pad_to_multiple(audio: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -51,7 +58,7 @@ def pad_to_multiple(audio: torch.Tensor, multiple: int) -> torch.Tensor:
 @dataclass
 class TokenizerConfig:
     sample_rate: int = 16_000  # audio rate the model works at (mono)
-    patch: int = 32  # samples per position after the first space-to-channel (large = cheap decoder)
+    patch: int = 32  # MDCT bins per frame = positions' channels at the first scale (large = cheap decoder)
     factors: tuple[int, ...] = (4, 4, 4)  # downsampling after each stage; hop = patch * prod(factors)
     widths: tuple[int, ...] = (64, 128, 256)  # channels of each stage (one per factor)
     depths: tuple[int, ...] = (1, 1, 1)  # residual blocks per stage, encoder and decoder alike
@@ -59,9 +66,10 @@ class TokenizerConfig:
     cond_dim: int = 64  # E, width of the timestep + latent conditioning
     kernel: int = 5  # conv kernel of the residual blocks
     expansion: int = 1  # hidden channels = width * expansion inside a block
-    audio_scale: float = 4.0  # waveform multiplier before diffusion (music at RMS ~0.1 -> ~0.4 vs unit noise)
+    emphasis: float = 0.9  # pre-emphasis a of the decoder's space, y[n] = x[n] - a x[n-1] (0 = off)
+    audio_scale: float = 12.0  # multiplier after pre-emphasis: music's ~0.045 RMS there -> ~0.5 vs unit noise
     prediction: str = (
-        "velocity"  # decoder output: "velocity" (v) or "sample" (x0; v = (x_t - x0) / max(t, min_t))
+        "sample"  # decoder output: "sample" (x0, gated; v = (x_t - x0) / max(t, min_t)) or "velocity"
     )
     min_t: float = 0.05  # with prediction="sample", the level below which the division is clamped
 
@@ -82,7 +90,7 @@ class Encoder(nn.Module):
 
     def __init__(self, cfg: TokenizerConfig) -> None:
         super().__init__()
-        self.patch = cfg.patch
+        self.patchify = MDCT(cfg.patch)
         self.latent_dim = cfg.latent_dim
         self.stem = nn.Conv1d(cfg.patch, cfg.widths[0], cfg.kernel, padding=cfg.kernel // 2)
         self.stages = nn.ModuleList(
@@ -95,7 +103,7 @@ class Encoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.stem(space_to_channel(x, self.patch))  # (B, C0, N/patch)
+        h = self.stem(self.patchify.analysis(x))  # (B, C0, N/patch)
         for stage, down in zip(self.stages, self.downs, strict=True):
             h = down(stage(h))  # (B, C_next, L/f)
         return F.layer_norm(h.transpose(1, 2), (self.latent_dim,)).transpose(1, 2)  # (B, D, T)
@@ -106,7 +114,7 @@ class Decoder(nn.Module):
 
     def __init__(self, cfg: TokenizerConfig) -> None:
         super().__init__()
-        self.patch = cfg.patch
+        self.patchify = MDCT(cfg.patch)
         widths, e, k, x = cfg.widths, cfg.cond_dim, cfg.kernel, cfg.expansion
         scales = len(widths)
         self.time = TimestepEmbedding(e)
@@ -138,6 +146,9 @@ class Decoder(nn.Module):
             for w, d in zip(widths, cfg.depths, strict=True)
         )
         self.out = nn.Conv1d(widths[0], cfg.patch, k, padding=k // 2)
+        # x0 mode: the clean estimate is the output times a per-band, per-position gain read from the
+        # latents alone, so bands the latents call silent come out silent however much noise the input holds.
+        self.envelope = nn.Conv1d(e, cfg.patch, 3, padding=1) if cfg.prediction == "sample" else None
         self.scales = scales
 
     def forward(self, noisy: torch.Tensor, t: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
@@ -146,7 +157,7 @@ class Decoder(nn.Module):
         conds = [z]
         for up in reversed(self.cond_ups):
             conds.insert(0, up(conds[0]))  # (B, E, L_s), finest first
-        h = self.stem(space_to_channel(noisy, self.patch))  # (B, C0, N/patch)
+        h = self.stem(self.patchify.analysis(noisy))  # (B, C0, N/patch)
         skips = []
         for s in range(self.scales):
             h = h + self.down_add[s](conds[s])  # (B, C_s, L_s)
@@ -161,7 +172,10 @@ class Decoder(nn.Module):
             h = self.ups[s](h) + self.up_add[s](conds[s])  # (B, C_s, L_s)
             for proj, block in zip(self.skip_projs[s], self.up_blocks[s], strict=True):
                 h = block(h + proj(skips[s]), conds[s] + temb)  # (B, C_s, L_s)
-        return channel_to_space(self.out(h), self.patch)  # (B, 1, N): no final norm, so amplitude survives
+        out = self.out(h)  # (B, P, L0): no final norm, so amplitude survives
+        if self.envelope is not None:
+            out = out * torch.exp(self.envelope(conds[0]).clamp(-12.0, 4.0))  # gain e^-12 .. e^4
+        return self.patchify.synthesis(out)  # (B, 1, N)
 
 
 class Tokenizer(nn.Module):
@@ -172,6 +186,8 @@ class Tokenizer(nn.Module):
         self.config = config
         self.encoder = Encoder(config)
         self.decoder = Decoder(config)
+        kernel = torch.from_numpy(deemphasis_kernel(config.emphasis).copy())  # (K,) a^k
+        self.register_buffer("deemphasis_kernel", kernel.flip(0)[None, None], persistent=False)  # (1, 1, K)
         self.initialize_weights()
 
     @property
@@ -202,6 +218,20 @@ class Tokenizer(nn.Module):
         nn.init.normal_(self.decoder.time.mlp[2].weight, std=0.02)
         nn.init.zeros_(self.decoder.out.weight)
         nn.init.zeros_(self.decoder.out.bias)
+        if self.decoder.envelope is not None:  # unit gain at the start
+            nn.init.zeros_(self.decoder.envelope.weight)
+            nn.init.zeros_(self.decoder.envelope.bias)
+
+    def to_diffusion(self, audio: torch.Tensor) -> torch.Tensor:
+        """Audio (B, 1, N) -> the decoder's space: pre-emphasised, times audio_scale (engine.emphasis)."""
+        shifted = F.pad(audio[..., :-1], (1, 0))  # (B, 1, N): x[n-1], zero before the start
+        return (audio - self.config.emphasis * shifted) * self.config.audio_scale
+
+    def from_diffusion(self, emphasised: torch.Tensor) -> torch.Tensor:
+        """Inverse of `to_diffusion`: divide by audio_scale, de-emphasise with the shared FIR kernel."""
+        kernel = self.deemphasis_kernel.to(emphasised.dtype)
+        padded = F.pad(emphasised / self.config.audio_scale, (kernel.shape[-1] - 1, 0))  # causal
+        return F.conv1d(padded, kernel)  # (B, 1, N)
 
     def encode(self, audio: torch.Tensor) -> torch.Tensor:
         """audio (B, 1, N) with N % hop == 0 -> layer-normalised latents (B, T, D), T = N // hop."""
@@ -239,7 +269,7 @@ class Tokenizer(nn.Module):
         def velocity_fn(x: torch.Tensor, t: float) -> torch.Tensor:
             return self.velocity(x, torch.full((b,), t, device=x.device), latents)
 
-        return sample(velocity_fn, noise, steps, method) / self.config.audio_scale  # (B, 1, N)
+        return self.from_diffusion(sample(velocity_fn, noise, steps, method))  # (B, 1, N)
 
     def encode_any(self, audio: torch.Tensor) -> torch.Tensor:
         """Latents for any length (B, 1, N): pads to the hop; T = ceil(N / hop)."""

@@ -87,7 +87,7 @@ class TokenizerTask:
         t = sample_time(audio.shape[0], self.flow).to(audio.device)  # (B,)
         if self.flow.noise_sync_prob > 0:
             latents, t = synchronise_noise(latents, t, self.flow.noise_sync_prob)
-        x0 = audio * cfg.audio_scale  # (B, 1, N)
+        x0 = tokenizer.to_diffusion(audio)  # (B, 1, N)
         loss = flow_loss(lambda x, level: tokenizer.velocity(x, level, latents), x0, t, torch.randn_like(x0))
         return loss, {"seconds": length / cfg.sample_rate}
 
