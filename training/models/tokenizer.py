@@ -110,7 +110,8 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Velocity of the scaled waveform given noisy audio (B, 1, N), level t (B,) and latents (B, D, T)."""
+    """Velocity, or gated x0 estimate, of the decoder-space waveform given the noisy one (B, 1, N), level t
+    (B,) and latents (B, D, T)."""
 
     def __init__(self, cfg: TokenizerConfig) -> None:
         super().__init__()
@@ -238,9 +239,9 @@ class Tokenizer(nn.Module):
         return self.encoder(audio * self.config.audio_scale).transpose(1, 2)  # (B, T, D)
 
     def velocity(self, noisy: torch.Tensor, t: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
-        """noisy (B, 1, N) scaled audio at level t (B,), latents (B, T, D) -> velocity (B, 1, N).
+        """noisy (B, 1, N) decoder-space audio at level t (B,), latents (B, T, D) -> velocity (B, 1, N).
 
-        With `prediction="sample"` the network predicts the clean scaled audio x0 and the velocity follows
+        With `prediction="sample"` the network predicts the clean decoder-space x0 and the velocity follows
         from the path (x-prediction with a velocity loss, as in "Back to Basics", arXiv 2511.13720): near
         silence x0 = 0 is trivial to output, where predicting v means amplifying the noise by 1 / t.
         """
