@@ -237,7 +237,12 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _save_run(root / "lam", "lam", LatentActionModel(lam_cfg), lam_cfg)
     lam_cfg = lam_config("tiny", latent_dim=8, chunk_frames=8, num_actions=4, num_instruments=7)
     _save_run(root / "lam_instruments", "lam", LatentActionModel(lam_cfg), lam_cfg)
-    tokenizer = build_tokenizer("tiny")
+    tokenizer = build_tokenizer(
+        "tiny"
+    )  # a fresh one decodes silence: perturb it so the audio carries the latents
+    with torch.no_grad():
+        for p in tokenizer.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
     _save_run(root / "tokenizer", "tokenizer", tokenizer, tokenizer.config)
     names = ("latents", "lam", "lam_instruments", "tokenizer")
     return {"root": root, **{name: root / name for name in names}}

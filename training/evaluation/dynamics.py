@@ -248,6 +248,8 @@ def evaluate(
         done += latents.shape[0]
 
     summary: dict[str, Any] = {name: float(np.mean(values)) for name, values in scores.items()}
+    if summary["natural_flux"] <= 0:
+        raise ValueError("the tokenizer decodes the true latents to silence: is it trained? (--tokenizer)")
     for condition in CONDITIONS:
         summary[f"seam_ratio_{condition}"] = summary[f"seam_flux_{condition}"] / summary["natural_flux"]
     summary["controllability_log_mel"] = summary["log_mel_random"] - summary["log_mel_inferred"]
