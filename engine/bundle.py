@@ -200,7 +200,7 @@ class Bundle:
 
     @property
     def audio_scale(self) -> float:
-        """The decoder works on audio * audio_scale."""
+        """The decoder works on preemphasis(audio, emphasis) * audio_scale."""
         return float(self.manifest["audio_scale"])
 
     @property
