@@ -3,7 +3,7 @@
 # synth -> label from annotations -> train + apply the quality filter -> tokenizer -> tokenize -> LAM ->
 # dynamics -> evaluate each -> export. Seeds are fixed; budgets are steps (and a wall-clock cap per stage).
 #
-#   bash scripts/default_model.sh            # 2-core CPU: about 65 minutes on an idle machine (the shipped figures)
+#   bash scripts/default_model.sh            # 2-core CPU: about 80 minutes on an idle machine (the shipped figures)
 #   GPU=1 bash scripts/default_model.sh      # CUDA: larger presets and more steps, minutes per stage
 #
 # Every training stage resumes when re-run (--resume), so a cut run continues where it stopped.
@@ -23,7 +23,7 @@ if [[ "${GPU:-0}" == 1 ]]; then
   DYN="--preset base --max-steps 40000 --threads 0 --precision bf16"
   MINUTES=${MINUTES_GPU:-600}
 else
-  TOK="--preset small --max-steps 20000 --curriculum 0:1,12000:2 --max-minutes 40 --threads 2 --sample-every 2000 --sample-clips 4 --sample-steps 4"
+  TOK="--preset small --max-steps 20000 --curriculum 0:1,12000:2 --max-minutes 75 --threads 2 --sample-every 2000 --sample-clips 4 --sample-steps 4"
   LAM="--preset small --max-steps 600 --max-minutes 5"
   DYN="--preset small --max-steps 2000 --max-minutes 10 --threads 2"
 fi
