@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.decoder_space import DecoderSpace
+
 FORMAT = "musegenie-bundle"
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -207,6 +209,16 @@ class Bundle:
     def emphasis(self) -> float:
         """Pre-emphasis coefficient of the decoder's space (engine.emphasis); 0 in bundles made before it."""
         return float(self.manifest.get("emphasis", 0.0))
+
+    @property
+    def decoder_space(self) -> DecoderSpace:
+        """The tokenizer decoder's diffusion space; `compand` absent (= 1, linear) in bundles made before it."""
+        return DecoderSpace(
+            self.emphasis,
+            self.audio_scale,
+            float(self.manifest.get("compand", 1.0)),
+            int(self.manifest.get("compand_bins", 0)),
+        )
 
     @property
     def num_actions(self) -> int:

@@ -29,7 +29,6 @@ import numpy as np
 
 from engine import audio as audio_io
 from engine.bundle import Action
-from engine.emphasis import deemphasis, preemphasis
 from engine.runtime import Runtime
 from engine.sampling import METHODS, sample
 
@@ -314,9 +313,8 @@ class Pipeline:
         margin = int(math.ceil(DECODER_MARGIN_S * b.frame_rate))
         f0, f1 = max(0, w.frame_start - margin), min(latents.shape[1], w.frame_end + margin)
         s0, s1 = f0 * b.hop, f1 * b.hop
-        scale = np.float32(b.audio_scale)
-        emphasised = preemphasis(p.model_audio[0, 0], b.emphasis) * scale  # (P,) the decoder's space
-        known = emphasised[None, None, s0:s1]  # (1, 1, S) the clean signal there
+        space = b.decoder_space.forward(p.model_audio[0, 0])  # (P,)
+        known = space[None, None, s0:s1]  # (1, 1, S) the clean signal there
         outside = np.ones(known.shape, bool)  # (1, 1, S) samples to re-impose
         outside[..., w.model_start - s0 : w.model_end - s0] = False
         noise = rng.standard_normal(known.shape, dtype=np.float32)  # (1, 1, S)
@@ -332,8 +330,8 @@ class Pipeline:
             return np.where(outside, noised, x)
 
         x = sample(velocity_fn, noise, steps, b.defaults.sampler, project=project)
-        emphasised[s0:s1] = x[0, 0]
-        mono = deemphasis(emphasised / scale, b.emphasis)  # (P,) the original outside the span, to 1e-7
+        space[s0:s1] = x[0, 0]
+        mono = b.decoder_space.inverse(space)  # (P,) the original outside the span, to ~1e-6
         return mono[: w.model_length], (s0, min(s1, w.model_length))  # (M,)
 
     def render(

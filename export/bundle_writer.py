@@ -177,6 +177,8 @@ def export_bundle(
             "chunk_frames": chunk_frames,
             "audio_scale": float(tokenizer.config.audio_scale),
             "emphasis": float(getattr(tokenizer.config, "emphasis", 0.0)),
+            "compand": float(getattr(tokenizer.config, "compand", 1.0)),
+            "compand_bins": int(getattr(tokenizer.config, "patch", 0)),
             "num_actions": num_actions,
             "actions": actions,
             "instruments": instruments,

@@ -38,7 +38,8 @@ def summary(bundle: Bundle) -> str:
         f"bundle     {bundle.name}  (format v{bundle.format_version}, created {bundle.created})",
         f"path       {bundle.path}",
         f"audio      {bundle.sample_rate} Hz, hop {bundle.hop} -> {bundle.frame_rate:g} frames/s, "
-        f"latent dim {bundle.latent_dim}, audio scale {bundle.audio_scale:g}, pre-emphasis {bundle.emphasis:g}",
+        f"latent dim {bundle.latent_dim}, audio scale {bundle.audio_scale:g}, pre-emphasis {bundle.emphasis:g}, "
+        f"companding {bundle.decoder_space.compand:g}",
         f"actions    {bundle.num_actions} (one per {bundle.chunk_frames} frames = "
         f"{bundle.chunk_frames / bundle.frame_rate:.2f} s; null action id {bundle.null_action})",
     ]

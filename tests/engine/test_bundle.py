@@ -17,6 +17,7 @@ from engine.bundle import (
     write_manifest,
 )
 from engine.cli import main as cli_main
+from engine.decoder_space import DecoderSpace
 
 
 def _manifest() -> dict:
@@ -87,6 +88,7 @@ def test_round_trip(bundle_dir: Path) -> None:
     assert bundle.graphs["dynamics"].inputs["mask"] == ["B", "T"]
     assert bundle.null_action == 4 and bundle.chunk_samples == 640
     assert bundle.defaults.guidance == 1.5 and bundle.defaults.sampler == "euler"
+    assert bundle.decoder_space == DecoderSpace(0.0, 2.0, 1.0, 0)  # made before emphasis and companding
     assert [a.name for a in bundle.actions] == ["a0", "a1", "a2", "a3"]
     assert bundle.action_id("a2") == 2 and bundle.action_id("3") == 3
     with pytest.raises(KeyError):

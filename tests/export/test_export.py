@@ -32,6 +32,9 @@ def test_bundle_manifest_and_graphs(tiny_bundle: Path, tiny_models: TinyModels) 
     tok = tiny_models.tokenizer
     assert (bundle.sample_rate, bundle.hop, bundle.latent_dim) == (16000, tok.hop, tok.latent_dim)
     assert bundle.frame_rate == 16000 / tok.hop and bundle.audio_scale == tok.config.audio_scale
+    assert (
+        bundle.decoder_space.compand == tok.config.compand and bundle.decoder_space.bins == tok.config.patch
+    )
     assert bundle.chunk_frames == tiny_models.lam.config.chunk_frames and bundle.num_actions == 4
     assert [(a.name, a.description) for a in bundle.actions] == [
         (a["name"], a["description"]) for a in TINY_ACTIONS

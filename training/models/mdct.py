@@ -1,35 +1,24 @@
-"""The MDCT as a fixed, orthogonal "patchify" of the waveform (and its transpose as the un-patchify).
+"""The MDCT (`engine/mdct.py`) as a fixed, orthogonal "patchify" of the waveform (and its transpose as the
+un-patchify).
 
-The modified discrete cosine transform with a sine window is a lapped orthogonal transform (Princen and
-Bradley's time-domain aliasing cancellation): `P` coefficients per hop of `P` samples, each frame reading
-2P samples. With circular extension at the ends, analysis is an orthogonal N x N matrix and synthesis its
-transpose, so:
+With circular ends the MDCT is an orthogonal N x N matrix, so:
 
 - white noise in the waveform is white noise in the coefficients, and an L2 loss on either is the same
   number: the tokenizer's flow still lives on the waveform, only the network's first and last layers change;
 - the channels are frequency bands (bin k covers k * sr / 2P .. (k + 1) * sr / 2P), so "nothing above
   5 kHz here" is one gated channel, not a filter the first conv has to learn to cancel noise exactly.
 
-Both directions are one conv with a fixed kernel (ONNX Conv / ConvTranspose), no FFT needed.
+Both directions are one conv with the numpy basis as a fixed kernel (ONNX Conv / ConvTranspose), no FFT.
 Letters: B batch, N samples (a multiple of P), L = N // P frames.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def mdct_basis(hop: int) -> torch.Tensor:
-    """(P, 2P) sine-windowed MDCT basis, scaled so analysis with circular extension is orthogonal."""
-    n = torch.arange(2 * hop, dtype=torch.float64)
-    k = torch.arange(hop, dtype=torch.float64)
-    window = torch.sin(math.pi * (n + 0.5) / (2 * hop))
-    phase = math.pi / hop * (n[None] + 0.5 + hop / 2) * (k[:, None] + 0.5)
-    return (math.sqrt(2 / hop) * window[None] * torch.cos(phase)).float()
+from engine.mdct import mdct_basis
 
 
 class MDCT(nn.Module):
@@ -37,10 +26,9 @@ class MDCT(nn.Module):
 
     def __init__(self, hop: int) -> None:
         super().__init__()
-        if hop % 2:
-            raise ValueError(f"MDCT hop must be even, got {hop}")
         self.hop = hop
-        self.register_buffer("basis", mdct_basis(hop)[:, None, :], persistent=False)  # (P, 1, 2P)
+        basis = torch.from_numpy(mdct_basis(hop)).float()[:, None, :]  # (P, 1, 2P)
+        self.register_buffer("basis", basis, persistent=False)  # (P, 1, 2P)
 
     def analysis(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, N) -> (B, P, N // P); frame m reads samples [mP - P/2, mP + 3P/2), wrapping at the ends."""

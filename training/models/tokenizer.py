@@ -68,6 +68,7 @@ class TokenizerConfig:
     expansion: int = 1  # hidden channels = width * expansion inside a block
     emphasis: float = 0.9  # pre-emphasis a of the decoder's space, y[n] = x[n] - a x[n-1] (0 = off)
     audio_scale: float = 12.0  # multiplier after pre-emphasis: music's ~0.045 RMS there -> ~0.5 vs unit noise
+    compand: float = 1.0  # power-law exponent on the MDCT coefficients of the decoder's space (1 = linear)
     prediction: str = (
         "sample"  # decoder output: "sample" (x0, gated; v = (x_t - x0) / max(t, min_t)) or "velocity"
     )
@@ -187,6 +188,7 @@ class Tokenizer(nn.Module):
         self.config = config
         self.encoder = Encoder(config)
         self.decoder = Decoder(config)
+        self.mdct = MDCT(config.patch)
         kernel = torch.from_numpy(deemphasis_kernel(config.emphasis).copy())  # (K,) a^k
         self.register_buffer("deemphasis_kernel", kernel.flip(0)[None, None], persistent=False)  # (1, 1, K)
         self.initialize_weights()
@@ -224,19 +226,33 @@ class Tokenizer(nn.Module):
             nn.init.zeros_(self.decoder.envelope.bias)
 
     def to_diffusion(self, audio: torch.Tensor) -> torch.Tensor:
-        """Audio (B, 1, N) -> the decoder's space: pre-emphasised, times audio_scale (engine.emphasis)."""
+        """Audio (B, 1, N) -> the decoder's space: pre-emphasised, times audio_scale, MDCT coefficients
+        companded to sign(c) |c|^compand (engine.decoder_space)."""
         shifted = F.pad(audio[..., :-1], (1, 0))  # (B, 1, N): x[n-1], zero before the start
-        return (audio - self.config.emphasis * shifted) * self.config.audio_scale
+        emphasised = (audio - self.config.emphasis * shifted) * self.config.audio_scale
+        return self._power(emphasised, self.config.compand)
 
-    def from_diffusion(self, emphasised: torch.Tensor) -> torch.Tensor:
-        """Inverse of `to_diffusion`: divide by audio_scale, de-emphasise with the shared FIR kernel."""
+    def from_diffusion(self, decoded: torch.Tensor) -> torch.Tensor:
+        """Inverse of `to_diffusion`: expand, divide by audio_scale, de-emphasise with the shared FIR kernel."""
+        emphasised = self._power(decoded, 1.0 / self.config.compand)
         kernel = self.deemphasis_kernel.to(emphasised.dtype)
         padded = F.pad(emphasised / self.config.audio_scale, (kernel.shape[-1] - 1, 0))  # causal
         return F.conv1d(padded, kernel)  # (B, 1, N)
 
+    def _power(self, x: torch.Tensor, exponent: float) -> torch.Tensor:
+        """sign(c) |c|^exponent on the MDCT coefficients of (B, 1, N); the identity when exponent == 1."""
+        if exponent == 1.0:
+            return x
+        c = self.mdct.analysis(x)  # (B, P, L)
+        return self.mdct.synthesis(c.sign() * c.abs().pow(exponent))  # (B, 1, N)
+
     def encode(self, audio: torch.Tensor) -> torch.Tensor:
-        """audio (B, 1, N) with N % hop == 0 -> layer-normalised latents (B, T, D), T = N // hop."""
-        return self.encoder(audio * self.config.audio_scale).transpose(1, 2)  # (B, T, D)
+        """audio (B, 1, N) with N % hop == 0 -> layer-normalised latents (B, T, D), T = N // hop.
+
+        A companding model's encoder reads the decoder's space (quiet detail at a usable scale); linear
+        models read the scaled waveform they were trained on."""
+        x = self.to_diffusion(audio) if self.config.compand != 1.0 else audio * self.config.audio_scale
+        return self.encoder(x).transpose(1, 2)  # (B, T, D)
 
     def velocity(self, noisy: torch.Tensor, t: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
         """noisy (B, 1, N) decoder-space audio at level t (B,), latents (B, T, D) -> velocity (B, 1, N).

@@ -1,0 +1,48 @@
+"""The MDCT with circular ends in numpy: the transform the tokenizer's patchify and companding use.
+
+The modified discrete cosine transform with a sine window is a lapped orthogonal transform (Princen and
+Bradley's time-domain aliasing cancellation): `P` coefficients per hop of `P` samples, each frame reading
+2P samples. With circular extension at the ends, analysis is an orthogonal N x N matrix and synthesis its
+transpose. `training/models/mdct.py` runs the same basis as a fixed torch conv.
+Letters: N samples (a multiple of P), P bins = hop, L = N // P frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def mdct_basis(hop: int) -> np.ndarray:
+    """(P, 2P) float64 sine-windowed MDCT basis, scaled so analysis with circular extension is orthogonal."""
+    if hop < 2 or hop % 2:
+        raise ValueError(f"MDCT hop must be even and >= 2, got {hop}")
+    n = np.arange(2 * hop)
+    k = np.arange(hop)
+    window = np.sin(np.pi * (n + 0.5) / (2 * hop))
+    phase = np.pi / hop * (n[None] + 0.5 + hop / 2) * (k[:, None] + 0.5)
+    return np.sqrt(2 / hop) * window[None] * np.cos(phase)
+
+
+def analysis(x: np.ndarray, hop: int) -> np.ndarray:
+    """(..., N) -> (..., P, L); frame m reads samples [mP - P/2, mP + 3P/2), wrapping at the ends."""
+    if x.shape[-1] % hop:
+        raise ValueError(f"MDCT input length {x.shape[-1]} is not a multiple of the hop {hop}")
+    half = hop // 2
+    padded = np.concatenate([x[..., -half:], x, x[..., :half]], axis=-1)  # (..., N + P)
+    frames = sliding_window_view(padded, 2 * hop, axis=-1)[..., ::hop, :]  # (..., L, 2P)
+    return np.einsum("...lk,pk->...pl", frames, mdct_basis(hop).astype(x.dtype))
+
+
+def synthesis(coefficients: np.ndarray, hop: int) -> np.ndarray:
+    """(..., P, L) -> (..., L * P): overlap-add, the halves that ran past either end folded back."""
+    frames = np.einsum("...pl,pk->...lk", coefficients, mdct_basis(hop).astype(coefficients.dtype))
+    *lead, length, _ = frames.shape  # (..., L, 2P)
+    out = np.zeros((*lead, (length + 1) * hop), coefficients.dtype)  # (..., (L + 1) P)
+    out[..., : length * hop] += frames[..., :hop].reshape(*lead, length * hop)
+    out[..., hop:] += frames[..., hop:].reshape(*lead, length * hop)
+    half = hop // 2
+    body = out[..., half:-half].copy()  # (..., L P)
+    body[..., :half] += out[..., -half:]  # the overflow past the end wraps to the start
+    body[..., -half:] += out[..., :half]  # and the overflow before the start to the end
+    return body
