@@ -19,10 +19,13 @@ C channels at a scale, L positions at a scale, E conditioning width.
   un-normalised residual stream, so the estimate can follow the local loudness. In x0 mode (the default)
   the estimate is gated by a per-band, per-position gain computed from the latents alone: the latents
   say which bands sound, and noise the network fails to remove cannot leak into bands they call silent.
-- Decoder space: `to_diffusion(audio) = preemphasis(audio) * audio_scale` (`engine/emphasis.py`). Music's
-  spectrum falls ~25 dB from bass to 4 kHz; without the first-order pre-emphasis the white diffusion noise
-  swamps the treble at every level the loss cares about and the L2 loss is all bass, and the decoder
-  leaves a hiss floor. `audio_scale` then brings the emphasised music to ~0.5 RMS against unit noise.
+- Decoder space (`engine/decoder_space.py`): `to_diffusion(audio)` pre-emphasises (music's spectrum falls
+  ~25 dB from bass to 4 kHz; without it the L2 loss is all bass), multiplies by `audio_scale` (music at
+  ~0.5 RMS against unit noise) and compands every MDCT coefficient to sign(c) |c|^compand. The log-mel
+  ear hears a band 60 dB down; a linear L2 loss does not, so a linear decoder fills quiet passages and
+  bands with a hiss floor and loses the envelope there. Companded, that band is 30 dB down (compand 0.5),
+  the loss and the noise weigh it, and expanding |y|^(1 / compand) sinks the residual noise further.
+  The encoder of a companding model reads the same space.
 
 The model knows nothing of its loss; `training/diffusion.py` holds the path, loss and time sampling, and
 `engine/sampling.py` the one sampler.
@@ -68,7 +71,7 @@ class TokenizerConfig:
     expansion: int = 1  # hidden channels = width * expansion inside a block
     emphasis: float = 0.9  # pre-emphasis a of the decoder's space, y[n] = x[n] - a x[n-1] (0 = off)
     audio_scale: float = 12.0  # multiplier after pre-emphasis: music's ~0.045 RMS there -> ~0.5 vs unit noise
-    compand: float = 1.0  # power-law exponent on the MDCT coefficients of the decoder's space (1 = linear)
+    compand: float = 1.0  # power on the MDCT coefficients of the decoder's space (1 = linear; presets 0.5)
     prediction: str = (
         "sample"  # decoder output: "sample" (x0, gated; v = (x_t - x0) / max(t, min_t)) or "velocity"
     )
@@ -304,19 +307,31 @@ class Tokenizer(nn.Module):
 PRESETS: dict[str, TokenizerConfig] = {
     # Unit tests: hop 32, runs in milliseconds.
     "tiny": TokenizerConfig(
-        patch=8, factors=(2, 2), widths=(16, 32), depths=(1, 1), latent_dim=8, cond_dim=16
+        patch=8, factors=(2, 2), widths=(16, 32), depths=(1, 1), latent_dim=8, cond_dim=16, compand=0.5
     ),
     # 16 kHz -> 50 frames/s x 128 (hop 320).
     "low": TokenizerConfig(
-        patch=20, factors=(4, 4), widths=(128, 256), depths=(2, 2), latent_dim=128, cond_dim=128
+        patch=20, factors=(4, 4), widths=(128, 256), depths=(2, 2), latent_dim=128, cond_dim=128, compand=0.5
     ),
     # 16 kHz -> 7.8 frames/s x 64 (hop 2048).
     "high": TokenizerConfig(
-        patch=32, factors=(4, 4, 4), widths=(128, 256, 512), depths=(2, 2, 2), latent_dim=64, cond_dim=128
+        patch=32,
+        factors=(4, 4, 4),
+        widths=(128, 256, 512),
+        depths=(2, 2, 2),
+        latent_dim=64,
+        cond_dim=128,
+        compand=0.5,
     ),
     # The shipped model: `high`'s geometry sized to train on a 2-core CPU in well under an hour.
     "small": TokenizerConfig(
-        patch=32, factors=(4, 4, 4), widths=(64, 128, 256), depths=(1, 1, 1), latent_dim=64, cond_dim=64
+        patch=32,
+        factors=(4, 4, 4),
+        widths=(64, 128, 256),
+        depths=(1, 1, 1),
+        latent_dim=64,
+        cond_dim=64,
+        compand=0.5,
     ),
 }
 
