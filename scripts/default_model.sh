@@ -3,7 +3,7 @@
 # synth -> label from annotations -> train + apply the quality filter -> tokenizer -> tokenize -> LAM ->
 # dynamics -> evaluate each -> export. Seeds are fixed; budgets are steps (and a wall-clock cap per stage).
 #
-#   bash scripts/default_model.sh            # 2-core CPU: about 80 minutes on an idle machine (the shipped figures)
+#   bash scripts/default_model.sh            # 2-core CPU: about 90 minutes on an idle machine (the shipped figures)
 #   GPU=1 bash scripts/default_model.sh      # CUDA: larger presets and more steps, minutes per stage
 #
 # Every training stage resumes when re-run (--resume), so a cut run continues where it stopped.
@@ -38,7 +38,7 @@ $MG data filter "$WORK/corpus/corpus.jsonl" --model "$WORK/filter.joblib" --out 
 
 # shellcheck disable=SC2086
 $MG train tokenizer --data "$WORK/manifest.jsonl" --out "$WORK/tokenizer" --seed 0 $TOK $(resume "$WORK/tokenizer")
-$MG eval tokenizer --checkpoint "$WORK/tokenizer" --out "$WORK/eval/tokenizer" --steps 4
+$MG eval tokenizer --checkpoint "$WORK/tokenizer" --out "$WORK/eval/tokenizer" --steps 8
 $MG tokenize --checkpoint "$WORK/tokenizer" --data "$WORK/manifest.jsonl" --out "$WORK/latents"
 # shellcheck disable=SC2086
 $MG train lam --latents "$WORK/latents" --out "$WORK/lam" --actions 8 --chunk-seconds 1 --seed 0 $LAM $(resume "$WORK/lam")
@@ -48,6 +48,6 @@ $MG train dynamics --latents "$WORK/latents" --lam "$WORK/lam" --out "$WORK/dyna
 $MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/dynamics" --decoder-steps 4 --windows 16
 
 $MG export --tokenizer "$WORK/tokenizer" --lam "$WORK/lam" --dynamics "$WORK/dynamics" --out "$OUT" --name default \
-  --actions-json "$WORK/eval/lam/actions.json" --default-decoder-steps 4 --force \
+  --actions-json "$WORK/eval/lam/actions.json" --default-decoder-steps 8 --force \
   --eval "$WORK/eval/tokenizer/metrics.json" "$WORK/eval/lam/metrics.json" "$WORK/eval/dynamics/dynamics.json"
 $MG bundle info "$OUT"
