@@ -212,13 +212,8 @@ class Bundle:
 
     @property
     def decoder_space(self) -> DecoderSpace:
-        """The tokenizer decoder's diffusion space; `compand` absent (= 1, linear) in bundles made before it."""
-        return DecoderSpace(
-            self.emphasis,
-            self.audio_scale,
-            float(self.manifest.get("compand", 1.0)),
-            int(self.manifest.get("compand_bins", 0)),
-        )
+        """Where the tokenizer decoder's flow runs (engine.decoder_space)."""
+        return decoder_space(self.manifest)
 
     @property
     def num_actions(self) -> int:
@@ -358,6 +353,17 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     return manifest
 
 
+def decoder_space(manifest: Mapping[str, Any]) -> DecoderSpace:
+    """The tokenizer decoder's diffusion space; `emphasis` absent = 0 and `compand` absent = 1 (linear) in
+    bundles made before them. Raises ValueError on settings it cannot run."""
+    return DecoderSpace(
+        float(manifest.get("emphasis", 0.0)),
+        float(manifest["audio_scale"]),
+        float(manifest.get("compand", 1.0)),
+        int(manifest.get("compand_bins", 0)),
+    )
+
+
 def validate_manifest(manifest: Mapping[str, Any], where: str = "bundle") -> None:
     """Check format, version, required keys and internal consistency; raise BundleError."""
     if manifest.get("format") != FORMAT:
@@ -376,6 +382,10 @@ def validate_manifest(manifest: Mapping[str, Any], where: str = "bundle") -> Non
     ids = [a.get("id") for a in manifest["actions"]]
     if ids != list(range(manifest["num_actions"])):
         raise BundleError(f"{where}: actions must have ids 0..{manifest['num_actions'] - 1}, got {ids}")
+    try:
+        decoder_space(manifest)
+    except ValueError as err:
+        raise BundleError(f"{where}: decoder space: {err}") from err
     for name in GRAPH_NAMES:
         graph = manifest["graphs"].get(name)
         if graph is None:

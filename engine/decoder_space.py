@@ -26,6 +26,12 @@ class DecoderSpace:
     compand: float = 1.0  # exponent on the MDCT coefficients (1 = linear)
     bins: int = 0  # MDCT bins per frame the companding works on (the tokenizer's patch); unused when linear
 
+    def __post_init__(self) -> None:
+        if not 0.0 < self.compand <= 1.0:
+            raise ValueError(f"compand must be in (0, 1], got {self.compand}")
+        if self.compand != 1.0 and (self.bins < 2 or self.bins % 2):
+            raise ValueError(f"companding needs an even number of MDCT bins (compand_bins), got {self.bins}")
+
     def forward(self, audio: np.ndarray) -> np.ndarray:
         """Audio (..., N) -> decoder space (..., N) float32; N a multiple of `bins` when companding."""
         emphasised = preemphasis(np.asarray(audio, np.float32), self.emphasis) * np.float32(self.scale)

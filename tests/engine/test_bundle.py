@@ -126,6 +126,7 @@ def test_cache_files_not_checked(bundle_dir: Path) -> None:
         ({"format_version": 2}, "format_version 2 is not supported"),
         ({"format": "other"}, "format is 'other'"),
         ({"num_actions": 5}, "ids 0..4"),
+        ({"compand": 0.5}, "decoder space: companding needs an even number of MDCT bins"),
     ],
 )
 def test_bad_manifest(bundle_dir: Path, edit: dict, message: str) -> None:

@@ -58,3 +58,9 @@ def test_expansion_sinks_small_residuals():
     residual = np.random.default_rng(3).standard_normal(4096).astype(np.float32) * 1e-2
     audio = DecoderSpace(scale=1.0, compand=0.5, bins=32).inverse(residual)
     assert np.sqrt(np.mean(audio**2)) < 2e-4
+
+
+@pytest.mark.parametrize(("compand", "bins"), [(0.0, 32), (1.5, 32), (0.5, 0), (0.5, 7)])
+def test_bad_settings_are_refused(compand, bins):
+    with pytest.raises(ValueError, match="compand"):
+        DecoderSpace(compand=compand, bins=bins)
