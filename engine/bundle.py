@@ -202,13 +202,8 @@ class Bundle:
 
     @property
     def audio_scale(self) -> float:
-        """The decoder works on preemphasis(audio, emphasis) * audio_scale."""
+        """Level of the decoder's space before companding (see `decoder_space`)."""
         return float(self.manifest["audio_scale"])
-
-    @property
-    def emphasis(self) -> float:
-        """Pre-emphasis coefficient of the decoder's space (engine.emphasis); 0 in bundles made before it."""
-        return float(self.manifest.get("emphasis", 0.0))
 
     @property
     def decoder_space(self) -> DecoderSpace:

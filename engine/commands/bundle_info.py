@@ -33,13 +33,13 @@ def _dims(dims: list[int | str]) -> str:
 
 def summary(bundle: Bundle) -> str:
     """The human-readable overview `bundle info` prints."""
-    d = bundle.defaults
+    d, space = bundle.defaults, bundle.decoder_space
     lines = [
         f"bundle     {bundle.name}  (format v{bundle.format_version}, created {bundle.created})",
         f"path       {bundle.path}",
         f"audio      {bundle.sample_rate} Hz, hop {bundle.hop} -> {bundle.frame_rate:g} frames/s, "
-        f"latent dim {bundle.latent_dim}, audio scale {bundle.audio_scale:g}, pre-emphasis {bundle.emphasis:g}, "
-        f"companding {bundle.decoder_space.compand:g}",
+        f"latent dim {bundle.latent_dim}, audio scale {space.scale:g}, pre-emphasis {space.emphasis:g}, "
+        f"companding {space.compand:g}",
         f"actions    {bundle.num_actions} (one per {bundle.chunk_frames} frames = "
         f"{bundle.chunk_frames / bundle.frame_rate:.2f} s; null action id {bundle.null_action})",
     ]
