@@ -313,24 +313,28 @@ PRESETS: dict[str, TokenizerConfig] = {
     "low": TokenizerConfig(
         patch=20, factors=(4, 4), widths=(128, 256), depths=(2, 2), latent_dim=128, cond_dim=128, compand=0.5
     ),
-    # 16 kHz -> 7.8 frames/s x 64 (hop 2048).
+    # 16 kHz -> 7.8 frames/s x 64 (hop 2048). 64 MDCT bins (125 Hz each) rather than 32: the bass then
+    # spans several bins instead of one, and the first scale has half the positions (1000-step ablation on
+    # the `small` widths: held-out log-mel 0.958 against 0.989, at 1.3x the step rate).
     "high": TokenizerConfig(
-        patch=32,
-        factors=(4, 4, 4),
+        patch=64,
+        factors=(4, 4, 2),
         widths=(128, 256, 512),
         depths=(2, 2, 2),
         latent_dim=64,
         cond_dim=128,
         compand=0.5,
     ),
-    # The shipped model: `high`'s geometry sized to train on a 2-core CPU in well under an hour.
+    # The shipped model: `high`'s geometry sized to train on a 2-core CPU in about an hour. The widths the
+    # 64-bin patch saves are spent on channels: same step rate as 32 bins x (64, 128, 256), held-out
+    # log-mel 0.944 against 0.989 after 1000 steps.
     "small": TokenizerConfig(
-        patch=32,
-        factors=(4, 4, 4),
-        widths=(64, 128, 256),
+        patch=64,
+        factors=(4, 4, 2),
+        widths=(96, 192, 384),
         depths=(1, 1, 1),
         latent_dim=64,
-        cond_dim=64,
+        cond_dim=96,
         compand=0.5,
     ),
 }
