@@ -26,6 +26,7 @@ class FlowConfig:
     time_mean: float = 0.0  # logit-normal location of training levels t (0 = centred on t=0.5)
     time_std: float = 1.0  # logit-normal spread of training levels t
     noise_sync_prob: float = 0.1  # DiTo: fraction of samples whose latents are noised too (0 turns it off)
+    loss_t_floor: float = 0.25  # levels below this weigh like this level in the loss (Min-SNR cap; 0 = off)
 
 
 def sample_time(batch: int, config: FlowConfig, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -75,7 +76,17 @@ def flow_loss(
     x0: torch.Tensor,
     t: torch.Tensor,
     noise: torch.Tensor,
+    t_floor: float = 0.0,
 ) -> torch.Tensor:
-    """Mean squared error between `velocity_fn(x_t, t)` and the target velocity `noise - x0`."""
+    """Mean squared error between `velocity_fn(x_t, t)` and the target velocity `noise - x0`.
+
+    A velocity error is the clean-signal error over t (x0 = x_t - t v), so the plain loss weighs x0 errors
+    by 1 / t^2: near t = 0, where x_t already shows nearly everything, that weight swamps the high levels
+    where the conditioning has to do the work. `t_floor` > 0 caps it at 1 / t_floor^2 (Min-SNR weighting,
+    https://arxiv.org/abs/2303.09556); the model and its sampler are unchanged.
+    """
     v = velocity_fn(add_noise(x0, noise, t), t)
-    return (v.float() - (noise - x0).float()).pow(2).mean()
+    error = (v.float() - (noise - x0).float()).pow(2)  # (B, ...)
+    if t_floor > 0:
+        error = error * _expand(t / t.clamp(min=t_floor), error).pow(2)
+    return error.mean()

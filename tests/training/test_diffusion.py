@@ -18,6 +18,33 @@ def test_path_end_points_and_target():
     assert perfect.item() == 0.0
 
 
+def test_loss_t_floor_caps_the_weight_of_low_levels():
+    x0, noise = torch.randn(2, 1, 8), torch.randn(2, 1, 8)
+    t = torch.tensor([0.1, 0.5])
+    wrong = torch.ones(2, 1, 8)  # the same velocity error for both samples
+
+    def per_sample(t_floor):
+        return torch.stack(
+            [
+                flow_loss(
+                    lambda x, level: noise[i : i + 1] - x0[i : i + 1] + wrong[i : i + 1],
+                    x0[i : i + 1],
+                    t[i : i + 1],
+                    noise[i : i + 1],
+                    t_floor,
+                )
+                for i in range(2)
+            ]
+        )
+
+    plain, floored = per_sample(0.0), per_sample(0.25)
+    assert torch.allclose(plain, torch.ones(2))
+    # Below the floor the error counts (t / floor)^2 as much; at or above it, unchanged.
+    assert torch.allclose(floored, torch.tensor([(0.1 / 0.25) ** 2, 1.0]))
+    batch = flow_loss(lambda x, level: noise - x0 + wrong, x0, t, noise, 0.25)
+    assert torch.isclose(batch, floored.mean())
+
+
 def test_logit_normal_time():
     g = torch.Generator().manual_seed(0)
     t = sample_time(20_000, FlowConfig(), g)

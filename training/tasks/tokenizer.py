@@ -88,7 +88,13 @@ class TokenizerTask:
         if self.flow.noise_sync_prob > 0:
             latents, t = synchronise_noise(latents, t, self.flow.noise_sync_prob)
         x0 = tokenizer.to_diffusion(audio)  # (B, 1, N)
-        loss = flow_loss(lambda x, level: tokenizer.velocity(x, level, latents), x0, t, torch.randn_like(x0))
+        loss = flow_loss(
+            lambda x, level: tokenizer.velocity(x, level, latents),
+            x0,
+            t,
+            torch.randn_like(x0),
+            self.flow.loss_t_floor,
+        )
         return loss, {"seconds": length / cfg.sample_rate}
 
     def log_samples(self, ema_model: torch.nn.Module, writer: Any, step: int) -> None:
