@@ -23,7 +23,7 @@ if [[ "${GPU:-0}" == 1 ]]; then
   DYN="--preset base --max-steps 40000 --threads 0 --precision bf16"
   MINUTES=${MINUTES_GPU:-600}
 else
-  TOK="--preset small --max-steps 8500 --curriculum 0:1,6500:2 --max-minutes 80 --threads 2 --sample-every 2000 --sample-clips 4 --sample-steps 4"
+  TOK="--preset small --max-steps 20000 --curriculum 0:1,12000:2 --max-minutes 75 --threads 2 --sample-every 2000 --sample-clips 4 --sample-steps 4"
   LAM="--preset small --max-steps 600 --max-minutes 5"
   DYN="--preset small --max-steps 2000 --max-minutes 10 --threads 2"
 fi

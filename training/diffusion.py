@@ -26,7 +26,9 @@ class FlowConfig:
     time_mean: float = 0.0  # logit-normal location of training levels t (0 = centred on t=0.5)
     time_std: float = 1.0  # logit-normal spread of training levels t
     noise_sync_prob: float = 0.1  # DiTo: fraction of samples whose latents are noised too (0 turns it off)
-    loss_t_floor: float = 0.25  # levels below this weigh like this level in the loss (Min-SNR cap; 0 = off)
+    # 0.25 trained the tokenizer faster early (1000 steps: held-out log-mel 0.924 vs 0.969); no gain was
+    # seen at full length, so it is off by default.
+    loss_t_floor: float = 0.0  # levels below this weigh like this level in the loss (Min-SNR cap; 0 = off)
 
 
 def sample_time(batch: int, config: FlowConfig, generator: torch.Generator | None = None) -> torch.Tensor:

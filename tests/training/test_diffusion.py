@@ -21,28 +21,17 @@ def test_path_end_points_and_target():
 def test_loss_t_floor_caps_the_weight_of_low_levels():
     x0, noise = torch.randn(2, 1, 8), torch.randn(2, 1, 8)
     t = torch.tensor([0.1, 0.5])
-    wrong = torch.ones(2, 1, 8)  # the same velocity error for both samples
 
-    def per_sample(t_floor):
-        return torch.stack(
-            [
-                flow_loss(
-                    lambda x, level: noise[i : i + 1] - x0[i : i + 1] + wrong[i : i + 1],
-                    x0[i : i + 1],
-                    t[i : i + 1],
-                    noise[i : i + 1],
-                    t_floor,
-                )
-                for i in range(2)
-            ]
+    def off_by_one(t_floor, rows=slice(None)):  # the same unit velocity error everywhere
+        return flow_loss(
+            lambda x, level: noise[rows] - x0[rows] + 1.0, x0[rows], t[rows], noise[rows], t_floor
         )
 
-    plain, floored = per_sample(0.0), per_sample(0.25)
-    assert torch.allclose(plain, torch.ones(2))
+    assert off_by_one(0.0).item() == 1.0
     # Below the floor the error counts (t / floor)^2 as much; at or above it, unchanged.
-    assert torch.allclose(floored, torch.tensor([(0.1 / 0.25) ** 2, 1.0]))
-    batch = flow_loss(lambda x, level: noise - x0 + wrong, x0, t, noise, 0.25)
-    assert torch.isclose(batch, floored.mean())
+    assert torch.isclose(off_by_one(0.25, slice(0, 1)), torch.tensor((0.1 / 0.25) ** 2))
+    assert off_by_one(0.25, slice(1, 2)).item() == 1.0
+    assert torch.isclose(off_by_one(0.25), torch.tensor(((0.1 / 0.25) ** 2 + 1.0) / 2))
 
 
 def test_logit_normal_time():
