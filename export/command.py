@@ -3,7 +3,7 @@
 Writes BUNDLE_DIR/manifest.json, the four ONNX graphs and the evaluation JSONs (eval/), after checking
 every graph against torch in onnxruntime. Action names and descriptions come from a LAM evaluation's
 actions.json (--actions-json, else RUN/eval/actions.json of the LAM run); JSON files in each run's eval/
-folder and every --eval file are copied into the bundle. Optionally builds TensorRT engines and writes an
+folder and every --eval file are copied into the bundle (eval/<name>.json; two different files may not share a name). Optionally builds TensorRT engines and writes an
 NVIDIA Triton model repository.
 """
 
@@ -40,7 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (>= {MIN_OPSET})")
     parser.add_argument("--fp16", action="store_true", help="fp16 weights/compute (float32 I/O), for GPUs")
     parser.add_argument("--actions-json", type=Path, help="LAM eval actions.json (names, descriptions)")
-    parser.add_argument("--eval", type=Path, nargs="*", default=[], help="more eval JSON files to include")
+    parser.add_argument(
+        "--eval",
+        nargs="*",
+        default=[],
+        metavar="[NAME=]FILE",
+        help="more eval JSON files to include, as eval/NAME.json (NAME defaults to the file's stem)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing bundle folder")
     parser.add_argument("--raw-weights", action="store_true", help="export the raw weights instead of EMA")
     parser.add_argument(
@@ -74,20 +80,30 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def _eval_files(args: argparse.Namespace) -> dict[str, Path]:
-    """{key: path} of eval JSONs: the --actions-json folder's and each RUN/eval/'s *.json as <kind>_<stem>,
-    then --eval files as <stem>."""
+    """{name: path} of eval JSONs: the --actions-json folder's and each RUN/eval/'s *.json as <kind>_<stem>,
+    then --eval files as NAME (or <stem>). Two different files under one name is an error, not an overwrite."""
     found: dict[str, Path] = {}
+
+    def add(name: str, path: Path) -> None:
+        if name in found and found[name].resolve() != path.resolve():
+            raise CommandError(
+                f"{found[name]} and {path} would both be eval/{name}.json; name one: --eval OTHER_NAME={path}"
+            )
+        found[name] = path
+
     if args.actions_json is not None:  # a LAM eval folder: actions.json beside metrics.json
         for path in sorted(args.actions_json.parent.glob("*.json")):
-            found[f"lam_{path.stem}"] = path
+            add(f"lam_{path.stem}", path)
     for kind in KINDS:
         run_dir: Path = getattr(args, kind)
         for path in sorted((run_dir / "eval").glob("*.json")):
-            found[f"{kind}_{path.stem}"] = path
-    for path in args.eval:
+            add(f"{kind}_{path.stem}", path)
+    for spec in args.eval:
+        name, sep, file = str(spec).rpartition("=")
+        path = Path(file)
         if not path.is_file():
-            raise CommandError(f"--eval {path}: no such file")
-        found[path.stem] = path
+            raise CommandError(f"--eval {spec}: no such file")
+        add(name if sep else path.stem, path)
     return found
 
 

@@ -49,5 +49,5 @@ $MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --
 
 $MG export --tokenizer "$WORK/tokenizer" --lam "$WORK/lam" --dynamics "$WORK/dynamics" --out "$OUT" --name default \
   --actions-json "$WORK/eval/lam/actions.json" --default-decoder-steps 8 --force \
-  --eval "$WORK/eval/tokenizer/metrics.json" "$WORK/eval/lam/metrics.json" "$WORK/eval/dynamics/dynamics.json"
+  --eval tokenizer_metrics="$WORK/eval/tokenizer/metrics.json" dynamics="$WORK/eval/dynamics/dynamics.json"
 $MG bundle info "$OUT"

@@ -218,3 +218,32 @@ def test_export_command_from_run_dirs(
     np.testing.assert_allclose(enc.run(None, {"audio": audio})[0], expected, atol=1e-4)
     assert cli_main(args) == 1  # exists, no --force
     assert cli_main([*args[:2], f"--lam={runs['tokenizer']}", *args[3:], "--force"]) == 1  # wrong kind
+
+
+def test_eval_files_never_overwrite_each_other(tmp_path: Path) -> None:
+    import argparse
+
+    from engine.cli import CommandError
+    from export.command import _eval_files
+
+    runs = {kind: tmp_path / kind for kind in ("tokenizer", "lam", "dynamics")}
+    for kind, run in runs.items():
+        (run / "eval").mkdir(parents=True)
+        (run / "eval" / "metrics.json").write_text(json.dumps({"kind": kind}))
+    lam_actions = runs["lam"] / "eval" / "actions.json"
+    lam_actions.write_text("[]")
+    tok_metrics = runs["tokenizer"] / "eval" / "metrics.json"
+
+    def files(*specs: str) -> dict[str, Path]:
+        args = argparse.Namespace(**runs, actions_json=lam_actions, eval=list(specs))
+        return _eval_files(args)
+
+    found = files(f"tok={tok_metrics}", str(runs["lam"] / "eval" / "metrics.json"))
+    assert found["tok"] == tok_metrics and found["tokenizer_metrics"] == tok_metrics
+    assert found["lam_actions"] == lam_actions and found["metrics"] == runs["lam"] / "eval" / "metrics.json"
+    # The same file under the name it already has is fine; a different file under a taken name is refused.
+    assert files(f"lam_metrics={runs['lam'] / 'eval' / 'metrics.json'}")["lam_metrics"].exists()
+    with pytest.raises(CommandError, match="would both be eval/metrics.json"):
+        files(str(tok_metrics), str(runs["dynamics"] / "eval" / "metrics.json"))
+    with pytest.raises(CommandError, match="no such file"):
+        files(f"x={tmp_path / 'missing.json'}")
