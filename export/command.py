@@ -3,8 +3,8 @@
 Writes BUNDLE_DIR/manifest.json, the four ONNX graphs and the evaluation JSONs (eval/), after checking
 every graph against torch in onnxruntime. Action names and descriptions come from a LAM evaluation's
 actions.json (--actions-json, else RUN/eval/actions.json of the LAM run); JSON files in each run's eval/
-folder and every --eval file are copied into the bundle (eval/<name>.json; two different files may not share a name). Optionally builds TensorRT engines and writes an
-NVIDIA Triton model repository.
+folder and every --eval file are copied into the bundle as eval/<name>.json (two different files may not
+share a name). Optionally builds TensorRT engines and writes an NVIDIA Triton model repository.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from dataclasses import asdict
@@ -15,8 +16,10 @@ import pytest
 import torch
 
 from engine.bundle import GRAPH_NAMES, REQUIRED_KEYS, BundleError, load_bundle
+from engine.cli import CommandError
 from engine.cli import main as cli_main
 from export.bundle_writer import check_compatible, export_bundle, load_actions
+from export.command import _eval_files
 from export.onnx_export import ExportError, export_graph
 from export.parity import ParityError, check_parity, session
 from export.tensorrt import TensorRTConfig, build_engines, profiles, unavailable_reason
@@ -221,11 +224,6 @@ def test_export_command_from_run_dirs(
 
 
 def test_eval_files_never_overwrite_each_other(tmp_path: Path) -> None:
-    import argparse
-
-    from engine.cli import CommandError
-    from export.command import _eval_files
-
     runs = {kind: tmp_path / kind for kind in ("tokenizer", "lam", "dynamics")}
     for kind, run in runs.items():
         (run / "eval").mkdir(parents=True)
