@@ -188,6 +188,20 @@ def load_run(run_dir: Path) -> RunInfo:
     )
 
 
+def load_initial_weights(model: torch.nn.Module, path: Path) -> list[str]:
+    """Warm start: copy a run's (or checkpoint's) EMA weights into `model` in place and return the model's
+    keys the checkpoint lacks (modules added since, left at their initialisation). Keys only the checkpoint
+    has, or tensors of another shape, mean another architecture: a ValueError."""
+    file = resolve(path) / "ema.safetensors"
+    try:
+        missing, unexpected = safetensors.torch.load_model(model, str(file), strict=False)
+    except RuntimeError as err:  # size mismatches
+        raise ValueError(f"{file}: weights of another shape than the model's ({err})") from err
+    if unexpected:
+        raise ValueError(f"{file}: holds weights the model lacks ({unexpected}); is it the same kind of model?")
+    return list(missing)
+
+
 def load_weights(model: torch.nn.Module, path: Path, ema: bool = True) -> None:
     """Load a checkpoint's (EMA) weights into `model` in place (strict: every key must match)."""
     file = resolve(path) / ("ema.safetensors" if ema else "model.safetensors")

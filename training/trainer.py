@@ -72,6 +72,7 @@ class TrainConfig:
     num_workers: int = 0  # DataLoader worker processes (0 = load in the training process)
     seed: int = 0  # seeds the data order and the training RNG streams
     device: str = "auto"  # auto (cuda if available), cpu, cuda or cuda:N
+    init_from: str | None = None  # a run or checkpoint folder whose EMA weights start a new run (fine-tuning)
 
     def __post_init__(self) -> None:
         if self.precision not in ("fp32", "bf16"):
@@ -313,6 +314,9 @@ def _train(
         checkpoint.remove_stale_temps(run_dir)
 
     model = task.model.to(info.device).train()
+    if config.init_from and found is None:
+        new = checkpoint.load_initial_weights(model, Path(config.init_from))
+        log.info("weights from %s%s", config.init_from, f"; new, at their init: {new}" if new else "")
     ema = EMA(model, config.ema_decay)
     optimizer = make_optimizer(model, config)
     rng.seed_everything(config.seed + info.rank)

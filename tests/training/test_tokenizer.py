@@ -124,3 +124,23 @@ def test_sample_prediction_turns_the_clean_estimate_into_a_velocity():
         assert torch.allclose(noisy[:1] - 0.5 * v[:1], torch.zeros(1, 1, 4 * model.hop), atol=1e-6)
     with pytest.raises(ValueError, match="prediction"):
         TokenizerConfig(prediction="eps")
+
+
+def test_fresh_fine_gate_is_the_identity_and_a_shut_band_is_silent():
+    torch.manual_seed(0)
+    plain, gated = build("tiny").eval(), build("tiny", fine_gate=True).eval()
+    gated.load_state_dict(plain.state_dict(), strict=False)
+    torch.nn.init.normal_(plain.decoder.out.weight, std=0.1)  # a decoder that outputs something
+    gated.decoder.out.load_state_dict(plain.decoder.out.state_dict())
+    noisy, t, latents = torch.randn(1, 1, 8 * plain.hop), torch.tensor([0.5]), torch.randn(1, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(gated.decoder(noisy, t, latents), plain.decoder(noisy, t, latents), atol=1e-5)
+        gated.decoder.fine_envelope.bias[5] = -12.0  # shut fine band 5 (of 16) everywhere
+        estimate = gated.decoder(noisy, t, latents)
+    fine = gated.decoder.fine.analysis(estimate)[0]  # (16, L)
+    assert fine[5].abs().max() < 1e-4 * fine.abs().max()
+
+
+def test_fine_gate_needs_the_clean_estimate():
+    with pytest.raises(ValueError, match="fine_gate"):
+        TokenizerConfig(fine_gate=True, prediction="velocity")

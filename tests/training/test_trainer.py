@@ -242,3 +242,14 @@ def test_too_small_a_dataset_and_resume_without_a_run(
     train(ToyTask(), config(max_steps=2), tmp_path / "fresh", resume=True)
     assert "no checkpoint to resume from" in caplog.text
     assert checkpoint.load_run(tmp_path / "fresh").step == 2
+
+
+def test_init_from_starts_a_new_run_from_another_runs_ema_weights(tmp_path: Path) -> None:
+    train(ToyTask(n=64), config(), tmp_path / "a")
+    _, source_ema = weights(tmp_path / "a")
+    train(ToyTask(n=64, seed=1), config(lr=0.0, init_from=str(tmp_path / "a")), tmp_path / "b")
+    started, _ = weights(tmp_path / "b")  # lr 0: the weights it started from
+    assert started.keys() == source_ema.keys()
+    assert all(torch.equal(started[k], source_ema[k]) for k in started if k != "seen")  # seen counts on
+    with pytest.raises(ValueError, match="another shape"):
+        train(ToyTask(ToyConfig(hidden=8), n=64), config(init_from=str(tmp_path / "a")), tmp_path / "c")

@@ -13,9 +13,13 @@ from __future__ import annotations
 import argparse
 import logging
 
+from pathlib import Path
+
 import torch
 
+from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from training.checkpoint import load_run
 from training.diffusion import FlowConfig
 from training.tasks.tokenizer import TokenizerTask, TokenizerTaskConfig
 from training.trainer import add_train_arguments, train, train_config_from_args
@@ -47,21 +51,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="decoder output, overriding the preset: velocity (v) or sample (x0, converted to v)",
     )
+    for flag, text in (
+        ("--spectrum", "encoder also reads a log-magnitude STFT (overrides the preset or --init-from run)"),
+        ("--fine-gate", "x0 decoder also gates a finer MDCT, so gaps between harmonics stay quiet (same)"),
+    ):
+        parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
     add_dataclass_arguments(parser, TokenizerTaskConfig)
     add_dataclass_arguments(parser, FlowConfig)
     add_train_arguments(parser, **TRAIN_DEFAULTS)
+
+
+def _run_model_config(path: str) -> dict:
+    try:
+        info = load_run(Path(path))
+    except (FileNotFoundError, ValueError) as err:
+        raise CommandError(f"--init-from {path}: not a training run ({err})") from err
+    if info.kind != "tokenizer":
+        raise CommandError(f"--init-from {path} holds a {info.kind} model, not a tokenizer")
+    return info.model_config
 
 
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     config = train_config_from_args(args)
+    # A warm start keeps the source run's architecture; the flags may add the zero-initialised parts.
+    overrides = dict(_run_model_config(config.init_from)) if config.init_from else {}
+    for name in ("prediction", "spectrum", "fine_gate"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
     task = TokenizerTask(
         args.data,
         dataclass_from_args(TokenizerTaskConfig, args),
         dataclass_from_args(FlowConfig, args),
         seed=config.seed,
-        **({"prediction": args.prediction} if args.prediction else {}),
+        **overrides,
     )
     extra = {"data": str(args.data), "task": vars(dataclass_from_args(TokenizerTaskConfig, args))}
     final = train(task, config, args.out, resume=args.resume, extra=extra)

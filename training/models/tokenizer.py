@@ -50,6 +50,7 @@ from training.models.blocks import (
     Upsample,
 )
 from training.models.mdct import MDCT
+from training.models.spectrum import LogSpectrum
 
 
 def pad_to_multiple(audio: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -76,6 +77,8 @@ class TokenizerConfig:
         "sample"  # decoder output: "sample" (x0, gated; v = (x_t - x0) / max(t, min_t)) or "velocity"
     )
     min_t: float = 0.05  # with prediction="sample", the level below which the division is clamped
+    spectrum: bool = False  # encoder also reads a log-magnitude STFT (4x its second scale's hop) at that scale
+    fine_gate: bool = False  # x0 mode: a second band gain, on the second scale's finer MDCT (harmonics, not bands)
 
     def __post_init__(self) -> None:
         self.factors, self.widths, self.depths = tuple(self.factors), tuple(self.widths), tuple(self.depths)
@@ -83,6 +86,8 @@ class TokenizerConfig:
             raise ValueError("factors, widths and depths need one entry per stage")
         if self.prediction not in ("velocity", "sample"):
             raise ValueError(f"prediction must be 'velocity' or 'sample', got {self.prediction!r}")
+        if self.fine_gate and self.prediction != "sample":
+            raise ValueError("fine_gate gates the clean estimate: it needs prediction='sample'")
 
     @property
     def hop(self) -> int:
@@ -90,7 +95,8 @@ class TokenizerConfig:
 
 
 class Encoder(nn.Module):
-    """Scaled waveform (B, 1, N) -> normalised latents (B, D, T)."""
+    """Scaled waveform (B, 1, N) -> normalised latents (B, D, T); with `spectrum`, the raw audio's log
+    magnitudes join at the second scale (added through a 1x1 conv, like the decoder's conditioning)."""
 
     def __init__(self, cfg: TokenizerConfig) -> None:
         super().__init__()
@@ -105,11 +111,20 @@ class Encoder(nn.Module):
         self.downs = nn.ModuleList(
             Downsample(w, o, f) for w, o, f in zip(cfg.widths, outs, cfg.factors, strict=True)
         )
+        self.spectrum = self.spectrum_in = None
+        if cfg.spectrum:
+            hop = cfg.patch * cfg.factors[0]
+            self.spectrum = LogSpectrum(hop, 4 * hop)
+            self.spectrum_in = nn.Conv1d(self.spectrum.bins, outs[0], 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+        """x: the scaled waveform (B, 1, N) the stem reads; audio: the raw one (B, 1, N) for the spectrum."""
         h = self.stem(self.patchify.analysis(x))  # (B, C0, N/patch)
-        for stage, down in zip(self.stages, self.downs, strict=True):
+        for s, (stage, down) in enumerate(zip(self.stages, self.downs, strict=True)):
             h = down(stage(h))  # (B, C_next, L/f)
+            if s == 0 and self.spectrum is not None:
+                # log|X| spans ~-11.5 (floor) .. 0: centre and scale it to about unit size.
+                h = h + self.spectrum_in((self.spectrum(audio) + 6.0) / 3.0)  # (B, C1, N/hop_1)
         return F.layer_norm(h.transpose(1, 2), (self.latent_dim,)).transpose(1, 2)  # (B, D, T)
 
 
@@ -154,6 +169,14 @@ class Decoder(nn.Module):
         # x0 mode: the clean estimate is the output times a per-band, per-position gain read from the
         # latents alone, so bands the latents call silent come out silent however much noise the input holds.
         self.envelope = nn.Conv1d(e, cfg.patch, 3, padding=1) if cfg.prediction == "sample" else None
+        # The first scale's bins are sr / 2P wide (250 Hz for P = 32): too coarse to keep the gaps between a
+        # chord's harmonics quiet. The fine gate repeats the gain on an MDCT with the second scale's hop
+        # (f0 times the bins), read from that scale's conditioning.
+        self.fine = self.fine_envelope = None
+        if cfg.fine_gate:
+            fine_bins = cfg.patch * cfg.factors[0]
+            self.fine = MDCT(fine_bins)
+            self.fine_envelope = nn.Conv1d(e, fine_bins, 3, padding=1)
         self.scales = scales
 
     def forward(self, noisy: torch.Tensor, t: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
@@ -180,7 +203,11 @@ class Decoder(nn.Module):
         out = self.out(h)  # (B, P, L0): no final norm, so amplitude survives
         if self.envelope is not None:
             out = out * torch.exp(self.envelope(conds[0]).clamp(-12.0, 4.0))  # gain e^-12 .. e^4
-        return self.patchify.synthesis(out)  # (B, 1, N)
+        y = self.patchify.synthesis(out)  # (B, 1, N)
+        if self.fine is not None:
+            gain = torch.exp(self.fine_envelope(conds[1]).clamp(-12.0, 4.0))  # (B, P f0, L_1)
+            y = self.fine.synthesis(self.fine.analysis(y) * gain)  # (B, 1, N)
+        return y
 
 
 class Tokenizer(nn.Module):
@@ -224,9 +251,11 @@ class Tokenizer(nn.Module):
         nn.init.normal_(self.decoder.time.mlp[2].weight, std=0.02)
         nn.init.zeros_(self.decoder.out.weight)
         nn.init.zeros_(self.decoder.out.bias)
-        if self.decoder.envelope is not None:  # unit gain at the start
-            nn.init.zeros_(self.decoder.envelope.weight)
-            nn.init.zeros_(self.decoder.envelope.bias)
+        # Unit gains and no spectrum at the start, so these parts can also be added to a trained model.
+        for added in (self.decoder.envelope, self.decoder.fine_envelope, self.encoder.spectrum_in):
+            if added is not None:
+                nn.init.zeros_(added.weight)
+                nn.init.zeros_(added.bias)
 
     def to_diffusion(self, audio: torch.Tensor) -> torch.Tensor:
         """Audio (B, 1, N) -> the decoder's space: pre-emphasised, times audio_scale, MDCT coefficients
@@ -255,7 +284,7 @@ class Tokenizer(nn.Module):
         A companding model's encoder reads the decoder's space (quiet detail at a usable scale); linear
         models read the scaled waveform they were trained on."""
         x = self.to_diffusion(audio) if self.config.compand != 1.0 else audio * self.config.audio_scale
-        return self.encoder(x).transpose(1, 2)  # (B, T, D)
+        return self.encoder(x, audio).transpose(1, 2)  # (B, T, D)
 
     def velocity(self, noisy: torch.Tensor, t: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
         """noisy (B, 1, N) decoder-space audio at level t (B,), latents (B, T, D) -> velocity (B, 1, N).

@@ -1,0 +1,51 @@
+"""The encoder's log-magnitude STFT view: frame count and centring, a sine's level in its bin, no parameters."""
+
+import math
+
+import pytest
+import torch
+
+from training.models.spectrum import FLOOR, LogSpectrum
+from training.models.tokenizer import build
+
+
+def test_a_sine_reads_half_its_amplitude_in_its_own_bin_of_every_frame():
+    hop, n_fft, rate = 128, 512, 16_000
+    spectrum = LogSpectrum(hop, n_fft)
+    k = 20  # 625 Hz: exactly on bin 20
+    t = torch.arange(16 * hop) / rate
+    log_magnitude = spectrum(0.8 * torch.sin(2 * math.pi * k * rate / n_fft * t)[None, None])
+    assert log_magnitude.shape == (1, n_fft // 2 + 1, 16)
+    inner = log_magnitude[0, :, 2:-2]  # frames that do not reach the reflected ends
+    assert torch.allclose(inner[k], torch.full_like(inner[k], math.log(0.4)), atol=1e-3)
+    assert (inner.argmax(dim=0) == k).all()
+    assert inner[k + 5].max() < math.log(0.4) - 5  # the window's leakage stays 50 dB+ down
+
+
+def test_frame_l_is_centred_on_its_hop():
+    spectrum = LogSpectrum(16, 64)
+    x = torch.zeros(1, 1, 160)
+    x[..., 5 * 16 + 8] = 1.0  # an impulse at the centre of frame 5
+    loudest = spectrum(x)[0].mean(dim=0)  # (L,)
+    assert loudest.argmax().item() == 5
+    assert torch.allclose(loudest[4], loudest[6], atol=1e-4)  # symmetric around it
+    assert spectrum(torch.zeros(1, 1, 160)).eq(math.log(FLOOR)).all()
+
+
+def test_spectrum_encoder_adds_only_a_zero_projection_that_then_hears_the_audio():
+    torch.manual_seed(0)
+    plain = build("small")
+    spectral = build("small", spectrum=True)
+    extra = sum(p.numel() for p in spectral.parameters()) - sum(p.numel() for p in plain.parameters())
+    assert extra == (257 + 1) * 128  # the 1x1 conv from 257 bins to the second scale's 128 channels
+    spectral.load_state_dict(plain.state_dict(), strict=False)
+    audio = torch.randn(1, 1, 4 * spectral.hop) * 0.1
+    with torch.no_grad():
+        assert torch.equal(spectral.encode(audio), plain.encode(audio))  # zero-initialised: a warm start
+        torch.nn.init.normal_(spectral.encoder.spectrum_in.weight, std=0.1)
+        assert not torch.allclose(spectral.encode(audio), plain.encode(audio))
+
+
+def test_spectrum_rejects_a_window_shorter_than_its_hop():
+    with pytest.raises(ValueError, match="n_fft"):
+        LogSpectrum(128, 64)
