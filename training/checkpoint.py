@@ -198,7 +198,9 @@ def load_initial_weights(model: torch.nn.Module, path: Path) -> list[str]:
     except RuntimeError as err:  # size mismatches
         raise ValueError(f"{file}: weights of another shape than the model's ({err})") from err
     if unexpected:
-        raise ValueError(f"{file}: holds weights the model lacks ({unexpected}); is it the same kind of model?")
+        raise ValueError(
+            f"{file}: holds weights the model lacks ({unexpected}); is it the same kind of model?"
+        )
     return list(missing)
 
 

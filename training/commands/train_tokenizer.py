@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-
 from pathlib import Path
 
 import torch
