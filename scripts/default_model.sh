@@ -3,7 +3,7 @@
 # synth -> label from annotations -> train + apply the quality filter -> tokenizer -> tokenize -> LAM ->
 # dynamics -> evaluate each -> export. Seeds are fixed; budgets are steps (and a wall-clock cap per stage).
 #
-#   bash scripts/default_model.sh            # 2-core CPU: about 90 minutes on an idle machine (the shipped figures)
+#   bash scripts/default_model.sh            # 2-core CPU: about 2 h 30 min on an idle machine (the shipped figures)
 #   GPU=1 bash scripts/default_model.sh      # CUDA: larger presets and more steps, minutes per stage
 #
 # Every training stage resumes when re-run (--resume), so a cut run continues where it stopped.
@@ -18,12 +18,18 @@ mkdir -p "$WORK"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}  # use 1 on a shared, busy CPU: OpenMP threads thrash there
 
 if [[ "${GPU:-0}" == 1 ]]; then
-  TOK="--preset high --max-steps 40000 --batch-size 32 --threads 0 --precision bf16"
+  TOK_STAGES=("tokenizer|--preset high --max-steps 40000 --batch-size 32 --threads 0 --precision bf16")
   LAM="--preset base --max-steps 20000"
   DYN="--preset base --max-steps 40000 --threads 0 --precision bf16"
   MINUTES=${MINUTES_GPU:-600}
 else
-  TOK="--preset small --max-steps 20000 --curriculum 0:1,12000:2 --max-minutes 75 --threads 2 --sample-every 2000 --sample-clips 4 --sample-steps 4"
+  # The tokenizer in two runs, the second warm-started from the first (--init-from); 1 h 50 min on 2 idle
+  # cores: a base model without the spectrum view and fine gate, then those added (zero-initialised).
+  SAMPLES="--threads 2 --sample-clips 4 --sample-steps 4"
+  TOK_STAGES=(
+    "tokenizer_base|--preset small --no-spectrum --no-fine-gate --loss-t-floor 0.25 --max-steps 8500 --curriculum 0:1,6500:2 --max-minutes 80 --sample-every 2000"
+    "tokenizer|--spectrum --fine-gate --curriculum 0:2 --max-steps 4000 --max-minutes 60 --lr 3e-4 --warmup-steps 100 --sample-every 1000"
+  )
   LAM="--preset small --max-steps 600 --max-minutes 5"
   DYN="--preset small --max-steps 2000 --max-minutes 10 --threads 2"
 fi
@@ -36,8 +42,17 @@ resume() { [[ -d "$1/checkpoints" ]] && echo --resume || true; }
 [[ -f $WORK/filter.joblib ]] || $MG data train-filter "$WORK/labels.csv" --out "$WORK/filter.joblib"
 $MG data filter "$WORK/corpus/corpus.jsonl" --model "$WORK/filter.joblib" --out "$WORK/manifest.jsonl" --workers 2
 
-# shellcheck disable=SC2086
-$MG train tokenizer --data "$WORK/manifest.jsonl" --out "$WORK/tokenizer" --seed 0 $TOK $(resume "$WORK/tokenizer")
+previous=
+for stage in "${TOK_STAGES[@]}"; do  # RUN|OPTIONS; a finished stage leaves RUN/done and is not re-entered
+  run=${stage%%|*}
+  if [[ ! -f $WORK/$run/done ]]; then
+    # shellcheck disable=SC2046,SC2086
+    $MG train tokenizer --data "$WORK/manifest.jsonl" --out "$WORK/$run" --seed 0 ${stage#*|} ${SAMPLES:-} \
+      ${previous:+--init-from "$WORK/$previous"} $(resume "$WORK/$run")
+    touch "$WORK/$run/done"
+  fi
+  previous=$run
+done
 $MG eval tokenizer --checkpoint "$WORK/tokenizer" --out "$WORK/eval/tokenizer" --steps 8
 $MG tokenize --checkpoint "$WORK/tokenizer" --data "$WORK/manifest.jsonl" --out "$WORK/latents"
 # shellcheck disable=SC2086

@@ -42,6 +42,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--providers", default="auto", help="onnxruntime providers for --bundle (auto, cpu, cuda,...)"
     )
+    group.add_argument(
+        "--intra-op-threads",
+        type=int,
+        default=0,
+        help="onnxruntime threads inside one operator for --bundle (0 = every core); a seeded edit is "
+        "bit-identical only between runs with the same count (a server's, for one)",
+    )
     group.add_argument("--timeout", type=float, help="seconds before giving up on the engine")
 
 
@@ -124,7 +131,10 @@ def open_editor(args: argparse.Namespace) -> Iterator[EditorClient | LocalEditor
             return
         bundle = load_bundle(bundle_path(args))
         try:
-            runtime = Runtime(bundle, RuntimeConfig(providers=args.providers, warmup=False))
+            runtime = Runtime(
+                bundle,
+                RuntimeConfig(providers=args.providers, intra_op_threads=args.intra_op_threads, warmup=False),
+            )
         except ValueError as err:  # a provider that is not installed
             raise CommandError(str(err)) from err
         yield LocalEditor(Pipeline(runtime))

@@ -44,7 +44,9 @@ def test_fresh_decoder_decodes_silence_or_the_noise_mapped_back():
     latents = torch.randn(1, 4, 8)
     noise = torch.randn(1, 1, 4 * build("tiny").hop)
     assert torch.equal(build("tiny").eval().decode(latents, steps=3, noise=noise), torch.zeros_like(noise))
-    velocity = build("tiny", prediction="velocity").eval()  # predicts v = 0: the noise is never moved
+    velocity = build(
+        "tiny", prediction="velocity", fine_gate=False
+    ).eval()  # predicts v = 0: the noise is never moved
     assert torch.allclose(velocity.decode(latents, steps=3, noise=noise), velocity.from_diffusion(noise))
 
 
@@ -72,7 +74,7 @@ def test_envelope_read_from_the_latents_silences_the_clean_estimate():
         assert x0.abs().mean() > 1e-3
         model.decoder.envelope.bias.fill_(-40.0)  # clamped to e^-12
         assert model.decoder(noisy, t, latents.transpose(1, 2)).abs().max() < x0.abs().max() * 1e-4
-    assert build("tiny", prediction="velocity").decoder.envelope is None
+    assert build("tiny", prediction="velocity", fine_gate=False).decoder.envelope is None
 
 
 def test_decoder_depends_on_latents_once_trained_a_little():
