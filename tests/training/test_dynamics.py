@@ -446,7 +446,7 @@ def _train_and_score_hidden_states(tmp_path: Path) -> None:
         "--preset",
         "tiny",
         "--max-steps",
-        "300",
+        "600",
         "--batch-size",
         "16",
         "--warmup-steps",

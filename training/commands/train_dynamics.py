@@ -16,6 +16,7 @@ import torch
 
 from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from training import rng
 from training.latents import INDEX
 from training.tasks.dynamics import DynamicsTask, DynamicsTaskConfig, MaskConfig
 from training.trainer import add_train_arguments, train, train_config_from_args
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     config = train_config_from_args(args)
     task_config = dataclass_from_args(DynamicsTaskConfig, args)
     try:
+        rng.seed_everything(config.seed)  # the model's initial weights follow --seed
         task = DynamicsTask(
             args.latents,
             args.lam,

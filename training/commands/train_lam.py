@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from training import rng
 from training.latents import INDEX
 from training.models.lam import MaskConfig
 from training.tasks.lam import LAMTask, LAMTaskConfig
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     config = train_config_from_args(args)
     task_config = dataclass_from_args(LAMTaskConfig, args)
     try:
+        rng.seed_everything(config.seed)  # the model's initial weights follow --seed
         task = LAMTask(
             str(args.latents), task_config, dataclass_from_args(MaskConfig, args, "mask"), seed=config.seed
         )

@@ -18,6 +18,7 @@ import torch
 
 from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from training import rng
 from training.checkpoint import load_run
 from training.diffusion import FlowConfig
 from training.tasks.tokenizer import TokenizerTask, TokenizerTaskConfig
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     for name in ("prediction", "spectrum", "fine_gate"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
+    rng.seed_everything(config.seed)  # the model's initial weights follow --seed
     task = TokenizerTask(
         args.data,
         dataclass_from_args(TokenizerTaskConfig, args),
