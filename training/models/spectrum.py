@@ -3,8 +3,8 @@
 A waveform (or MDCT) encoder has to learn a magnitude (a squaring nonlinearity) and a long average before a
 band's loudness is a linear feature; trained on a CPU budget it only half does, and the latents lose the
 envelope the decoder most needs (a probe read the 64-mel envelope from them to 0.6 nats). This view hands
-it log band magnitudes directly, at a frequency resolution the first MDCT scale lacks (31 Hz bins for the
-`small` preset against the MDCT's 250 Hz).
+it log band magnitudes directly, at a frequency resolution the first MDCT scale lacks (15.6 Hz bins for the
+`small` preset against its MDCT's 125 Hz).
 
 One conv with the Hann-windowed DFT as a fixed kernel (ONNX Conv, no FFT), then sqrt(re^2 + im^2) and a log.
 Letters: B batch, N samples (a multiple of the hop), F = n_fft / 2 + 1 bins, L = N // hop frames.

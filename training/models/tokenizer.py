@@ -77,12 +77,8 @@ class TokenizerConfig:
         "sample"  # decoder output: "sample" (x0, gated; v = (x_t - x0) / max(t, min_t)) or "velocity"
     )
     min_t: float = 0.05  # with prediction="sample", the level below which the division is clamped
-    spectrum: bool = (
-        False  # encoder also reads a log-magnitude STFT (4x its second scale's hop) at that scale
-    )
-    fine_gate: bool = (
-        False  # x0 mode: a second band gain, on the second scale's finer MDCT (harmonics, not bands)
-    )
+    spectrum: bool = False  # encoder also reads a log-magnitude STFT at its second scale
+    fine_gate: bool = False  # x0 mode: a second band gain on the second scale's finer MDCT
 
     def __post_init__(self) -> None:
         self.factors, self.widths, self.depths = tuple(self.factors), tuple(self.widths), tuple(self.depths)
