@@ -16,7 +16,8 @@ import torch
 
 from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
-from training.checkpoint import load_model, load_run
+from training.checkpoint import load_model
+from training.commands.runs import run_of_kind
 from training.data.manifest import read_entries, split_entries
 from training.evaluation.tokenizer import TokenizerEvalConfig, evaluate, summary_table
 
@@ -45,12 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @torch.no_grad()  # scoped: the CLI also runs inside test processes and other tools
 def run(args: argparse.Namespace) -> int:
-    try:
-        info = load_run(args.checkpoint)
-    except (FileNotFoundError, ValueError) as err:
-        raise CommandError(f"{args.checkpoint}: not a training run ({err})") from err
-    if info.kind != "tokenizer":
-        raise CommandError(f"{args.checkpoint} holds a {info.kind} model, not a tokenizer")
+    info = run_of_kind(args.checkpoint, "tokenizer", str(args.checkpoint))
     data = args.data or info.extra.get("data")
     if data is None:
         raise CommandError("the run does not record its data: pass --data")

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import torch
 
-from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from training import rng
-from training.checkpoint import load_run
+from training.commands.runs import run_of_kind
 from training.diffusion import FlowConfig
 from training.tasks.tokenizer import TokenizerTask, TokenizerTaskConfig
 from training.trainer import add_train_arguments, train, train_config_from_args
@@ -61,22 +60,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_train_arguments(parser, **TRAIN_DEFAULTS)
 
 
-def _run_model_config(path: str) -> dict:
-    try:
-        info = load_run(Path(path))
-    except (FileNotFoundError, ValueError) as err:
-        raise CommandError(f"--init-from {path}: not a training run ({err})") from err
-    if info.kind != "tokenizer":
-        raise CommandError(f"--init-from {path} holds a {info.kind} model, not a tokenizer")
-    return info.model_config
-
-
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     config = train_config_from_args(args)
     # A warm start keeps the source run's architecture; the flags may add the zero-initialised parts.
-    overrides = dict(_run_model_config(config.init_from)) if config.init_from else {}
+    overrides = {}
+    if config.init_from:
+        source = run_of_kind(Path(config.init_from), "tokenizer", f"--init-from {config.init_from}")
+        overrides = dict(source.model_config)
     for name in ("prediction", "spectrum", "fine_gate"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
