@@ -109,3 +109,15 @@ def test_train_then_eval_cli(corpus, tmp_path):
     assert all(np.isfinite(v) for m in result["mean"].values() for v in m.values())
     names = {p.name for p in out.iterdir()}
     assert {"00_original.wav", "00_reconstruction.wav", "00_griffin_lim.wav", "spectrograms.png"} <= names
+
+
+def test_warm_start_can_change_the_decoder_space_emphasis(corpus, tmp_path):
+    common = ["--data", str(corpus), "--curriculum", "0:0.25", "--batch-size", "2", "--sample-every", "0"]
+    source = tmp_path / "source"
+    assert main(["train", "tokenizer", *common, "--preset", "tiny", "--out", str(source), "--max-steps", "1"]) == 0
+    warm = ["train", "tokenizer", *common, "--init-from", str(source), "--max-steps", "1"]
+    assert main([*warm, "--emphasis", "1.0", "--out", str(tmp_path / "bad")]) == 1
+    assert main([*warm, "--emphasis", "0.5", "--out", str(tmp_path / "warm")]) == 0
+    state = json.loads(next((tmp_path / "warm" / "checkpoints").glob("step_*/state.json")).read_text())
+    source_state = json.loads(next((source / "checkpoints").glob("step_*/state.json")).read_text())
+    assert state["model_config"] == {**source_state["model_config"], "emphasis": 0.5}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from training import rng
 from training.commands.runs import run_of_kind
@@ -55,6 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("--fine-gate", "x0 decoder also gates a finer MDCT, so gaps between harmonics stay quiet (same)"),
     ):
         parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
+    parser.add_argument(
+        "--emphasis",
+        type=float,
+        default=None,
+        help="pre-emphasis coefficient a of the decoder's space, y[n] = x[n] - a x[n-1] (overrides the preset "
+        "or --init-from run; lower a leaves less of the decoder's residual noise in the bass; 0 = off)",
+    )
     add_dataclass_arguments(parser, TokenizerTaskConfig)
     add_dataclass_arguments(parser, FlowConfig)
     add_train_arguments(parser, **TRAIN_DEFAULTS)
@@ -64,12 +72,14 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     config = train_config_from_args(args)
+    if args.emphasis is not None and not 0.0 <= args.emphasis < 1.0:
+        raise CommandError(f"--emphasis must be in [0, 1), got {args.emphasis}")
     # A warm start keeps the source run's architecture; the flags may add the zero-initialised parts.
     overrides = {}
     if config.init_from:
         source = run_of_kind(Path(config.init_from), "tokenizer", f"--init-from {config.init_from}")
         overrides = dict(source.model_config)
-    for name in ("prediction", "spectrum", "fine_gate"):
+    for name in ("prediction", "spectrum", "fine_gate", "emphasis"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     rng.seed_everything(config.seed)  # the model's initial weights follow --seed
