@@ -114,7 +114,10 @@ def test_train_then_eval_cli(corpus, tmp_path):
 def test_warm_start_can_change_the_decoder_space_emphasis(corpus, tmp_path):
     common = ["--data", str(corpus), "--curriculum", "0:0.25", "--batch-size", "2", "--sample-every", "0"]
     source = tmp_path / "source"
-    assert main(["train", "tokenizer", *common, "--preset", "tiny", "--out", str(source), "--max-steps", "1"]) == 0
+    assert (
+        main(["train", "tokenizer", *common, "--preset", "tiny", "--out", str(source), "--max-steps", "1"])
+        == 0
+    )
     warm = ["train", "tokenizer", *common, "--init-from", str(source), "--max-steps", "1"]
     assert main([*warm, "--emphasis", "1.0", "--out", str(tmp_path / "bad")]) == 1
     assert main([*warm, "--emphasis", "0.5", "--out", str(tmp_path / "warm")]) == 0
