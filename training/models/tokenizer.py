@@ -19,7 +19,6 @@ C channels at a scale, L positions at a scale, E conditioning width.
   un-normalised residual stream, so the estimate can follow the local loudness. In x0 mode (the default)
   the estimate is gated by a per-band, per-position gain computed from the latents alone: the latents
   say which bands sound, and noise the network fails to remove cannot leak into bands they call silent.
-  The fine gate repeats that on a finer MDCT of the expanded (linear) estimate (see `_fine_gate`).
 - Decoder space (`engine/decoder_space.py`): `to_diffusion(audio)` pre-emphasises (music's spectrum falls
   ~25 dB from bass to 4 kHz; without it the L2 loss is all bass), multiplies by `audio_scale` (music at
   ~0.5 RMS against unit noise) and compands every MDCT coefficient to sign(c) |c|^compand. The log-mel
@@ -183,7 +182,6 @@ class Decoder(nn.Module):
         if cfg.fine_gate:
             self.fine = MDCT(cfg.second_hop)
             self.fine_envelope = nn.Conv1d(e, cfg.second_hop, 3, padding=1)
-        self.compand = cfg.compand
         self.scales = scales
 
     def forward(self, noisy: torch.Tensor, t: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
@@ -210,31 +208,11 @@ class Decoder(nn.Module):
         out = self.out(h)  # (B, P, L0): no final norm, so amplitude survives
         if self.envelope is not None:
             out = out * torch.exp(self.envelope(conds[0]).clamp(-12.0, 4.0))  # gain e^-12 .. e^4
+        y = self.patchify.synthesis(out)  # (B, 1, N)
         if self.fine is not None:
-            out = self._fine_gate(out, conds[1])  # (B, P, L0)
-        return self.patchify.synthesis(out)  # (B, 1, N)
-
-    def _fine_gate(self, out: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """Gate the estimate's coefficients (B, P, L0) on the finer MDCT, in the linear (expanded) space.
-
-        Companding works per coarse coefficient, so a quiet fine band (the sub-bass under a chord, the gap
-        between two harmonics of one 125 Hz bin) is quiet in the decoded audio only because the companded
-        coefficients cancel there once expanded: a near miss decodes as rumble 30 dB over the original. A
-        gain on the expanded signal keeps such a band quiet whatever the coarse estimate's error.
-        """
-        gain = torch.exp(self.fine_envelope(cond).clamp(-12.0, 4.0))  # (B, P f0, L_1)
-        linear = self.patchify.synthesis(signed_power(out, 1.0 / self.compand))  # (B, 1, N)
-        gated = self.fine.synthesis(self.fine.analysis(linear) * gain)  # (B, 1, N)
-        return signed_power(self.patchify.analysis(gated), self.compand)  # (B, P, L0)
-
-
-def signed_power(c: torch.Tensor, exponent: float, eps: float = 1e-6) -> torch.Tensor:
-    """sign(c) |c|^exponent, linear below |c| = eps (the slope of a root is unbounded at 0)."""
-    if exponent == 1.0:
-        return c
-    magnitude = c.abs()
-    small = magnitude * eps ** (exponent - 1.0)  # meets the power at eps
-    return c.sign() * torch.where(magnitude < eps, small, magnitude.clamp(min=eps).pow(exponent))
+            gain = torch.exp(self.fine_envelope(conds[1]).clamp(-12.0, 4.0))  # (B, P f0, L_1)
+            y = self.fine.synthesis(self.fine.analysis(y) * gain)  # (B, 1, N)
+        return y
 
 
 class Tokenizer(nn.Module):
