@@ -18,16 +18,7 @@ import torch
 
 from engine.sampling import sample, timesteps
 
-__all__ = [
-    "FlowConfig",
-    "add_noise",
-    "drop_condition",
-    "flow_loss",
-    "sample",
-    "sample_time",
-    "synchronise_noise",
-    "timesteps",
-]
+__all__ = ["FlowConfig", "add_noise", "flow_loss", "sample", "sample_time", "synchronise_noise", "timesteps"]
 
 
 @dataclass
@@ -38,7 +29,6 @@ class FlowConfig:
     # 0.25 trained the tokenizer faster early (1000 steps: held-out log-mel 0.924 vs 0.969); no gain was
     # seen at full length, so it is off by default.
     loss_t_floor: float = 0.0  # levels below this weigh like this level in the loss (Min-SNR cap; 0 = off)
-    uncond_prob: float = 0.0  # share of samples trained without their condition (zeros), for guidance
 
 
 def sample_time(batch: int, config: FlowConfig, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -81,15 +71,6 @@ def synchronise_noise(
     latents = mask * noisy + (1 - mask) * latents  # (B, T, D)
     t = torch.where(chosen.to(t.device), t_sync.to(t), t)  # (B,)
     return latents, t
-
-
-def drop_condition(
-    condition: torch.Tensor, prob: float, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """Classifier-free guidance training (https://arxiv.org/abs/2207.12598): replace the condition (B, ...)
-    of a `prob` share of samples by zeros, the null condition the guided sampler contrasts with."""
-    keep = torch.rand(condition.shape[0], generator=generator) >= prob  # (B,)
-    return condition * _expand(keep.to(condition.device), condition)
 
 
 def flow_loss(

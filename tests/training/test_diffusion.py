@@ -4,14 +4,7 @@ import math
 
 import torch
 
-from training.diffusion import (
-    FlowConfig,
-    add_noise,
-    drop_condition,
-    flow_loss,
-    sample_time,
-    synchronise_noise,
-)
+from training.diffusion import FlowConfig, add_noise, flow_loss, sample_time, synchronise_noise
 from training.models.tokenizer import build
 
 
@@ -64,16 +57,6 @@ def test_noise_synchronisation():
     assert abs(t_all.mean().item() - 0.75) < 0.02
     off, t_off = synchronise_noise(latents, t, 0.0, g)
     assert torch.equal(off, latents) and torch.equal(t_off, t)
-
-
-def test_drop_condition_zeroes_a_share_of_whole_samples():
-    g = torch.Generator().manual_seed(0)
-    latents = torch.randn(4000, 2, 3)
-    out = drop_condition(latents, 0.1, g)
-    dropped = (out == 0).flatten(1).all(1)
-    assert 0.08 < dropped.float().mean().item() < 0.12
-    assert torch.equal(out[~dropped], latents[~dropped])
-    assert torch.equal(drop_condition(latents, 0.0, g), latents)
 
 
 def test_overfitting_one_batch_drives_the_loss_down():

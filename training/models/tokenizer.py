@@ -314,25 +314,14 @@ class Tokenizer(nn.Module):
         method: str = "euler",
         noise: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
-        guidance: float = 1.0,
     ) -> torch.Tensor:
-        """latents (B, T, D) -> audio (B, 1, T * hop) by sampling the decoder from noise at t=1.
-
-        guidance w != 1 follows v_null + w (v - v_null), v_null the decoder's velocity for zero latents
-        (classifier-free guidance; only meaningful for a model trained with `uncond_prob` > 0)."""
+        """latents (B, T, D) -> audio (B, 1, T * hop) by sampling the decoder from noise at t=1."""
         b, frames, _ = latents.shape
         if noise is None:
             noise = torch.randn(b, 1, frames * self.hop, generator=generator, device=latents.device)
-        if guidance != 1.0:
-            both = torch.cat([latents, torch.zeros_like(latents)])  # (2B, T, D)
 
         def velocity_fn(x: torch.Tensor, t: float) -> torch.Tensor:
-            if guidance == 1.0:
-                return self.velocity(x, torch.full((b,), t, device=x.device), latents)
-            v, v_null = self.velocity(
-                torch.cat([x, x]), torch.full((2 * b,), t, device=x.device), both
-            ).chunk(2)
-            return v_null + guidance * (v - v_null)
+            return self.velocity(x, torch.full((b,), t, device=x.device), latents)
 
         return self.from_diffusion(sample(velocity_fn, noise, steps, method))  # (B, 1, N)
 

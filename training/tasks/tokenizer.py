@@ -22,7 +22,7 @@ from torch import Tensor
 
 from training.data.audio_segments import AudioSegments, Curriculum, random_crop
 from training.data.manifest import read_entries, split_entries
-from training.diffusion import FlowConfig, drop_condition, flow_loss, sample_time, synchronise_noise
+from training.diffusion import FlowConfig, flow_loss, sample_time, synchronise_noise
 from training.metrics import log_mel_distance
 from training.models.tokenizer import Tokenizer, build
 
@@ -87,8 +87,6 @@ class TokenizerTask:
         t = sample_time(audio.shape[0], self.flow).to(audio.device)  # (B,)
         if self.flow.noise_sync_prob > 0:
             latents, t = synchronise_noise(latents, t, self.flow.noise_sync_prob)
-        if self.flow.uncond_prob > 0:
-            latents = drop_condition(latents, self.flow.uncond_prob)
         x0 = tokenizer.to_diffusion(audio)  # (B, 1, N)
         loss = flow_loss(
             lambda x, level: tokenizer.velocity(x, level, latents),
