@@ -73,6 +73,23 @@ def log_mel_distance(ref: np.ndarray, est: np.ndarray, sample_rate: int) -> floa
     return _floored_log_l1(mel(ref, sample_rate), mel(est, sample_rate))
 
 
+def log_mel_bands(ref: np.ndarray, est: np.ndarray, sample_rate: int, groups: int = 8) -> dict[str, list]:
+    """Where the log-mel distance comes from: its 80 mel bands in `groups` groups (low to high), each with
+    "hz" (lowest and highest band centre), "l1" (the group's share of the mean |error| would be l1 / groups)
+    and "bias" (mean est - ref in log units: > 0 is excess energy, e.g. a decoder's noise floor, < 0 missing)."""
+    ref, est = _pair(ref, est)
+    r, e = mel(ref, sample_rate), mel(est, sample_rate)  # (80, frames)
+    floor = max(float(r.max()) * 10 ** (-TOP_DB / 20), EPS)
+    diff = np.log(np.maximum(e, floor)) - np.log(np.maximum(r, floor))  # (80, frames)
+    centres = librosa.mel_frequencies(diff.shape[0] + 2, fmax=sample_rate / 2)[1:-1]  # (80,)
+    parts = np.array_split(np.arange(diff.shape[0]), groups)
+    return {
+        "hz": [[round(float(centres[p[0]])), round(float(centres[p[-1]]))] for p in parts],
+        "l1": [float(np.abs(diff[p]).mean()) for p in parts],
+        "bias": [float(diff[p].mean()) for p in parts],
+    }
+
+
 def stft_distance(
     ref: np.ndarray, est: np.ndarray, resolutions: tuple[tuple[int, int], ...] = STFT_RESOLUTIONS
 ) -> float:

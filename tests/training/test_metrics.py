@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.metrics import all_metrics, log_mel_distance, si_sdr, stft_distance
+from training.metrics import all_metrics, log_mel_bands, log_mel_distance, si_sdr, stft_distance
 
 RATE = 16_000
 
@@ -55,3 +55,14 @@ def test_inaudible_noise_floor_is_ignored_but_audible_noise_counts():
     quiet = log_mel_distance(ref, ref + 1e-6 * hiss, RATE)  # ~ -110 dB below the note's peak
     audible = log_mel_distance(ref, ref + 1e-2 * hiss, RATE)  # ~ -30 dB
     assert quiet < 1e-3 < 0.5 < audible
+
+
+def test_band_breakdown_finds_a_low_rumble_and_averages_to_the_distance():
+    ref = tone(1000.0, 1.0)
+    t = np.arange(ref.size) / RATE
+    rumble = (0.05 * np.sin(2 * np.pi * 60 * t)).astype(np.float32)
+    bands = log_mel_bands(ref, ref + rumble, RATE, groups=8)
+    assert len(bands["hz"]) == len(bands["l1"]) == len(bands["bias"]) == 8
+    assert bands["hz"][0][0] < 60 < bands["hz"][0][1] and bands["hz"][-1][1] < RATE / 2
+    assert bands["bias"][0] > 1.0 and bands["bias"][0] == max(bands["bias"])  # excess energy, lowest group
+    assert np.mean(bands["l1"]) == pytest.approx(log_mel_distance(ref, ref + rumble, RATE))

@@ -69,6 +69,10 @@ def test_griffin_lim_baseline_is_same_length_and_close_for_a_tone():
     assert out.shape == tone.shape and out.dtype == np.float32
     noise = np.random.default_rng(0).standard_normal(tone.shape).astype(np.float32) * 0.2
     assert log_mel_distance(tone, out, RATE) < log_mel_distance(tone, noise, RATE)
+    chord = tone + np.roll(tone, 37) * 0.5  # seeded: a rerun gives the same audio, another seed other phases
+    first = griffin_lim_baseline(chord, RATE, n_mels=64, hop=128, iters=4, seed=1)
+    assert np.array_equal(first, griffin_lim_baseline(chord, RATE, n_mels=64, hop=128, iters=4, seed=1))
+    assert not np.array_equal(first, griffin_lim_baseline(chord, RATE, n_mels=64, hop=128, iters=4, seed=2))
 
 
 def test_train_then_eval_cli(corpus, tmp_path):
@@ -107,6 +111,9 @@ def test_train_then_eval_cli(corpus, tmp_path):
     assert result["step"] == 3 and result["floats_per_second"] == 8 * RATE / 32
     assert set(result["mean"]) == {"tokenizer", "griffin_lim"}
     assert all(np.isfinite(v) for m in result["mean"].values() for v in m.values())
+    bands = result["log_mel_bands"]["tokenizer"]
+    assert len(bands["hz"]) == len(bands["l1"]) == 8
+    assert np.mean(bands["l1"]) == pytest.approx(result["mean"]["tokenizer"]["log_mel_l1"], abs=1e-3)
     names = {p.name for p in out.iterdir()}
     assert {"00_original.wav", "00_reconstruction.wav", "00_griffin_lim.wav", "spectrograms.png"} <= names
 

@@ -5,7 +5,9 @@ The baseline gets the same number of floats per second as the latents: a magnitu
 So `high`/`small` (7.8 frames/s x 64) are compared with a 64-mel, 128 ms-hop spectrogram, `low` (50 x 128)
 with a 128-mel, 20 ms-hop one. Metrics (training.metrics): log-mel L1 (the headline; lower is better),
 multi-resolution STFT distance (lower is better), SI-SDR in dB (higher is better; a generative decoder
-re-draws phase, so expect it to be low for both).
+re-draws phase, so expect it to be low for both). `log_mel_bands` splits the log-mel distance into 8 groups
+of mel bands with the mean signed error (bias > 0: energy the original does not have, such as a decoder's
+noise floor or bass rumble; < 0: missing energy).
 
 Writes `metrics.json`, per-clip WAVs (`NN_original.wav`, `NN_reconstruction.wav`, `NN_griffin_lim.wav`) and
 `spectrograms.png`.
@@ -28,7 +30,7 @@ from engine import audio as audio_io
 from engine.spectrogram import save_spectrograms
 from training.data.audio_segments import AudioSegments
 from training.data.manifest import Entry
-from training.metrics import all_metrics
+from training.metrics import all_metrics, log_mel_bands
 from training.models.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -48,16 +50,20 @@ class TokenizerEvalConfig:
 
 
 def griffin_lim_baseline(
-    audio: np.ndarray, sample_rate: int, n_mels: int, hop: int, iters: int
+    audio: np.ndarray, sample_rate: int, n_mels: int, hop: int, iters: int, seed: int = 0
 ) -> np.ndarray:
-    """Mel-spectrogram (n_mels x sample_rate/hop floats per second) -> Griffin-Lim audio of the same length."""
+    """Mel-spectrogram (n_mels x sample_rate/hop floats per second) -> Griffin-Lim audio of the same length
+    (the random initial phase drawn from `seed`, so a rerun scores the same)."""
     signal = np.asarray(audio, dtype=np.float32).reshape(-1)
     n_fft = int(2 ** np.ceil(np.log2(2 * hop)))
     mel = librosa.feature.melspectrogram(
         y=signal, sr=sample_rate, n_fft=n_fft, hop_length=hop, n_mels=n_mels, power=1.0
     )  # (M, frames)
-    out = librosa.feature.inverse.mel_to_audio(
-        mel, sr=sample_rate, n_fft=n_fft, hop_length=hop, power=1.0, n_iter=iters, length=signal.size
+    magnitude = librosa.feature.inverse.mel_to_stft(
+        mel, sr=sample_rate, n_fft=n_fft, power=1.0
+    )  # (F, frames)
+    out = librosa.griffinlim(
+        magnitude, n_iter=iters, hop_length=hop, n_fft=n_fft, length=signal.size, random_state=seed
     )
     return out.astype(np.float32)[None]  # (1, N)
 
@@ -82,6 +88,14 @@ def _mean(rows: list[dict[str, Any]], system: str) -> dict[str, float]:
     return {k: float(np.mean([r[system][k] for r in rows])) for k in keys}
 
 
+def _mean_bands(rows: list[dict[str, Any]], system: str) -> dict[str, list]:
+    first = rows[0][system]
+    return {
+        "hz": first["hz"],
+        **{k: np.mean([r[system][k] for r in rows], axis=0).round(4).tolist() for k in ("l1", "bias")},
+    }
+
+
 def evaluate(
     model: Tokenizer,
     entries: list[Entry],
@@ -98,20 +112,28 @@ def evaluate(
         raise ValueError("no non-silent clips to evaluate in the given data")
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    rows, panels = [], []
+    rows, panels, bands = [], [], []
     for i, clip in enumerate(tqdm(clips, desc="eval tokenizer", unit="clip")):
         with torch.no_grad():
             audio = torch.from_numpy(clip)[None].to(device)  # (1, 1, N)
             recon = (
                 model.reconstruct(audio, config.steps, config.method, generator=generator)[0].cpu().numpy()
             )  # (1, N)
-        baseline = griffin_lim_baseline(clip, rate, model.latent_dim, hop, config.griffin_lim_iters)  # (1, N)
+        baseline = griffin_lim_baseline(
+            clip, rate, model.latent_dim, hop, config.griffin_lim_iters, config.seed + i
+        )  # (1, N)
         row = {
             "clip": i,
             "tokenizer": all_metrics(clip, recon, rate),
             "griffin_lim": all_metrics(clip, baseline, rate),
         }
         rows.append(row)
+        bands.append(
+            {
+                "tokenizer": log_mel_bands(clip, recon, rate),
+                "griffin_lim": log_mel_bands(clip, baseline, rate),
+            }
+        )
         for name, signal in (("original", clip), ("reconstruction", recon), ("griffin_lim", baseline)):
             audio_io.save_wav(out_dir / f"{i:02d}_{name}.wav", np.clip(signal, -1, 1), rate)
         if i < 2:
@@ -137,6 +159,7 @@ def evaluate(
             "mr_stft": means["tokenizer"]["mr_stft"] < means["griffin_lim"]["mr_stft"],
             "si_sdr": means["tokenizer"]["si_sdr"] > means["griffin_lim"]["si_sdr"],
         },
+        "log_mel_bands": {system: _mean_bands(bands, system) for system in SYSTEMS},
         "clips": rows,
     }
     (out_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -153,4 +176,9 @@ def summary_table(result: dict[str, Any]) -> str:
     for system in SYSTEMS:
         m = result["mean"][system]
         lines.append(f"{system:<14}{m['log_mel_l1']:>12.3f}{m['mr_stft']:>10.3f}{m['si_sdr']:>11.2f}")
+    if "log_mel_bands" in result:  # where the log-mel distance comes from; bias > 0 is excess energy
+        tok, gl = (result["log_mel_bands"][s] for s in SYSTEMS)
+        lines += ["", f"{'mel bands Hz':<14}{'tokenizer L1':>13}{'bias':>7}{'Griffin-Lim L1':>16}{'bias':>7}"]
+        for (lo, hi), a, b, c, d in zip(tok["hz"], tok["l1"], tok["bias"], gl["l1"], gl["bias"], strict=True):
+            lines.append(f"{f'{lo}-{hi}':<14}{a:>13.3f}{b:>+7.2f}{c:>16.3f}{d:>+7.2f}")
     return "\n".join(lines)
