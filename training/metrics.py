@@ -61,10 +61,15 @@ def log_mel(
     return np.log(np.maximum(mel(audio, sample_rate, n_fft, hop, n_mels), EPS))
 
 
+def _floored_log_difference(ref: np.ndarray, est: np.ndarray) -> np.ndarray:
+    """log est - log ref of magnitudes, both floored TOP_DB below the reference's peak."""
+    floor = max(float(ref.max()) * 10 ** (-TOP_DB / 20), EPS)
+    return np.log(np.maximum(est, floor)) - np.log(np.maximum(ref, floor))
+
+
 def _floored_log_l1(ref: np.ndarray, est: np.ndarray) -> float:
     """Mean |log ref - log est| of magnitudes, both floored TOP_DB below the reference's peak."""
-    floor = max(float(ref.max()) * 10 ** (-TOP_DB / 20), EPS)
-    return float(np.mean(np.abs(np.log(np.maximum(ref, floor)) - np.log(np.maximum(est, floor)))))
+    return float(np.mean(np.abs(_floored_log_difference(ref, est))))
 
 
 def log_mel_distance(ref: np.ndarray, est: np.ndarray, sample_rate: int) -> float:
@@ -74,13 +79,11 @@ def log_mel_distance(ref: np.ndarray, est: np.ndarray, sample_rate: int) -> floa
 
 
 def log_mel_bands(ref: np.ndarray, est: np.ndarray, sample_rate: int, groups: int = 8) -> dict[str, list]:
-    """Where the log-mel distance comes from: its 80 mel bands in `groups` groups (low to high), each with
-    "hz" (lowest and highest band centre), "l1" (the group's share of the mean |error| would be l1 / groups)
-    and "bias" (mean est - ref in log units: > 0 is excess energy, e.g. a decoder's noise floor, < 0 missing)."""
+    """Where the log-mel distance comes from: its 80 mel bands in `groups` runs of neighbours (low to high), each
+    with "hz" (lowest and highest band centre), "l1" (mean |error| over the run; with equal runs their mean is the
+    distance) and "bias" (mean est - ref in log units: > 0 is excess energy, e.g. a decoder's noise floor)."""
     ref, est = _pair(ref, est)
-    r, e = mel(ref, sample_rate), mel(est, sample_rate)  # (80, frames)
-    floor = max(float(r.max()) * 10 ** (-TOP_DB / 20), EPS)
-    diff = np.log(np.maximum(e, floor)) - np.log(np.maximum(r, floor))  # (80, frames)
+    diff = _floored_log_difference(mel(ref, sample_rate), mel(est, sample_rate))  # (80, frames)
     centres = librosa.mel_frequencies(diff.shape[0] + 2, fmax=sample_rate / 2)[1:-1]  # (80,)
     parts = np.array_split(np.arange(diff.shape[0]), groups)
     return {
