@@ -79,9 +79,10 @@ def log_mel_distance(ref: np.ndarray, est: np.ndarray, sample_rate: int) -> floa
 
 
 def log_mel_bands(ref: np.ndarray, est: np.ndarray, sample_rate: int, groups: int = 8) -> dict[str, list]:
-    """Where the log-mel distance comes from: its 80 mel bands in `groups` runs of neighbours (low to high), each
-    with "hz" (lowest and highest band centre), "l1" (mean |error| over the run; with equal runs their mean is the
-    distance) and "bias" (mean est - ref in log units: > 0 is excess energy, e.g. a decoder's noise floor)."""
+    """Where the log-mel distance comes from: its 80 mel bands in `groups` runs of neighbours (low to
+    high), each with "hz" (lowest and highest band centre), "l1" (mean |error| over the run; with equal runs
+    their mean is the distance) and "bias" (mean est - ref in log units: > 0 is excess energy, e.g. a
+    decoder's noise floor)."""
     ref, est = _pair(ref, est)
     diff = _floored_log_difference(mel(ref, sample_rate), mel(est, sample_rate))  # (80, frames)
     centres = librosa.mel_frequencies(diff.shape[0] + 2, fmax=sample_rate / 2)[1:-1]  # (80,)
