@@ -18,7 +18,7 @@ mkdir -p "$WORK"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}  # use 1 on a shared, busy CPU: OpenMP threads thrash there
 
 if [[ "${GPU:-0}" == 1 ]]; then
-  TOK_STAGES=("tokenizer|--preset high --max-steps 40000 --batch-size 32 --threads 0 --precision bf16")
+  TOK_STAGES=("tokenizer|--preset high --latent-mel --max-steps 40000 --batch-size 32 --threads 0 --precision bf16")
   LAM="--preset base --max-steps 20000"
   DYN="--preset base --max-steps 40000 --threads 0 --precision bf16"
   MINUTES=${MINUTES_GPU:-600}

@@ -1,11 +1,13 @@
-"""The encoder's log-magnitude STFT view: frame count and centring, a sine's level in its bin, no parameters."""
+"""The encoder's log-magnitude STFT view and the latents' log-mel shortcut: frame count and centring, a sine's
+level in its bin or mel band, no parameters."""
 
 import math
 
+import librosa
 import pytest
 import torch
 
-from training.models.spectrum import FLOOR, LogSpectrum
+from training.models.spectrum import FLOOR, LogMel, LogSpectrum
 from training.models.tokenizer import build
 
 
@@ -49,3 +51,32 @@ def test_spectrum_encoder_adds_only_a_zero_projection_that_then_hears_the_audio(
 def test_spectrum_rejects_a_window_shorter_than_its_hop():
     with pytest.raises(ValueError, match="n_fft"):
         LogSpectrum(128, 64)
+
+
+def test_log_mel_puts_a_sine_in_the_band_around_its_frequency():
+    rate, hop = 16_000, 256
+    mel = LogMel(hop, 2 * hop, 32, rate)
+    t = torch.arange(32 * hop) / rate
+    bands = mel(0.5 * torch.sin(2 * math.pi * 1000.0 * t)[None, None])  # (1, 32, 32)
+    assert bands.shape == (1, 32, 32)
+    centres = librosa.mel_frequencies(32 + 2, fmax=rate / 2)[1:-1]
+    assert (bands[0, :, 2:-2].argmax(dim=0) == int(abs(centres - 1000.0).argmin())).all()
+    assert mel(torch.zeros(1, 1, 4 * hop)).eq(math.log(FLOOR)).all()
+
+
+def test_latent_mel_shortcut_has_no_parameters_and_moves_the_latents_with_the_envelope():
+    torch.manual_seed(0)
+    plain, shortcut = build("tiny", latent_mel=False), build("tiny")
+    assert sum(p.numel() for p in shortcut.parameters()) == sum(p.numel() for p in plain.parameters())
+    shortcut.load_state_dict(plain.state_dict())
+    t = torch.arange(8 * shortcut.hop) / 16_000
+    low, high = (0.3 * torch.sin(2 * math.pi * f * t)[None, None] for f in (300.0, 5000.0))
+    with torch.no_grad():
+        for audio in (low, high):
+            assert not torch.allclose(shortcut.encode(audio), plain.encode(audio))
+        # with the learned encoder zeroed, the latents are the normalised log-mel itself
+        for p in shortcut.encoder.parameters():
+            p.zero_()
+        mels = shortcut.encoder.latent_mel(low)  # (1, D, T)
+        expected = torch.nn.functional.layer_norm(((mels + 9.0) / 1.5).transpose(1, 2), (8,))
+        assert torch.allclose(shortcut.encode(low), expected, atol=1e-5)

@@ -54,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for flag, text in (
         ("--spectrum", "encoder also reads a log-magnitude STFT (overrides the preset or --init-from run)"),
         ("--fine-gate", "x0 decoder also gates a finer MDCT, so gaps between harmonics stay quiet (same)"),
+        ("--latent-mel", "latents start from a fixed log-mel envelope added before their norm (same)"),
     ):
         parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
     parser.add_argument(
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if config.init_from:
         source = run_of_kind(Path(config.init_from), "tokenizer", f"--init-from {config.init_from}")
         overrides = dict(source.model_config)
-    for name in ("prediction", "spectrum", "fine_gate", "emphasis"):
+    for name in ("prediction", "spectrum", "fine_gate", "latent_mel", "emphasis"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     rng.seed_everything(config.seed)  # the model's initial weights follow --seed

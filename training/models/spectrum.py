@@ -12,6 +12,7 @@ Letters: B batch, N samples (a multiple of the hop), F = n_fft / 2 + 1 bins, L =
 
 from __future__ import annotations
 
+import librosa
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -41,9 +42,27 @@ class LogSpectrum(nn.Module):
         basis = torch.from_numpy(dft_basis(n_fft)).float()[:, None, :]  # (2F, 1, n_fft)
         self.register_buffer("basis", basis, persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def magnitude(self, x: torch.Tensor) -> torch.Tensor:
+        """Audio (B, 1, N) -> magnitudes (B, F, N // hop)."""
         side = (self.n_fft - self.hop) // 2
         x = F.pad(x, (side, side), mode="reflect")  # (B, 1, N + n_fft - hop)
         spectrum = F.conv1d(x, self.basis, stride=self.hop)  # (B, 2F, L)
         re, im = spectrum[:, : self.bins], spectrum[:, self.bins :]
-        return torch.log(torch.sqrt(re * re + im * im) + FLOOR)  # (B, F, L)
+        return torch.sqrt(re * re + im * im)  # (B, F, L)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.log(self.magnitude(x) + FLOOR)  # (B, F, L)
+
+
+class LogMel(nn.Module):
+    """Audio (B, 1, N) -> log mel magnitudes (B, M, N // hop): the LogSpectrum's bins summed by a fixed
+    (Slaney) mel filterbank, the envelope a Griffin-Lim baseline gets as its input."""
+
+    def __init__(self, hop: int, n_fft: int, n_mels: int, sample_rate: int) -> None:
+        super().__init__()
+        self.spectrum = LogSpectrum(hop, n_fft)
+        bank = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)  # (M, F)
+        self.register_buffer("bank", torch.from_numpy(bank).float(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.log(torch.einsum("mf,bfl->bml", self.bank, self.spectrum.magnitude(x)) + FLOOR)

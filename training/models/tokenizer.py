@@ -10,7 +10,9 @@ C channels at a scale, L positions at a scale, E conditioning width.
   frame, so the first scale's channels are frequency bands and the flow and its L2 loss are unchanged.
 - Encoder: MDCT of the waveform, residual stages, each downsample carrying the DC-AE averaging shortcut,
   and a final downsample to D channels (also with the shortcut); the latents are layer-normalised without
-  affine parameters (DiTo), so they live on a fixed scale.
+  affine parameters (DiTo), so they live on a fixed scale. With `latent_mel`, D log-mels at the latent rate
+  are added just before that norm (parameter-free, like DC-AE's shortcuts): trained on a CPU budget the
+  encoder otherwise keeps too little of the envelope (held-out log-mel 0.815 -> 0.777 for the `small` base run).
 - Decoder: a flow-matching denoiser of the MDCT-patchified waveform. The latents go through a small
   conditioning pyramid (DC-AE upsampling to every scale); at each scale the features are added to the
   hidden state and, with the timestep embedding, drive every AdaLN-Zero block. The U-Net keeps *one* skip
@@ -50,7 +52,7 @@ from training.models.blocks import (
     Upsample,
 )
 from training.models.mdct import MDCT
-from training.models.spectrum import LogSpectrum
+from training.models.spectrum import LogMel, LogSpectrum
 
 
 def pad_to_multiple(audio: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -79,6 +81,7 @@ class TokenizerConfig:
     min_t: float = 0.05  # with prediction="sample", the level below which the division is clamped
     spectrum: bool = False  # encoder also reads a log-magnitude STFT at its second scale
     fine_gate: bool = False  # x0 mode: a second band gain on the second scale's finer MDCT
+    latent_mel: bool = False  # latents start from a fixed latent_dim-mel log spectrum at the latent rate
 
     def __post_init__(self) -> None:
         self.factors, self.widths, self.depths = tuple(self.factors), tuple(self.widths), tuple(self.depths)
@@ -122,6 +125,11 @@ class Encoder(nn.Module):
         if cfg.spectrum:
             self.spectrum = LogSpectrum(cfg.second_hop, 4 * cfg.second_hop)
             self.spectrum_in = nn.Conv1d(self.spectrum.bins, outs[0], 1)
+        # Parameter-free shortcut (like DC-AE's): the log-mel envelope added before the norm, so the latents
+        # hold it from the first step instead of the convs having to learn it from the diffusion loss alone.
+        self.latent_mel = (
+            LogMel(cfg.hop, 2 * cfg.hop, cfg.latent_dim, cfg.sample_rate) if cfg.latent_mel else None
+        )
 
     def forward(self, x: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
         """x: the scaled waveform (B, 1, N) the stem reads; audio: the raw one (B, 1, N) for the spectrum."""
@@ -131,6 +139,8 @@ class Encoder(nn.Module):
             if s == 0 and self.spectrum is not None:
                 # log|X| spans ~-11.5 (floor) .. 0: centre and scale it to about unit size.
                 h = h + self.spectrum_in((self.spectrum(audio) + 6.0) / 3.0)  # (B, C1, N/hop_1)
+        if self.latent_mel is not None:
+            h = h + (self.latent_mel(audio) + 9.0) / 1.5  # log-mel ~ -9 +/- 1.3 on music: about unit size
         return F.layer_norm(h.transpose(1, 2), (self.latent_dim,)).transpose(1, 2)  # (B, D, T)
 
 
@@ -350,6 +360,7 @@ PRESETS: dict[str, TokenizerConfig] = {
         compand=0.5,
         spectrum=True,
         fine_gate=True,
+        latent_mel=True,
     ),
     # 16 kHz -> 50 frames/s x 128 (hop 320).
     "low": TokenizerConfig(
