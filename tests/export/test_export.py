@@ -91,6 +91,17 @@ def test_instrument_presets_export_with_parity(tmp_path: Path) -> None:
         assert check_parity(wrappers[name], path, cases=[(2, 2)]).max_rel < 1e-3
 
 
+def test_latent_mel_encoder_exports_with_parity(tmp_path: Path, tiny_models: TinyModels) -> None:
+    """The log-mel shortcut (DFT conv, magnitude, mel matmul, log) runs in onnxruntime as in torch."""
+    from training.models.tokenizer import build
+
+    tokenizer = build("tiny", latent_mel=True).eval()
+    tokenizer.load_state_dict(tiny_models.tokenizer.state_dict())
+    wrapper = build_wrappers(tokenizer, tiny_models.lam, tiny_models.dynamics)["tokenizer_encoder"]
+    path = export_graph(wrapper, tmp_path / "tokenizer_encoder.onnx")
+    assert check_parity(wrapper, path, cases=[(1, 3), (2, 5)]).max_rel < 1e-3
+
+
 def test_fp16_graph(tmp_path: Path, tiny_models: TinyModels) -> None:
     wrapper = build_wrappers(tiny_models.tokenizer, tiny_models.lam, tiny_models.dynamics)[
         "tokenizer_encoder"

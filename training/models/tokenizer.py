@@ -360,7 +360,6 @@ PRESETS: dict[str, TokenizerConfig] = {
         compand=0.5,
         spectrum=True,
         fine_gate=True,
-        latent_mel=True,
     ),
     # 16 kHz -> 50 frames/s x 128 (hop 320).
     "low": TokenizerConfig(
