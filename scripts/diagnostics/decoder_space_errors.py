@@ -34,6 +34,11 @@ RATE = 16_000
 EMPHASIS, SCALE = 0.9, 12.0  # the shipped decoder space's pre-emphasis and scale
 
 
+def box_magnitude(c: np.ndarray) -> np.ndarray:
+    """Local level of MDCT coefficients (P, L): |c| averaged over 3 bins x 3 frames."""
+    return uniform_filter(np.abs(c), (3, 3), mode="nearest")
+
+
 class SmoothCompanding:
     """y = c / g with g = box(|y|) + eps, so c = y * (box(|y|) + eps): the forward solves for g by the
     damped fixed point g <- sqrt(g * (box(|c| / g) + eps)) (residual ~1e-7 after 30 rounds)."""
@@ -43,7 +48,7 @@ class SmoothCompanding:
         self.linear = DecoderSpace(EMPHASIS, SCALE)
 
     def _envelope(self, c: np.ndarray) -> np.ndarray:
-        return uniform_filter(np.abs(c), (3, 3), mode="nearest") + self.eps
+        return box_magnitude(c) + self.eps
 
     def forward(self, audio: np.ndarray) -> np.ndarray:
         c = mdct.analysis(self.linear.forward(audio).astype(np.float64), self.bins)  # (P, L)
@@ -59,7 +64,7 @@ class SmoothCompanding:
 
 def envelope_error(y: np.ndarray, bins: int, db: float, rng: np.random.Generator) -> np.ndarray:
     c = mdct.analysis(y, bins)
-    level = uniform_filter(np.abs(c), (3, 3), mode="nearest") * 10 ** (db / 20)
+    level = box_magnitude(c) * 10 ** (db / 20)
     return mdct.synthesis(rng.standard_normal(c.shape) * level, bins)
 
 

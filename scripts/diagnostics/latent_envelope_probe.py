@@ -25,6 +25,7 @@ from training.checkpoint import load_model  # noqa: E402
 from training.commands.runs import run_of_kind  # noqa: E402
 from training.data.manifest import read_entries, split_entries  # noqa: E402
 from training.evaluation.tokenizer import held_out_clips  # noqa: E402
+from training.metrics import EPS, TOP_DB  # noqa: E402
 from training.models.tokenizer import Tokenizer  # noqa: E402
 
 
@@ -43,7 +44,7 @@ def features(model: Tokenizer, clips: list[np.ndarray]) -> tuple[np.ndarray, np.
             power=1.0,
             center=False,
         )  # (D, T')
-        log_mel = np.log(np.maximum(mel, mel.max() * 1e-4) + 1e-5).T  # (T', D)
+        log_mel = np.log(np.maximum(mel, mel.max() * 10 ** (-TOP_DB / 20)) + EPS).T  # (T', D)
         frames = min(len(z), len(log_mel))
         rows.append(z[:frames])
         targets.append(log_mel[:frames])
@@ -63,9 +64,10 @@ def main() -> None:
         read_entries(info.extra["data"]), val_fraction, int(info.train_config["seed"])
     )
     model, _ = load_model(args.run, ema=True, device="cpu")
-    seconds = 2 * model.hop / model.config.sample_rate * 16
-    x_train, y_train = features(model, held_out_clips(train, args.train_clips, seconds, 16_000, 1))
-    x_test, y_test = features(model, held_out_clips(test, args.test_clips, seconds, 16_000, 0))
+    rate = model.config.sample_rate
+    seconds = 32 * model.hop / rate  # 32 latent frames per clip (4.1 s for `small`)
+    x_train, y_train = features(model, held_out_clips(train, args.train_clips, seconds, rate, 1))
+    x_test, y_test = features(model, held_out_clips(test, args.test_clips, seconds, rate, 0))
     probe = Ridge(alpha=1.0).fit(x_train, y_train)
     print(
         f"{args.run}: held-out probe L1 {np.abs(probe.predict(x_test) - y_test).mean():.3f} nats "

@@ -132,7 +132,8 @@ class Encoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        """x: the scaled waveform (B, 1, N) the stem reads; audio: the raw one (B, 1, N) for the spectrum."""
+        """x: the scaled waveform (B, 1, N) the stem reads; audio: the raw one (B, 1, N) for the spectrum
+        view and the log-mel shortcut."""
         h = self.stem(self.patchify.analysis(x))  # (B, C0, N/patch)
         for s, (stage, down) in enumerate(zip(self.stages, self.downs, strict=True)):
             h = down(stage(h))  # (B, C_next, L/f)
