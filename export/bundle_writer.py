@@ -178,7 +178,7 @@ def export_bundle(
             "audio_scale": float(tokenizer.config.audio_scale),
             "emphasis": float(getattr(tokenizer.config, "emphasis", 0.0)),
             "compand": float(getattr(tokenizer.config, "compand", 1.0)),
-            "compand_bins": int(getattr(tokenizer.config, "patch", 0)),
+            "compand_bins": int(tokenizer.config.companding_bins),
             "num_actions": num_actions,
             "actions": actions,
             "instruments": instruments,

@@ -36,7 +36,7 @@ def test_bundle_manifest_and_graphs(tiny_bundle: Path, tiny_models: TinyModels) 
     assert (bundle.sample_rate, bundle.hop, bundle.latent_dim) == (16000, tok.hop, tok.latent_dim)
     assert bundle.frame_rate == 16000 / tok.hop and bundle.audio_scale == tok.config.audio_scale
     assert (
-        bundle.decoder_space.compand == tok.config.compand and bundle.decoder_space.bins == tok.config.patch
+        bundle.decoder_space.compand == tok.config.compand and bundle.decoder_space.bins == tok.config.companding_bins
     )
     assert bundle.chunk_frames == tiny_models.lam.config.chunk_frames and bundle.num_actions == 4
     assert [(a.name, a.description) for a in bundle.actions] == [
@@ -92,10 +92,11 @@ def test_instrument_presets_export_with_parity(tmp_path: Path) -> None:
 
 
 def test_latent_mel_encoder_exports_with_parity(tmp_path: Path, tiny_models: TinyModels) -> None:
-    """The log-mel shortcut (DFT conv, magnitude, mel matmul, log) runs in onnxruntime as in torch."""
+    """The log-mel shortcut (DFT conv, magnitude, mel matmul, log) runs in onnxruntime as in torch, and so
+    does the encoder's companding on an MDCT finer than the patch (compand_bins)."""
     from training.models.tokenizer import build
 
-    tokenizer = build("tiny", latent_mel=True).eval()
+    tokenizer = build("tiny", latent_mel=True, compand_bins=32).eval()
     tokenizer.load_state_dict(tiny_models.tokenizer.state_dict())
     wrapper = build_wrappers(tokenizer, tiny_models.lam, tiny_models.dynamics)["tokenizer_encoder"]
     path = export_graph(wrapper, tmp_path / "tokenizer_encoder.onnx")

@@ -50,16 +50,23 @@ def test_fresh_decoder_decodes_silence_or_the_noise_mapped_back():
     assert torch.allclose(velocity.decode(latents, steps=3, noise=noise), velocity.from_diffusion(noise))
 
 
-@pytest.mark.parametrize("compand", [1.0, 0.5])
-def test_decoder_space_matches_the_engines_numpy_one(compand):
-    model = build("tiny", compand=compand)
+@pytest.mark.parametrize("compand, bins", [(1.0, 0), (0.5, 0), (0.5, 32)])
+def test_decoder_space_matches_the_engines_numpy_one(compand, bins):
+    """Also with companding on a finer MDCT than the patch (compand_bins = the tiny hop)."""
+    model = build("tiny", compand=compand, compand_bins=bins)
     cfg = model.config
-    space = DecoderSpace(cfg.emphasis, cfg.audio_scale, cfg.compand, cfg.patch)
+    space = DecoderSpace(cfg.emphasis, cfg.audio_scale, cfg.compand, bins or cfg.patch)
     audio = torch.randn(2, 1, 3072) * 0.1
     decoded = model.to_diffusion(audio)
     assert np.allclose(decoded.numpy(), space.forward(audio.numpy()), atol=1e-5)
     assert np.allclose(model.from_diffusion(decoded).numpy(), audio.numpy(), atol=1e-5)
     assert np.allclose(space.inverse(decoded.numpy()), audio.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("bins", [3, 6, 64])
+def test_compand_bins_must_be_even_and_divide_the_hop(bins):
+    with pytest.raises(ValueError, match="compand_bins"):
+        build("tiny", compand_bins=bins)
 
 
 def test_envelope_read_from_the_latents_silences_the_clean_estimate():

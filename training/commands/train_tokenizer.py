@@ -64,6 +64,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pre-emphasis coefficient a of the decoder's space, y[n] = x[n] - a x[n-1] (overrides the preset "
         "or --init-from run; lower a leaves less of the decoder's residual noise in the bass; 0 = off)",
     )
+    parser.add_argument(
+        "--compand-bins",
+        type=int,
+        default=None,
+        help="MDCT bins per frame the decoder space's companding works on (overrides the preset or --init-from "
+        "run; default the patch): finer bins keep a partial's gaps quiet when the decoder is a little wrong; "
+        "must be even and divide the hop",
+    )
     add_dataclass_arguments(parser, TokenizerTaskConfig)
     add_dataclass_arguments(parser, FlowConfig)
     add_train_arguments(parser, **TRAIN_DEFAULTS)
@@ -80,17 +88,20 @@ def run(args: argparse.Namespace) -> int:
     if config.init_from:
         source = run_of_kind(Path(config.init_from), "tokenizer", f"--init-from {config.init_from}")
         overrides = dict(source.model_config)
-    for name in ("prediction", "spectrum", "fine_gate", "latent_mel", "emphasis"):
+    for name in ("prediction", "spectrum", "fine_gate", "latent_mel", "emphasis", "compand_bins"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     rng.seed_everything(config.seed)  # the model's initial weights follow --seed
-    task = TokenizerTask(
-        args.data,
-        dataclass_from_args(TokenizerTaskConfig, args),
-        dataclass_from_args(FlowConfig, args),
-        seed=config.seed,
-        **overrides,
-    )
+    try:
+        task = TokenizerTask(
+            args.data,
+            dataclass_from_args(TokenizerTaskConfig, args),
+            dataclass_from_args(FlowConfig, args),
+            seed=config.seed,
+            **overrides,
+        )
+    except ValueError as err:  # an impossible model config (e.g. --compand-bins that does not divide the hop)
+        raise CommandError(f"tokenizer config: {err}") from err
     extra = {"data": str(args.data), "task": vars(dataclass_from_args(TokenizerTaskConfig, args))}
     final = train(task, config, args.out, resume=args.resume, extra=extra)
     log.info("tokenizer checkpoint: %s", final)

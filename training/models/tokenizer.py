@@ -75,6 +75,7 @@ class TokenizerConfig:
     emphasis: float = 0.9  # pre-emphasis a of the decoder's space, y[n] = x[n] - a x[n-1] (0 = off)
     audio_scale: float = 12.0  # multiplier after pre-emphasis: music's ~0.045 RMS there -> ~0.5 vs unit noise
     compand: float = 1.0  # power on the MDCT coefficients of the decoder's space (1 = linear; presets 0.5)
+    compand_bins: int = 0  # MDCT bins per frame the companding works on (0 = the patch); divides the hop
     prediction: str = (
         "sample"  # decoder output: "sample" (x0, gated; v = (x_t - x0) / max(t, min_t)) or "velocity"
     )
@@ -89,6 +90,10 @@ class TokenizerConfig:
             raise ValueError("factors, widths and depths need one entry per stage")
         if self.prediction not in ("velocity", "sample"):
             raise ValueError(f"prediction must be 'velocity' or 'sample', got {self.prediction!r}")
+        if self.companding_bins < 2 or self.companding_bins % 2 or self.hop % self.companding_bins:
+            raise ValueError(
+                f"compand_bins must be even and divide the hop ({self.hop}), got {self.companding_bins}"
+            )
         if self.fine_gate and self.prediction != "sample":
             raise ValueError(
                 "fine_gate gates the clean estimate: it needs prediction='sample' (or --no-fine-gate)"
@@ -97,6 +102,10 @@ class TokenizerConfig:
     @property
     def hop(self) -> int:
         return self.patch * math.prod(self.factors)
+
+    @property
+    def companding_bins(self) -> int:
+        return self.compand_bins or self.patch
 
     @property
     def second_hop(self) -> int:
@@ -234,7 +243,7 @@ class Tokenizer(nn.Module):
         self.config = config
         self.encoder = Encoder(config)
         self.decoder = Decoder(config)
-        self.mdct = MDCT(config.patch)
+        self.mdct = MDCT(config.companding_bins)
         kernel = torch.from_numpy(deemphasis_kernel(config.emphasis).copy())  # (K,) a^k
         self.register_buffer("deemphasis_kernel", kernel.flip(0)[None, None], persistent=False)  # (1, 1, K)
         self.initialize_weights()
