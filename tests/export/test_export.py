@@ -36,7 +36,8 @@ def test_bundle_manifest_and_graphs(tiny_bundle: Path, tiny_models: TinyModels) 
     assert (bundle.sample_rate, bundle.hop, bundle.latent_dim) == (16000, tok.hop, tok.latent_dim)
     assert bundle.frame_rate == 16000 / tok.hop and bundle.audio_scale == tok.config.audio_scale
     assert (
-        bundle.decoder_space.compand == tok.config.compand and bundle.decoder_space.bins == tok.config.companding_bins
+        bundle.decoder_space.compand == tok.config.compand
+        and bundle.decoder_space.bins == tok.config.companding_bins
     )
     assert bundle.chunk_frames == tiny_models.lam.config.chunk_frames and bundle.num_actions == 4
     assert [(a.name, a.description) for a in bundle.actions] == [
