@@ -18,17 +18,18 @@ mkdir -p "$WORK"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}  # use 1 on a shared, busy CPU: OpenMP threads thrash there
 
 if [[ "${GPU:-0}" == 1 ]]; then
-  TOK_STAGES=("tokenizer|--preset high --latent-mel --max-steps 40000 --batch-size 32 --threads 0 --precision bf16")
+  TOK_STAGES=("tokenizer|--preset high --latent-mel --compand-bins 256 --max-steps 40000 --batch-size 32 --threads 0 --precision bf16")
   LAM="--preset base --max-steps 20000"
   DYN="--preset base --max-steps 40000 --threads 0 --precision bf16"
   MINUTES=${MINUTES_GPU:-600}
 else
   # The tokenizer in two runs, the second warm-started from the first (--init-from); 1 h 50 min on 2 idle
-  # cores: a base model without the spectrum view and fine gate, then those added (zero-initialised).
+  # cores: a base model (with the preset's log-mel shortcut) without the spectrum view and fine gate, then
+  # those added (zero-initialised) and the decoder space companded on a 256-bin MDCT instead of the patch's 64.
   SAMPLES="--threads 2 --sample-clips 4 --sample-steps 4"
   TOK_STAGES=(
     "tokenizer_base|--preset small --no-spectrum --no-fine-gate --loss-t-floor 0.25 --max-steps 8500 --curriculum 0:1,6500:2 --max-minutes 80 --sample-every 2000"
-    "tokenizer|--spectrum --fine-gate --curriculum 0:2 --max-steps 4000 --max-minutes 60 --lr 3e-4 --warmup-steps 100 --sample-every 1000"
+    "tokenizer|--spectrum --fine-gate --compand-bins 256 --curriculum 0:2 --max-steps 4000 --max-minutes 60 --lr 3e-4 --warmup-steps 100 --sample-every 1000"
   )
   LAM="--preset small --max-steps 600 --max-minutes 5"
   DYN="--preset small --max-steps 2000 --max-minutes 10 --threads 2"
