@@ -14,14 +14,11 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from engine.published_file import publish
+
 MIN_SAMPLE_RATE = 1_000
 MAX_SAMPLE_RATE = 768_000
 MAX_CHANNELS = 64
-
-_UMASK = os.umask(
-    0
-)  # read once at import (umask can only be read by setting it): new files get 0666 & ~umask
-os.umask(_UMASK)
 
 
 class AudioError(ValueError):
@@ -125,8 +122,7 @@ def save_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subty
             sf.write(fh, audio.T, int(sample_rate), subtype=subtype, format="WAV")
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a result file should read like any other
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

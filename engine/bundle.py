@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.decoder_space import DecoderSpace
+from engine.published_file import publish
 
 FORMAT = "musegenie-bundle"
 FORMAT_VERSION = 1
@@ -146,7 +147,7 @@ def write_manifest(directory: str | os.PathLike, manifest: Mapping[str, Any]) ->
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        publish(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,9 @@ def test_round_trip(bundle_dir: Path) -> None:
     with pytest.raises(KeyError):
         bundle.action_id(4)
     assert not list(bundle_dir.glob(".manifest-*"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (bundle_dir / "manifest.json").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
 
 @pytest.mark.parametrize(

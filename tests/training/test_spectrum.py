@@ -4,6 +4,7 @@ level in its bin or mel band, no parameters."""
 import math
 
 import librosa
+import numpy as np
 import pytest
 import torch
 
@@ -48,9 +49,30 @@ def test_spectrum_encoder_adds_only_a_zero_projection_that_then_hears_the_audio(
         assert not torch.allclose(spectral.encode(audio), plain.encode(audio))
 
 
-def test_spectrum_rejects_a_window_shorter_than_its_hop():
+@pytest.mark.parametrize(("hop", "n_fft"), [(2048, 4096), (256, 1024), (320, 640), (16, 48)])
+def test_two_stage_dft_matches_numpys_rfft_of_the_windowed_frames(hop, n_fft):
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, 5 * hop) * 0.3
+    side = (n_fft - hop) // 2
+    padded = np.pad(x.numpy()[:, 0], ((0, 0), (side, side)), mode="reflect")
+    frames = np.stack([padded[:, i * hop : i * hop + n_fft] for i in range(5)], axis=1)  # (B, L, n_fft)
+    window = np.hanning(n_fft + 1)[:-1]
+    expected = np.abs(np.fft.rfft(frames * window / window.sum(), axis=-1)).transpose(0, 2, 1)
+    got = LogSpectrum(hop, n_fft).magnitude(x).numpy()  # (B, F, L)
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() < 1e-6
+
+
+def test_latent_rate_mel_keeps_its_constants_small():
+    """A 4096-point DFT as one conv kernel would put 2 x 4096^2 floats (67 MB) into the encoder's ONNX graph."""
+    constants = sum(b.numel() for b in LogMel(2048, 4096, 64, 16_000).buffers())
+    assert constants < 200_000  # two 64-point DFTs, the twiddles, the window and the 64 x 2049 mel bank
+
+
+@pytest.mark.parametrize(("hop", "n_fft"), [(128, 64), (128, 192), (5, 10)])
+def test_spectrum_rejects_a_window_not_a_multiple_of_its_hop_or_off_centre(hop, n_fft):
     with pytest.raises(ValueError, match="n_fft"):
-        LogSpectrum(128, 64)
+        LogSpectrum(hop, n_fft)
 
 
 def test_log_mel_puts_a_sine_in_the_band_around_its_frequency():
