@@ -93,7 +93,7 @@ def test_instrument_presets_export_with_parity(tmp_path: Path) -> None:
 
 
 def test_latent_mel_encoder_exports_with_parity(tmp_path: Path, tiny_models: TinyModels) -> None:
-    """The log-mel shortcut (DFT conv, magnitude, mel matmul, log) runs in onnxruntime as in torch, and so
+    """The log-mel shortcut (two-stage DFT, magnitude, mel matmul, log) runs in onnxruntime as in torch, and so
     does the encoder's companding on an MDCT finer than the patch (compand_bins)."""
     from training.models.tokenizer import build
 
