@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.published_file import publish
 from training.data.annotations import EVENT_TYPES, INSTRUMENTS
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def write_entry(
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, latent_dir / f"{name}.npz")
+        publish(tmp, latent_dir / f"{name}.npz")
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
