@@ -3,7 +3,7 @@
 # synth -> label from annotations -> train + apply the quality filter -> tokenizer -> tokenize -> LAM ->
 # dynamics -> evaluate each -> export. Seeds are fixed; budgets are steps (and a wall-clock cap per stage).
 #
-#   bash scripts/default_model.sh            # 2-core CPU: about 2 h 30 min on an idle machine (the shipped figures)
+#   bash scripts/default_model.sh            # 2-core CPU: about 2 h 45 min on an idle machine (the shipped figures)
 #   GPU=1 bash scripts/default_model.sh      # CUDA: larger presets and more steps, minutes per stage
 #
 # Every training stage resumes when re-run (--resume), so a cut run continues where it stopped.
@@ -23,7 +23,7 @@ if [[ "${GPU:-0}" == 1 ]]; then
   DYN="--preset base --max-steps 40000 --threads 0 --precision bf16"
   MINUTES=${MINUTES_GPU:-600}
 else
-  # The tokenizer in two runs, the second warm-started from the first (--init-from); 1 h 50 min on 2 idle
+  # The tokenizer in two runs, the second warm-started from the first (--init-from); 2 h 20 min on 2 idle
   # cores: a base model (with the preset's log-mel shortcut) without the spectrum view and fine gate, then
   # those added (zero-initialised) and the decoder space companded on a 256-bin MDCT instead of the patch's 64.
   SAMPLES="--threads 2 --sample-clips 4 --sample-steps 4"
