@@ -28,7 +28,7 @@ else
   # those added (zero-initialised) and the decoder space companded on a 256-bin MDCT instead of the patch's 64.
   SAMPLES="--threads 2 --sample-clips 4 --sample-steps 4"
   TOK_STAGES=(
-    "tokenizer_base|--preset small --no-spectrum --no-fine-gate --loss-t-floor 0.25 --max-steps 8500 --curriculum 0:1,6500:2 --max-minutes 80 --sample-every 2000"
+    "tokenizer_base|--preset small --no-spectrum --no-fine-gate --loss-t-floor 0.25 --max-steps 8500 --curriculum 0:1,6500:2 --max-minutes 90 --sample-every 2000"
     "tokenizer|--spectrum --fine-gate --compand-bins 256 --curriculum 0:2 --max-steps 4000 --max-minutes 60 --lr 3e-4 --warmup-steps 100 --sample-every 1000"
   )
   LAM="--preset small --max-steps 600 --max-minutes 5"
