@@ -1,6 +1,7 @@
 """Tokenizer task, evaluation and CLI on a tiny generated corpus (real files, real tensorboard events)."""
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -131,3 +132,19 @@ def test_warm_start_can_change_the_decoder_space_emphasis(corpus, tmp_path):
     state = json.loads(next((tmp_path / "warm" / "checkpoints").glob("step_*/state.json")).read_text())
     source_state = json.loads(next((source / "checkpoints").glob("step_*/state.json")).read_text())
     assert state["model_config"] == {**source_state["model_config"], "emphasis": 0.5}
+
+
+def test_warm_start_can_move_the_companding_grid_and_warns_on_another_seed(corpus, tmp_path, caplog):
+    common = ["--data", str(corpus), "--curriculum", "0:0.25", "--batch-size", "2", "--sample-every", "0"]
+    source = tmp_path / "source"
+    assert (
+        main(["train", "tokenizer", *common, "--preset", "tiny", "--out", str(source), "--max-steps", "1"])
+        == 0
+    )
+    warm = ["train", "tokenizer", *common, "--init-from", str(source), "--max-steps", "1"]
+    assert main([*warm, "--compand-bins", "6", "--out", str(tmp_path / "bad")]) == 1  # not a divisor of 32
+    with caplog.at_level(logging.WARNING):
+        assert main([*warm, "--compand-bins", "16", "--seed", "1", "--out", str(tmp_path / "warm")]) == 0
+    assert "held-out split differs" in caplog.text
+    state = json.loads(next((tmp_path / "warm" / "checkpoints").glob("step_*/state.json")).read_text())
+    assert state["model_config"]["compand_bins"] == 16
