@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import onnxruntime as ort
@@ -29,6 +26,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import median_ms  # noqa: E402
 from export.onnx_export import export_graph  # noqa: E402
 from export.parity import DEFAULT_CASES, check_parity  # noqa: E402
 from export.wrappers import build_wrappers  # noqa: E402
@@ -52,17 +50,6 @@ def build_models(preset: str, chunk_seconds: float, num_actions: int, seed: int 
                     p.normal_(std=0.02)
             model.eval()
     return tok, lam_model, dyn
-
-
-def median_ms(fn: Callable[[], object], repeats: int) -> float:
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ the single conv with the whole windowed DFT as its kernel that it replaced, same
     python benchmarks/bench_spectrum.py --threads 2 --repeats 21
 
 Rows: the latent-rate mel's frames (hop 2048, 4096 points) and the spectrum view's (hop 256, 1024 points).
-Latency = median of --repeats forward calls after one warm-up; speedup = conv ms / two-stage ms (> 1: the
+Latency = median of --repeats forward calls after two warm-ups; speedup = conv ms / two-stage ms (> 1: the
 two-stage DFT is faster); constants = floats each stores (the conv's kernel is what went into the ONNX graph).
 Prints a table (not a test).
 """
@@ -13,9 +13,7 @@ Prints a table (not a test).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import median_ms  # noqa: E402
 from training.models.spectrum import LogSpectrum  # noqa: E402
 
 
@@ -43,16 +42,6 @@ def conv_magnitude(hop: int, n_fft: int) -> tuple[Callable[[torch.Tensor], torch
         return torch.sqrt(spectrum[:, :bins] ** 2 + spectrum[:, bins:] ** 2)  # (B, F, L)
 
     return magnitude, basis.numel()
-
-
-def median_ms(fn: Callable[[], torch.Tensor], repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def main() -> None:

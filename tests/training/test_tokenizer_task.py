@@ -2,6 +2,7 @@
 
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,7 +120,8 @@ def test_train_then_eval_cli(corpus, tmp_path):
     assert {"00_original.wav", "00_reconstruction.wav", "00_griffin_lim.wav", "spectrograms.png"} <= names
 
 
-def test_warm_start_can_change_the_decoder_space_emphasis(corpus, tmp_path):
+def warm_start_args(corpus, tmp_path) -> tuple[Path, list[str]]:
+    """Train a 1-step tiny source run; return it and the arguments of a 1-step warm start from it."""
     common = ["--data", str(corpus), "--curriculum", "0:0.25", "--batch-size", "2", "--sample-every", "0"]
     source = tmp_path / "source"
     assert (
@@ -127,6 +129,11 @@ def test_warm_start_can_change_the_decoder_space_emphasis(corpus, tmp_path):
         == 0
     )
     warm = ["train", "tokenizer", *common, "--init-from", str(source), "--max-steps", "1"]
+    return source, warm
+
+
+def test_warm_start_can_change_the_decoder_space_emphasis(corpus, tmp_path):
+    source, warm = warm_start_args(corpus, tmp_path)
     assert main([*warm, "--emphasis", "1.0", "--out", str(tmp_path / "bad")]) == 1
     assert main([*warm, "--emphasis", "0.5", "--out", str(tmp_path / "warm")]) == 0
     state = json.loads(next((tmp_path / "warm" / "checkpoints").glob("step_*/state.json")).read_text())
@@ -135,13 +142,7 @@ def test_warm_start_can_change_the_decoder_space_emphasis(corpus, tmp_path):
 
 
 def test_warm_start_can_move_the_companding_grid_and_warns_on_another_seed(corpus, tmp_path, caplog):
-    common = ["--data", str(corpus), "--curriculum", "0:0.25", "--batch-size", "2", "--sample-every", "0"]
-    source = tmp_path / "source"
-    assert (
-        main(["train", "tokenizer", *common, "--preset", "tiny", "--out", str(source), "--max-steps", "1"])
-        == 0
-    )
-    warm = ["train", "tokenizer", *common, "--init-from", str(source), "--max-steps", "1"]
+    _, warm = warm_start_args(corpus, tmp_path)
     assert main([*warm, "--compand-bins", "6", "--out", str(tmp_path / "bad")]) == 1  # not a divisor of 32
     with caplog.at_level(logging.WARNING):
         assert main([*warm, "--compand-bins", "16", "--seed", "1", "--out", str(tmp_path / "warm")]) == 0
