@@ -350,13 +350,14 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def decoder_space(manifest: Mapping[str, Any]) -> DecoderSpace:
-    """The tokenizer decoder's diffusion space; `emphasis` absent = 0 and `compand` absent = 1 (linear) in
-    bundles made before them. Raises ValueError on settings it cannot run."""
+    """The tokenizer decoder's diffusion space; `emphasis` absent = 0, `compand` absent = 1 (linear) and
+    `compand_window` absent = 1 in bundles made before them. Raises ValueError on settings it cannot run."""
     return DecoderSpace(
         float(manifest.get("emphasis", 0.0)),
         float(manifest["audio_scale"]),
         float(manifest.get("compand", 1.0)),
         int(manifest.get("compand_bins", 0)),
+        int(manifest.get("compand_window", 1)),
     )
 
 

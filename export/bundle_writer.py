@@ -179,6 +179,7 @@ def export_bundle(
             "emphasis": float(getattr(tokenizer.config, "emphasis", 0.0)),
             "compand": float(getattr(tokenizer.config, "compand", 1.0)),
             "compand_bins": int(tokenizer.config.companding_bins),
+            "compand_window": int(tokenizer.config.compand_window),
             "num_actions": num_actions,
             "actions": actions,
             "instruments": instruments,

@@ -39,7 +39,9 @@ def summary(bundle: Bundle) -> str:
         f"path       {bundle.path}",
         f"audio      {bundle.sample_rate} Hz, hop {bundle.hop} -> {bundle.frame_rate:g} frames/s, "
         f"latent dim {bundle.latent_dim}, audio scale {space.scale:g}, pre-emphasis {space.emphasis:g}, "
-        f"companding {space.compand:g}" + (f" on {space.bins} MDCT bins" if space.compand != 1.0 else ""),
+        f"companding {space.compand:g}"
+        + (f" on {space.bins} MDCT bins" if space.compand != 1.0 else "")
+        + (f", gain smoothed over {space.window} x {space.window}" if space.window > 1 else ""),
         f"actions    {bundle.num_actions} (one per {bundle.chunk_frames} frames = "
         f"{bundle.chunk_frames / bundle.frame_rate:.2f} s; null action id {bundle.null_action})",
     ]

@@ -6,9 +6,9 @@ candidate spaces and reports the log-mel distance (`training.metrics`) after the
 - `white -20/-30 dB`: white noise at that level under the clip's RMS in the space (a residual noise floor);
 - `envelope -10 dB`: random-sign MDCT coefficients scaled by the local (3 x 3) magnitude of the space's own
   coefficients, 10 dB down (the estimate right in level, wrong in detail, as a generative decoder is).
-Spaces: per-coefficient companding sign(c) |c|^0.5 on a 64-bin (the shipped tokenizer) or 256-bin MDCT,
-"smooth" companding c = y (box3x3(|y|) + eps) (a slowly varying gain: a partial stays a partial), and the
-linear pre-emphasised waveform. Not a test: prints a table.
+Spaces: per-coefficient companding sign(c) |c|^0.5 on a 64-bin or 256-bin (the shipped tokenizer's) MDCT,
+"smooth" companding c = y (box3x3(|y|) + eps) (`compand_window` 3: a slowly varying gain, so a partial
+stays a partial), and the linear pre-emphasised waveform. Not a test: prints a table.
 
     .venv/bin/python scripts/diagnostics/decoder_space_errors.py
 """
@@ -39,29 +39,6 @@ def box_magnitude(c: np.ndarray) -> np.ndarray:
     return uniform_filter(np.abs(c), (3, 3), mode="nearest")
 
 
-class SmoothCompanding:
-    """y = c / g with g = box(|y|) + eps, so c = y * (box(|y|) + eps): the forward solves for g by the
-    damped fixed point g <- sqrt(g * (box(|c| / g) + eps)) (residual ~1e-7 after 30 rounds)."""
-
-    def __init__(self, bins: int, eps: float = 1e-3, rounds: int = 30) -> None:
-        self.bins, self.eps, self.rounds = bins, eps, rounds
-        self.linear = DecoderSpace(EMPHASIS, SCALE)
-
-    def _envelope(self, c: np.ndarray) -> np.ndarray:
-        return box_magnitude(c) + self.eps
-
-    def forward(self, audio: np.ndarray) -> np.ndarray:
-        c = mdct.analysis(self.linear.forward(audio).astype(np.float64), self.bins)  # (P, L)
-        g = np.sqrt(self._envelope(c))
-        for _ in range(self.rounds):
-            g = np.sqrt(g * self._envelope(c / g))
-        return mdct.synthesis(c / g, self.bins)
-
-    def inverse(self, y: np.ndarray) -> np.ndarray:
-        c = mdct.analysis(y, self.bins)
-        return self.linear.inverse(mdct.synthesis(c * self._envelope(c), self.bins).astype(np.float32))
-
-
 def envelope_error(y: np.ndarray, bins: int, db: float, rng: np.random.Generator) -> np.ndarray:
     c = mdct.analysis(y, bins)
     level = box_magnitude(c) * 10 ** (db / 20)
@@ -77,9 +54,9 @@ def main() -> None:
     clips = [c[0].astype(np.float64) for c in held_out_clips(held_out, args.clips, 5.0, RATE, 0)]
     clips = [c[: c.size - c.size % 256] for c in clips]
     spaces = {  # name: (space, MDCT bins the envelope error is shaped on)
-        "compand, 64 bins (shipped)": (DecoderSpace(EMPHASIS, SCALE, 0.5, 64), 64),
-        "compand, 256 bins": (DecoderSpace(EMPHASIS, SCALE, 0.5, 256), 256),
-        "smooth compand, 256 bins": (SmoothCompanding(256), 256),
+        "compand, 64 bins": (DecoderSpace(EMPHASIS, SCALE, 0.5, 64), 64),
+        "compand, 256 bins (shipped)": (DecoderSpace(EMPHASIS, SCALE, 0.5, 256), 256),
+        "smooth compand, 256 bins": (DecoderSpace(EMPHASIS, SCALE, 0.5, 256, window=3), 256),
         "linear": (DecoderSpace(EMPHASIS, SCALE), 64),
     }
     errors = ("white -20 dB", "white -30 dB", "envelope -10 dB")

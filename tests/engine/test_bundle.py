@@ -131,6 +131,7 @@ def test_cache_files_not_checked(bundle_dir: Path) -> None:
         ({"format": "other"}, "format is 'other'"),
         ({"num_actions": 5}, "ids 0..4"),
         ({"compand": 0.5}, "decoder space: companding needs an even number of MDCT bins"),
+        ({"compand": 0.5, "compand_bins": 32, "compand_window": 2}, "decoder space: the companding window"),
     ],
 )
 def test_bad_manifest(bundle_dir: Path, edit: dict, message: str) -> None:
@@ -163,3 +164,11 @@ def test_bundle_info_cli(bundle_dir: Path, capsys: pytest.CaptureFixture) -> Non
     assert "eval/lam.json: sha256 mismatch" in capsys.readouterr().out
     assert cli_main(["bundle", "info", str(bundle_dir / "eval")]) == 1
     assert "not a model bundle" in capsys.readouterr().err
+
+
+def test_bundle_info_names_the_decoder_space(bundle_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    manifest = json.loads((bundle_dir / MANIFEST_NAME).read_text())
+    manifest.update(compand=0.5, compand_bins=32, compand_window=3)
+    (bundle_dir / MANIFEST_NAME).write_text(json.dumps(manifest))
+    assert cli_main(["bundle", "info", str(bundle_dir)]) == 0
+    assert "companding 0.5 on 32 MDCT bins, gain smoothed over 3 x 3" in capsys.readouterr().out

@@ -38,6 +38,7 @@ def test_bundle_manifest_and_graphs(tiny_bundle: Path, tiny_models: TinyModels) 
     assert (
         bundle.decoder_space.compand == tok.config.compand
         and bundle.decoder_space.bins == tok.config.companding_bins
+        and bundle.decoder_space.window == tok.config.compand_window
     )
     assert bundle.chunk_frames == tiny_models.lam.config.chunk_frames and bundle.num_actions == 4
     assert [(a.name, a.description) for a in bundle.actions] == [
@@ -94,10 +95,11 @@ def test_instrument_presets_export_with_parity(tmp_path: Path) -> None:
 
 def test_latent_mel_encoder_exports_with_parity(tmp_path: Path, tiny_models: TinyModels) -> None:
     """The log-mel shortcut (two-stage DFT, magnitude, mel matmul, log) runs in onnxruntime as in torch, and so
-    does the encoder's companding on an MDCT finer than the patch (compand_bins)."""
+    does the encoder's companding on an MDCT finer than the patch (compand_bins) with a smooth gain (its
+    fixed point unrolled into the graph)."""
     from training.models.tokenizer import build
 
-    tokenizer = build("tiny", latent_mel=True, compand_bins=32).eval()
+    tokenizer = build("tiny", latent_mel=True, compand_bins=32, compand_window=3).eval()
     tokenizer.load_state_dict(tiny_models.tokenizer.state_dict())
     wrapper = build_wrappers(tokenizer, tiny_models.lam, tiny_models.dynamics)["tokenizer_encoder"]
     path = export_graph(wrapper, tmp_path / "tokenizer_encoder.onnx")

@@ -50,12 +50,12 @@ def test_fresh_decoder_decodes_silence_or_the_noise_mapped_back():
     assert torch.allclose(velocity.decode(latents, steps=3, noise=noise), velocity.from_diffusion(noise))
 
 
-@pytest.mark.parametrize("compand, bins", [(1.0, 0), (0.5, 0), (0.5, 32)])
-def test_decoder_space_matches_the_engines_numpy_one(compand, bins):
-    """Also with companding on a finer MDCT than the patch (compand_bins = the tiny hop)."""
-    model = build("tiny", compand=compand, compand_bins=bins)
+@pytest.mark.parametrize("compand, bins, window", [(1.0, 0, 1), (0.5, 0, 1), (0.5, 32, 1), (0.5, 32, 3)])
+def test_decoder_space_matches_the_engines_numpy_one(compand, bins, window):
+    """Also with companding on a finer MDCT than the patch (compand_bins = the tiny hop) and smooth."""
+    model = build("tiny", compand=compand, compand_bins=bins, compand_window=window)
     cfg = model.config
-    space = DecoderSpace(cfg.emphasis, cfg.audio_scale, cfg.compand, bins or cfg.patch)
+    space = DecoderSpace(cfg.emphasis, cfg.audio_scale, cfg.compand, bins or cfg.patch, window)
     audio = torch.randn(2, 1, 3072) * 0.1
     decoded = model.to_diffusion(audio)
     assert np.allclose(decoded.numpy(), space.forward(audio.numpy()), atol=1e-5)
@@ -67,6 +67,11 @@ def test_decoder_space_matches_the_engines_numpy_one(compand, bins):
 def test_compand_bins_must_be_even_and_divide_the_hop(bins):
     with pytest.raises(ValueError, match="compand_bins"):
         build("tiny", compand_bins=bins)
+
+
+def test_a_companding_window_the_engine_cannot_run_is_refused():
+    with pytest.raises(ValueError, match="compand_window"):
+        build("tiny", compand_window=2)
 
 
 def test_envelope_read_from_the_latents_silences_the_clean_estimate():

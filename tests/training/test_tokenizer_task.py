@@ -141,11 +141,15 @@ def test_warm_start_can_change_the_decoder_space_emphasis(corpus, tmp_path):
     assert state["model_config"] == {**source_state["model_config"], "emphasis": 0.5}
 
 
-def test_warm_start_can_move_the_companding_grid_and_warns_on_another_seed(corpus, tmp_path, caplog):
+def test_warm_start_can_move_the_companding_grid_and_window_and_warns_on_another_seed(
+    corpus, tmp_path, caplog
+):
     _, warm = warm_start_args(corpus, tmp_path)
     assert main([*warm, "--compand-bins", "6", "--out", str(tmp_path / "bad")]) == 1  # not a divisor of 32
+    assert main([*warm, "--compand-window", "2", "--out", str(tmp_path / "bad")]) == 1  # even
     with caplog.at_level(logging.WARNING):
-        assert main([*warm, "--compand-bins", "16", "--seed", "1", "--out", str(tmp_path / "warm")]) == 0
+        warm_run = [*warm, "--compand-bins", "16", "--compand-window", "3", "--seed", "1"]
+        assert main([*warm_run, "--out", str(tmp_path / "warm")]) == 0
     assert "held-out split differs" in caplog.text
     state = json.loads(next((tmp_path / "warm" / "checkpoints").glob("step_*/state.json")).read_text())
-    assert state["model_config"]["compand_bins"] == 16
+    assert (state["model_config"]["compand_bins"], state["model_config"]["compand_window"]) == (16, 3)

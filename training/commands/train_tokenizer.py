@@ -72,6 +72,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "run; default the patch): finer bins keep a partial's gaps quiet when the decoder is a little wrong; "
         "must be even and divide the hop",
     )
+    parser.add_argument(
+        "--compand-window",
+        type=int,
+        default=None,
+        help="bins x frames the companding gain is smoothed over (overrides the preset or --init-from run; "
+        "1 = each MDCT coefficient's own magnitude; 3 = its 3 x 3 neighbourhood, so a decoder that gets the "
+        "level right but the detail wrong does less spectral damage); odd",
+    )
     add_dataclass_arguments(parser, TokenizerTaskConfig)
     add_dataclass_arguments(parser, FlowConfig)
     add_train_arguments(parser, **TRAIN_DEFAULTS)
@@ -97,7 +105,15 @@ def run(args: argparse.Namespace) -> int:
                 source_seed,
                 source_seed,
             )
-    for name in ("prediction", "spectrum", "fine_gate", "latent_mel", "emphasis", "compand_bins"):
+    for name in (
+        "prediction",
+        "spectrum",
+        "fine_gate",
+        "latent_mel",
+        "emphasis",
+        "compand_bins",
+        "compand_window",
+    ):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     rng.seed_everything(config.seed)  # the model's initial weights follow --seed

@@ -27,7 +27,9 @@ C channels at a scale, L positions at a scale, E conditioning width.
   ear hears a band 60 dB down; a linear L2 loss does not, so a linear decoder fills quiet passages and
   bands with a hiss floor and loses the envelope there. Companded, that band is 30 dB down (compand 0.5),
   the loss and the noise weigh it, and expanding |y|^(1 / compand) sinks the residual noise further.
-  The encoder of a companding model reads the same space.
+  With `compand_window` > 1 the gain is smoothed over a bins x frames neighbourhood, so an estimate right
+  in level but wrong in detail expands to less spectral damage. The encoder of a companding model reads
+  the same space.
 
 The model knows nothing of its loss; `training/diffusion.py` holds the path, loss and time sampling, and
 `engine/sampling.py` the one sampler.
@@ -42,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine import decoder_space
 from engine.emphasis import deemphasis_kernel
 from engine.sampling import sample
 from training.models.blocks import (
@@ -76,6 +79,7 @@ class TokenizerConfig:
     audio_scale: float = 12.0  # multiplier after pre-emphasis: music's ~0.045 RMS there -> ~0.5 vs unit noise
     compand: float = 1.0  # power on the MDCT coefficients of the decoder's space (1 = linear; presets 0.5)
     compand_bins: int = 0  # MDCT bins per frame the companding works on (0 = the patch); divides the hop
+    compand_window: int = 1  # bins x frames the companding gain is smoothed over (1 = per coefficient)
     prediction: str = (
         "sample"  # decoder output: "sample" (x0, gated; v = (x_t - x0) / max(t, min_t)) or "velocity"
     )
@@ -94,6 +98,8 @@ class TokenizerConfig:
             raise ValueError(
                 f"compand_bins must be even and divide the hop ({self.hop}), got {self.companding_bins}"
             )
+        space = (self.emphasis, self.audio_scale, self.compand, self.companding_bins, self.compand_window)
+        decoder_space.DecoderSpace(*space)  # refuses a space the engine could not run (ValueError)
         if self.fine_gate and self.prediction != "sample":
             raise ValueError(
                 "fine_gate gates the clean estimate: it needs prediction='sample' (or --no-fine-gate)"
@@ -284,31 +290,57 @@ class Tokenizer(nn.Module):
 
     def to_diffusion(self, audio: torch.Tensor) -> torch.Tensor:
         """Audio (B, 1, N) -> the decoder's space: pre-emphasised, times audio_scale, MDCT coefficients
-        companded to sign(c) |c|^compand (engine.decoder_space)."""
+        companded (engine.decoder_space: sign(c) |c|^compand, or the smooth gain's fixed point)."""
+        cfg = self.config
         shifted = F.pad(audio[..., :-1], (1, 0))  # (B, 1, N): x[n-1], zero before the start
-        emphasised = (audio - self.config.emphasis * shifted) * self.config.audio_scale
-        return self._power(emphasised, self.config.compand)
+        emphasised = (audio - cfg.emphasis * shifted) * cfg.audio_scale
+        if cfg.compand == 1.0:
+            return emphasised
+        c = self.mdct.analysis(emphasised)  # (B, P, L)
+        if cfg.compand_window == 1:
+            return self.mdct.synthesis(c.sign() * c.abs().pow(cfg.compand))  # (B, 1, N)
+        power = 1.0 / cfg.compand - 1.0
+        gain = (self._box(c.abs()) + decoder_space.FLOOR).pow(power / (power + 1.0))  # |y| ~ |c|^compand
+        for _ in range(decoder_space.ROUNDS):
+            new = self._gain(c.abs() / gain)
+            gain = (gain * new * new * new).sqrt().sqrt()  # the numpy twin's damping
+        return self.mdct.synthesis(c / gain)  # (B, 1, N)
 
     def from_diffusion(self, decoded: torch.Tensor) -> torch.Tensor:
         """Inverse of `to_diffusion`: expand, divide by audio_scale, de-emphasise with the shared FIR kernel."""
-        emphasised = self._power(decoded, 1.0 / self.config.compand)
+        emphasised = decoded
+        if self.config.compand != 1.0:
+            y = self.mdct.analysis(decoded)  # (B, P, L)
+            emphasised = self.mdct.synthesis(y * self._gain(y.abs()))
         kernel = self.deemphasis_kernel.to(emphasised.dtype)
         padded = F.pad(emphasised / self.config.audio_scale, (kernel.shape[-1] - 1, 0))  # causal
         return F.conv1d(padded, kernel)  # (B, 1, N)
 
-    def _power(self, x: torch.Tensor, exponent: float) -> torch.Tensor:
-        """sign(c) |c|^exponent on the MDCT coefficients of (B, 1, N); the identity when exponent == 1."""
-        if exponent == 1.0:
-            return x
-        c = self.mdct.analysis(x)  # (B, P, L)
-        return self.mdct.synthesis(c.sign() * c.abs().pow(exponent))  # (B, 1, N)
+    def _gain(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """The expansion's gain on MDCT magnitudes |y| (B, P, L): (box(|y|) + floor)^(1 / compand - 1)."""
+        power = 1.0 / self.config.compand - 1.0
+        if self.config.compand_window == 1:
+            return magnitude.pow(power)
+        level = self._box(magnitude) + decoder_space.FLOOR
+        return level if power == 1.0 else level.pow(power)
 
-    def encode(self, audio: torch.Tensor) -> torch.Tensor:
+    def _box(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean of (B, P, L) over compand_window bins x frames, edges repeated."""
+        w = self.config.compand_window
+        padded = F.pad(x[:, None], (w // 2,) * 4, mode="replicate")[:, 0]  # (B, P + w - 1, L + w - 1)
+        p, n = x.shape[-2:]
+        rows = sum(padded[:, i : i + p] for i in range(w))  # shifted sums: 5x faster than avg_pool2d on CPU
+        return sum(rows[..., j : j + n] for j in range(w)) / (w * w)  # (B, P, L)
+
+    def encode(self, audio: torch.Tensor, space: torch.Tensor | None = None) -> torch.Tensor:
         """audio (B, 1, N) with N % hop == 0 -> layer-normalised latents (B, T, D), T = N // hop.
 
-        A companding model's encoder reads the decoder's space (quiet detail at a usable scale); linear
-        models read the scaled waveform they were trained on."""
-        x = self.to_diffusion(audio) if self.config.compand != 1.0 else audio * self.config.audio_scale
+        A companding model's encoder reads the decoder's space (quiet detail at a usable scale; `space` is
+        `to_diffusion(audio)` when the caller has it already); linear models read the scaled waveform."""
+        if self.config.compand == 1.0:
+            x = audio * self.config.audio_scale
+        else:
+            x = self.to_diffusion(audio) if space is None else space
         return self.encoder(x, audio).transpose(1, 2)  # (B, T, D)
 
     def velocity(self, noisy: torch.Tensor, t: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:

@@ -83,11 +83,11 @@ class TokenizerTask:
         cfg = tokenizer.config
         length = self.curriculum.samples(step, cfg.sample_rate, tokenizer.hop)
         audio = random_crop(batch["audio"], length)  # (B, 1, N)
-        latents = tokenizer.encode(audio)  # (B, T, D)
+        x0 = tokenizer.to_diffusion(audio)  # (B, 1, N)
+        latents = tokenizer.encode(audio, x0)  # (B, T, D)
         t = sample_time(audio.shape[0], self.flow).to(audio.device)  # (B,)
         if self.flow.noise_sync_prob > 0:
             latents, t = synchronise_noise(latents, t, self.flow.noise_sync_prob)
-        x0 = tokenizer.to_diffusion(audio)  # (B, 1, N)
         loss = flow_loss(
             lambda x, level: tokenizer.velocity(x, level, latents),
             x0,
