@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import time
@@ -244,12 +245,19 @@ def test_too_small_a_dataset_and_resume_without_a_run(
     assert checkpoint.load_run(tmp_path / "fresh").step == 2
 
 
-def test_init_from_starts_a_new_run_from_another_runs_ema_weights(tmp_path: Path) -> None:
+def test_init_from_starts_a_new_run_from_another_runs_ema_weights(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     train(ToyTask(n=64), config(), tmp_path / "a")
     _, source_ema = weights(tmp_path / "a")
-    train(ToyTask(n=64, seed=1), config(lr=0.0, init_from=str(tmp_path / "a")), tmp_path / "b")
+    with caplog.at_level(logging.WARNING):
+        train(ToyTask(n=64, seed=1), config(lr=0.0, init_from=str(tmp_path / "a")), tmp_path / "b")
+    assert "held-out split differs" not in caplog.text  # same --seed
     started, _ = weights(tmp_path / "b")  # lr 0: the weights it started from
     assert started.keys() == source_ema.keys()
     assert all(torch.equal(started[k], source_ema[k]) for k in started if k != "seen")  # seen counts on
     with pytest.raises(ValueError, match="another shape"):
         train(ToyTask(ToyConfig(hidden=8), n=64), config(init_from=str(tmp_path / "a")), tmp_path / "c")
+    with caplog.at_level(logging.WARNING):  # any task (LAM, dynamics too): the held-out split follows --seed
+        train(ToyTask(n=64), config(seed=3, init_from=str(tmp_path / "a")), tmp_path / "d")
+    assert "--seed 3 differs from the --init-from run's" in caplog.text

@@ -96,15 +96,6 @@ def run(args: argparse.Namespace) -> int:
     if config.init_from:
         source = run_of_kind(Path(config.init_from), "tokenizer", f"--init-from {config.init_from}")
         overrides = dict(source.model_config)
-        source_seed = int(source.train_config.get("seed", config.seed))
-        if source_seed != config.seed:  # the held-out pieces follow the seed
-            log.warning(
-                "--seed %d differs from the --init-from run's %d: the held-out split differs, so this run "
-                "trains on pieces the source held out and its evaluations do not compare; pass --seed %d",
-                config.seed,
-                source_seed,
-                source_seed,
-            )
     for name in (
         "prediction",
         "spectrum",
