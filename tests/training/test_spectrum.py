@@ -102,3 +102,20 @@ def test_latent_mel_shortcut_has_no_parameters_and_moves_the_latents_with_the_en
         mels = shortcut.encoder.latent_mel(low)  # (1, D, T)
         expected = torch.nn.functional.layer_norm(((mels + 9.0) / 1.5).transpose(1, 2), (8,))
         assert torch.allclose(shortcut.encode(low), expected, atol=1e-5)
+
+
+def test_latent_mel_weight_keeps_the_envelope_against_large_learned_features():
+    """Trained encoders' features grow to ~10x the shortcut's size; the weight keeps the log-mel readable."""
+    torch.manual_seed(0)
+    t = torch.arange(8 * build("tiny").hop) / 16_000
+    audio = 0.3 * torch.sin(2 * math.pi * 300.0 * t)[None, None] * torch.linspace(0.01, 1, t.numel())
+    distance = {}
+    for weight in (1.0, 30.0):
+        model = build("tiny", latent_mel=True, latent_mel_weight=weight)
+        with torch.no_grad():
+            for p in model.encoder.parameters():
+                p.normal_(std=0.3)  # large learned features
+            mels = model.encoder.latent_mel(audio)  # (1, D, T)
+            envelope = torch.nn.functional.layer_norm(((mels + 9.0) / 1.5).transpose(1, 2), (8,))
+            distance[weight] = (model.encode(audio) - envelope).abs().mean().item()
+    assert distance[30.0] < 0.5 * distance[1.0]

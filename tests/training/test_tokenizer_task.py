@@ -148,8 +148,19 @@ def test_warm_start_can_move_the_companding_grid_and_window_and_warns_on_another
     assert main([*warm, "--compand-bins", "6", "--out", str(tmp_path / "bad")]) == 1  # not a divisor of 32
     assert main([*warm, "--compand-window", "2", "--out", str(tmp_path / "bad")]) == 1  # even
     with caplog.at_level(logging.WARNING):
-        warm_run = [*warm, "--compand-bins", "16", "--compand-window", "3", "--seed", "1"]
+        warm_run = [
+            *warm,
+            "--compand-bins",
+            "16",
+            "--compand-window",
+            "3",
+            "--latent-mel-weight",
+            "10",
+            "--seed",
+            "1",
+        ]
         assert main([*warm_run, "--out", str(tmp_path / "warm")]) == 0
     assert "held-out split differs" in caplog.text
     state = json.loads(next((tmp_path / "warm" / "checkpoints").glob("step_*/state.json")).read_text())
-    assert (state["model_config"]["compand_bins"], state["model_config"]["compand_window"]) == (16, 3)
+    config = state["model_config"]
+    assert (config["compand_bins"], config["compand_window"], config["latent_mel_weight"]) == (16, 3, 10.0)

@@ -73,6 +73,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "must be even and divide the hop",
     )
     parser.add_argument(
+        "--latent-mel-weight",
+        type=float,
+        default=None,
+        help="weight of the log-mel shortcut against the encoder's learned features before the latents' norm "
+        "(overrides the preset or --init-from run; with 1 the learned features, ~10x larger once trained, "
+        "drown the envelope)",
+    )
+    parser.add_argument(
         "--compand-window",
         type=int,
         default=None,
@@ -101,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         "spectrum",
         "fine_gate",
         "latent_mel",
+        "latent_mel_weight",
         "emphasis",
         "compand_bins",
         "compand_window",

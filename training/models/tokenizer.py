@@ -13,6 +13,7 @@ C channels at a scale, L positions at a scale, E conditioning width.
   affine parameters (DiTo), so they live on a fixed scale. With `latent_mel`, D log-mels at the latent rate
   are added just before that norm (parameter-free, like DC-AE's shortcuts): trained on a CPU budget the
   encoder otherwise keeps too little of the envelope (held-out log-mel 0.815 -> 0.777 for the `small` base run).
+  Trained, the learned features grow to ~10x the shortcut's size; `latent_mel_weight` scales the shortcut up.
 - Decoder: a flow-matching denoiser of the MDCT-patchified waveform. The latents go through a small
   conditioning pyramid (DC-AE upsampling to every scale); at each scale the features are added to the
   hidden state and, with the timestep embedding, drive every AdaLN-Zero block. The U-Net keeps *one* skip
@@ -87,6 +88,7 @@ class TokenizerConfig:
     spectrum: bool = False  # encoder also reads a log-magnitude STFT at its second scale
     fine_gate: bool = False  # x0 mode: a second band gain on the second scale's finer MDCT
     latent_mel: bool = False  # latents start from a fixed latent_dim-mel log spectrum at the latent rate
+    latent_mel_weight: float = 1.0  # the log-mel's weight against the learned features before the norm
 
     def __post_init__(self) -> None:
         self.factors, self.widths, self.depths = tuple(self.factors), tuple(self.widths), tuple(self.depths)
@@ -145,6 +147,7 @@ class Encoder(nn.Module):
         self.latent_mel = (
             LogMel(cfg.hop, 2 * cfg.hop, cfg.latent_dim, cfg.sample_rate) if cfg.latent_mel else None
         )
+        self.mel_weight = cfg.latent_mel_weight
 
     def forward(self, x: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
         """x: the scaled waveform (B, 1, N) the stem reads; audio: the raw one (B, 1, N) for the spectrum
@@ -156,7 +159,9 @@ class Encoder(nn.Module):
                 # log|X| spans ~-11.5 (floor) .. 0: centre and scale it to about unit size.
                 h = h + self.spectrum_in((self.spectrum(audio) + 6.0) / 3.0)  # (B, C1, N/hop_1)
         if self.latent_mel is not None:
-            h = h + (self.latent_mel(audio) + 9.0) / 1.5  # log-mel ~ -9 +/- 1.3 on music: about unit size
+            # log-mel ~ -9 +/- 1.3 on music: about unit size, times the weight (the learned features grow to
+            # ~10x unit size in training and would otherwise drown the envelope)
+            h = h + self.mel_weight * (self.latent_mel(audio) + 9.0) / 1.5
         return F.layer_norm(h.transpose(1, 2), (self.latent_dim,)).transpose(1, 2)  # (B, D, T)
 
 
