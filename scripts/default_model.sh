@@ -3,7 +3,7 @@
 # synth -> label from annotations -> train + apply the quality filter -> tokenizer -> tokenize -> LAM ->
 # dynamics -> evaluate each -> export. Seeds are fixed; budgets are steps (and a wall-clock cap per stage).
 #
-#   bash scripts/default_model.sh            # 2-core CPU: about 2 h 45 min on an idle machine (the shipped figures)
+#   bash scripts/default_model.sh            # 2-core CPU: about 3 h on an idle machine (the shipped figures)
 #   GPU=1 bash scripts/default_model.sh      # CUDA: larger presets and more steps, minutes per stage
 #
 # Every training stage resumes when re-run (--resume), so a cut run continues where it stopped.
@@ -18,18 +18,19 @@ mkdir -p "$WORK"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}  # use 1 on a shared, busy CPU: OpenMP threads thrash there
 
 if [[ "${GPU:-0}" == 1 ]]; then
-  TOK_STAGES=("tokenizer|--preset high --latent-mel --compand-bins 256 --max-steps 40000 --batch-size 32 --threads 0 --precision bf16")
+  TOK_STAGES=("tokenizer|--preset high --latent-mel --latent-mel-weight 10 --compand-bins 256 --max-steps 40000 --batch-size 32 --threads 0 --precision bf16")
   LAM="--preset base --max-steps 20000"
   DYN="--preset base --max-steps 40000 --threads 0 --precision bf16"
   MINUTES=${MINUTES_GPU:-600}
 else
-  # The tokenizer in two runs, the second warm-started from the first (--init-from); 2 h 20 min on 2 idle
+  # The tokenizer in two runs, the second warm-started from the first (--init-from); 2 h 30 min on 2 idle
   # cores: a base model (with the preset's log-mel shortcut) without the spectrum view and fine gate, then
-  # those added (zero-initialised) and the decoder space companded on a 256-bin MDCT instead of the patch's 64.
+  # those added (zero-initialised), the decoder space companded on a 256-bin MDCT instead of the patch's 64
+  # with a smooth (3 x 3) gain, and the log-mel shortcut weighted 10x against the learned latent features.
   SAMPLES="--threads 2 --sample-clips 4 --sample-steps 4"
   TOK_STAGES=(
     "tokenizer_base|--preset small --no-spectrum --no-fine-gate --loss-t-floor 0.25 --max-steps 8500 --curriculum 0:1,6500:2 --max-minutes 90 --sample-every 2000"
-    "tokenizer|--spectrum --fine-gate --compand-bins 256 --curriculum 0:2 --max-steps 4000 --max-minutes 60 --lr 3e-4 --warmup-steps 100 --sample-every 1000"
+    "tokenizer|--spectrum --fine-gate --compand-bins 256 --compand-window 3 --latent-mel-weight 10 --curriculum 0:2 --max-steps 4000 --max-minutes 75 --lr 3e-4 --warmup-steps 100 --sample-every 1000"
   )
   LAM="--preset small --max-steps 600 --max-minutes 5"
   DYN="--preset small --max-steps 2000 --max-minutes 10 --threads 2"
