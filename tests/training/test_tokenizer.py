@@ -69,9 +69,11 @@ def test_compand_bins_must_be_even_and_divide_the_hop(bins):
         build("tiny", compand_bins=bins)
 
 
-def test_a_companding_window_the_engine_cannot_run_is_refused():
+def test_a_companding_window_the_engine_cannot_run_or_a_shortcut_weight_of_zero_is_refused():
     with pytest.raises(ValueError, match="compand_window"):
         build("tiny", compand_window=2)
+    with pytest.raises(ValueError, match="latent_mel_weight"):
+        build("tiny", latent_mel_weight=0.0)
 
 
 def test_envelope_read_from_the_latents_silences_the_clean_estimate():

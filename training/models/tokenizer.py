@@ -100,6 +100,8 @@ class TokenizerConfig:
             raise ValueError(
                 f"compand_bins must be even and divide the hop ({self.hop}), got {self.companding_bins}"
             )
+        if self.latent_mel_weight <= 0:
+            raise ValueError(f"latent_mel_weight must be > 0, got {self.latent_mel_weight}")
         space = (self.emphasis, self.audio_scale, self.compand, self.companding_bins, self.compand_window)
         decoder_space.DecoderSpace(*space)  # refuses a space the engine could not run (ValueError)
         if self.fine_gate and self.prediction != "sample":
