@@ -204,6 +204,23 @@ def load_initial_weights(model: torch.nn.Module, path: Path) -> list[str]:
     return list(missing)
 
 
+def warm_start(model: torch.nn.Module, source: Path, seed: int, warn: bool = True) -> None:
+    """`--init-from`: load the source run's EMA weights (`load_initial_weights`), log the parts left at their
+    init, and warn (when `warn`) if the source ran with another seed: every task's held-out split follows
+    the seed, so the new run would train on pieces the source held out."""
+    new = load_initial_weights(model, source)
+    log.info("weights from %s%s", source, f"; new, at their init: {new}" if new else "")
+    source_seed = int(load_run(source).train_config.get("seed", seed))
+    if source_seed != seed and warn:
+        log.warning(
+            "--seed %d differs from the --init-from run's %d: the held-out split differs, so this run "
+            "trains on pieces the source held out and its evaluations do not compare; pass --seed %d",
+            seed,
+            source_seed,
+            source_seed,
+        )
+
+
 def load_weights(model: torch.nn.Module, path: Path, ema: bool = True) -> None:
     """Load a checkpoint's (EMA) weights into `model` in place (strict: every key must match)."""
     file = resolve(path) / ("ema.safetensors" if ema else "model.safetensors")

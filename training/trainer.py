@@ -315,17 +315,7 @@ def _train(
 
     model = task.model.to(info.device).train()
     if config.init_from and found is None:
-        new = checkpoint.load_initial_weights(model, Path(config.init_from))
-        log.info("weights from %s%s", config.init_from, f"; new, at their init: {new}" if new else "")
-        source_seed = int(checkpoint.load_run(Path(config.init_from)).train_config.get("seed", config.seed))
-        if source_seed != config.seed and info.is_main:  # every task's held-out pieces follow the seed
-            log.warning(
-                "--seed %d differs from the --init-from run's %d: the held-out split differs, so this run "
-                "trains on pieces the source held out and its evaluations do not compare; pass --seed %d",
-                config.seed,
-                source_seed,
-                source_seed,
-            )
+        checkpoint.warm_start(model, Path(config.init_from), config.seed, warn=info.is_main)
     ema = EMA(model, config.ema_decay)
     optimizer = make_optimizer(model, config)
     rng.seed_everything(config.seed + info.rank)
