@@ -306,10 +306,10 @@ class Tokenizer(nn.Module):
         c = self.mdct.analysis(emphasised)  # (B, P, L)
         if cfg.compand_window == 1:
             return self.mdct.synthesis(c.sign() * c.abs().pow(cfg.compand))  # (B, 1, N)
-        power = 1.0 / cfg.compand - 1.0
-        gain = (self._box(c.abs()) + decoder_space.FLOOR).pow(power / (power + 1.0))  # |y| ~ |c|^compand
+        power, magnitude = 1.0 / cfg.compand - 1.0, c.abs()
+        gain = (self._box(magnitude) + decoder_space.FLOOR).pow(power / (power + 1.0))  # |y| ~ |c|^compand
         for _ in range(decoder_space.ROUNDS):
-            new = self._gain(c.abs() / gain)
+            new = self._gain(magnitude / gain)
             gain = (gain * new * new * new).sqrt().sqrt()  # the numpy twin's damping
         return self.mdct.synthesis(c / gain)  # (B, 1, N)
 
