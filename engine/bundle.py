@@ -81,7 +81,8 @@ class Defaults:
     steps: int  # dynamics sampling steps
     decoder_steps: int  # tokenizer decoder sampling steps
     guidance: float  # classifier-free guidance scale g
-    sampler: str  # engine.sampling method name ("euler", "heun")
+    sampler: str  # dynamics' engine.sampling method name ("euler", "heun")
+    decoder_sampler: str  # tokenizer decoder's method (absent in older bundles: `sampler`)
     context_seconds: float  # audio kept on each side of the edited region
     crossfade_ms: float  # crossfade at the region edges
 
@@ -252,6 +253,7 @@ class Bundle:
             decoder_steps=int(d["decoder_steps"]),
             guidance=float(d["guidance"]),
             sampler=str(d["sampler"]),
+            decoder_sampler=str(d.get("decoder_sampler", d["sampler"])),
             context_seconds=float(d["context_seconds"]),
             crossfade_ms=float(d["crossfade_ms"]),
         )

@@ -30,7 +30,7 @@ import numpy as np
 from engine import audio as audio_io
 from engine.bundle import Action
 from engine.runtime import Runtime
-from engine.sampling import METHODS, sample
+from engine.sampling import METHODS, sample, velocity_calls
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +223,9 @@ class Pipeline:
                 raise EditError(f"{name} must be in 1..{MAX_STEPS}, got {value}")
         if not math.isfinite(guidance) or not 0 <= guidance <= 100:
             raise EditError(f"guidance must be in 0..100, got {guidance}")
-        if d.sampler not in METHODS:
-            raise EditError(f"bundle sampler {d.sampler!r} is not one of {METHODS}")
+        for name, method in (("sampler", d.sampler), ("decoder_sampler", d.decoder_sampler)):
+            if method not in METHODS:
+                raise EditError(f"bundle {name} {method!r} is not one of {METHODS}")
         return steps, guidance, decoder_steps, context
 
     # Stages ------------------------------------------------------------------------------------------
@@ -329,7 +330,7 @@ class Pipeline:
             noised = (np.float32(1 - t) * known + np.float32(t) * noise).astype(np.float32)
             return np.where(outside, noised, x)
 
-        x = sample(velocity_fn, noise, steps, b.defaults.sampler, project=project)
+        x = sample(velocity_fn, noise, steps, b.defaults.decoder_sampler, project=project)
         space[s0:s1] = x[0, 0]
         mono = b.decoder_space.inverse(space)  # (P,) the original outside the span, to ~1e-6
         return mono[: w.model_length], (s0, min(s1, w.model_length))  # (M,)
@@ -348,14 +349,15 @@ class Pipeline:
         """One rendering of a prepared window: (edited audio (C, N), per-frame action ids of the region)."""
         w = p.window
         frame_actions = spread_actions(list(action_ids), w.frame_end - w.frame_start)  # (F,)
-        calls_per_step = 2 if self.bundle.defaults.sampler == "heun" else 1
-        total = calls_per_step * (steps + decoder_steps)
+        d = self.bundle.defaults
+        dynamics_calls = velocity_calls(steps, d.sampler)
+        total = dynamics_calls + velocity_calls(decoder_steps, d.decoder_sampler)
         done = [0]
 
         def tick() -> None:
             done[0] += 1
             if progress is not None:
-                stage = "dynamics" if done[0] <= calls_per_step * steps else "decode"
+                stage = "dynamics" if done[0] <= dynamics_calls else "decode"
                 progress(span[0] + (span[1] - span[0]) * min(done[0] / total, 1.0), stage)
 
         rng = _rng(seed)

@@ -23,6 +23,11 @@ def timesteps(steps: int) -> list[float]:
     return [1.0 - i / steps for i in range(steps + 1)]
 
 
+def velocity_calls(steps: int, method: str) -> int:
+    """How many times `sample` calls the velocity function (Heun skips its correction on the last step)."""
+    return 2 * steps - 1 if method == "heun" else steps
+
+
 def sample(
     velocity_fn: Callable[[Any, float], Any],
     noise: X,

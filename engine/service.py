@@ -204,6 +204,7 @@ class EditorService(pb_grpc.EditorServicer):
                 decoder_steps=d.decoder_steps,
                 guidance=d.guidance,
                 sampler=d.sampler,
+                decoder_sampler=d.decoder_sampler,
                 context_seconds=d.context_seconds,
                 crossfade_ms=d.crossfade_ms,
             ),

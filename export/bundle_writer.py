@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from engine.bundle import FORMAT, FORMAT_VERSION, write_manifest
+from engine.sampling import METHODS
 from export.onnx_export import DEFAULT_OPSET, export_graph
 from export.parity import DEFAULT_CASES, check_parity
 from export.wrappers import GraphWrapper, build_wrappers
@@ -36,11 +37,18 @@ DEFAULT_SAMPLE_RATE = 16_000  # the model rate of every stage (docs/interfaces.m
 @dataclass
 class BundleDefaults:
     steps: int = 16  # dynamics sampling steps per edit (runtime-overridable)
-    decoder_steps: int = 16  # tokenizer decoder sampling steps
+    decoder_steps: int = 4  # tokenizer decoder sampling steps
     guidance: float = 2.0  # classifier-free guidance scale g (0 ignores actions, 1 plain conditional)
-    sampler: str = "euler"  # engine.sampling method
+    sampler: str = "euler"  # engine.sampling method of the dynamics
+    # Heun's 4 steps (7 network calls) beat Euler's 8 on held-out log-mel (0.615 vs 0.648, README)
+    decoder_sampler: str = "heun"  # engine.sampling method of the tokenizer decoder
     context_seconds: float = 4.0  # audio kept on each side of the edited region as context
     crossfade_ms: float = 30.0  # crossfade length at the region edges
+
+    def __post_init__(self) -> None:
+        for name in ("sampler", "decoder_sampler"):
+            if getattr(self, name) not in METHODS:
+                raise ValueError(f"{name} must be one of {METHODS}, got {getattr(self, name)!r}")
 
 
 def model_config(model: nn.Module) -> dict[str, Any]:

@@ -112,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out.exists() and not args.force:
         raise CommandError(f"{args.out} exists; pass --force to replace it")
+    try:
+        defaults = dataclass_from_args(BundleDefaults, args, prefix="default")
+    except ValueError as err:
+        raise CommandError(f"bundle defaults: {err}") from err
     models = {}
     for kind in KINDS:
         run_dir: Path = getattr(args, kind)
@@ -139,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             name=args.name,
             opset=args.opset,
             fp16=args.fp16,
-            defaults=dataclass_from_args(BundleDefaults, args, prefix="default"),
+            defaults=defaults,
             actions_json=actions_json,
             evals=_eval_files(args),
             command=command_line(args),

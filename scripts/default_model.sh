@@ -55,7 +55,7 @@ for stage in "${TOK_STAGES[@]}"; do  # RUN|OPTIONS; a finished stage leaves RUN/
   fi
   previous=$run
 done
-$MG eval tokenizer --checkpoint "$WORK/tokenizer" --out "$WORK/eval/tokenizer" --steps 8
+$MG eval tokenizer --checkpoint "$WORK/tokenizer" --out "$WORK/eval/tokenizer" --steps 4 --method heun
 $MG tokenize --checkpoint "$WORK/tokenizer" --data "$WORK/manifest.jsonl" --out "$WORK/latents"
 # shellcheck disable=SC2086
 $MG train lam --latents "$WORK/latents" --out "$WORK/lam" --actions 8 --chunk-seconds 1 --seed 0 $LAM $(resume "$WORK/lam")
@@ -65,6 +65,6 @@ $MG train dynamics --latents "$WORK/latents" --lam "$WORK/lam" --out "$WORK/dyna
 $MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/dynamics" --decoder-steps 4 --windows 16
 
 $MG export --tokenizer "$WORK/tokenizer" --lam "$WORK/lam" --dynamics "$WORK/dynamics" --out "$OUT" --name default \
-  --actions-json "$WORK/eval/lam/actions.json" --default-decoder-steps 8 --force \
+  --actions-json "$WORK/eval/lam/actions.json" --default-decoder-steps 4 --default-decoder-sampler heun --force \
   --eval tokenizer_metrics="$WORK/eval/tokenizer/metrics.json" dynamics="$WORK/eval/dynamics/dynamics.json"
 $MG bundle info "$OUT"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.sampling import sample, timesteps
+from engine.sampling import METHODS, sample, timesteps, velocity_calls
 
 
 def test_timesteps_run_from_noise_to_data():
@@ -68,6 +68,15 @@ def test_project_and_callback():
     assert levels == [0.75, 0.5, 0.25, 0.0]
     assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
     np.testing.assert_array_equal(out, np.zeros(2))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_velocity_calls_counts_the_calls_sample_makes(method):
+    calls = []
+    for steps in range(1, 6):
+        calls.clear()
+        sample(lambda x, t: calls.append(t) or x, np.ones(1), steps, method)
+        assert velocity_calls(steps, method) == len(calls)
 
 
 def test_unknown_method():

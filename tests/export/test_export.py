@@ -145,7 +145,8 @@ def test_corruption_detected_and_named(tiny_bundle: Path, tmp_path: Path, damage
 def test_bundle_info_round_trip(tiny_bundle: Path, capsys: pytest.CaptureFixture) -> None:
     assert cli_main(["bundle", "info", str(tiny_bundle)]) == 0
     out = capsys.readouterr().out
-    for text in ("tiny-test", "louder", "the drums drop out", "action_logits (B, K, 4)", "checksums  OK"):
+    texts = ("tiny-test", "louder", "the drums drop out", "action_logits (B, K, 4)", "checksums  OK")
+    for text in (*texts, "decoder steps 4 heun"):
         assert text in out
     assert cli_main(["bundle", "info", str(tiny_bundle), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -236,6 +237,7 @@ def test_export_command_from_run_dirs(
     np.testing.assert_allclose(enc.run(None, {"audio": audio})[0], expected, atol=1e-4)
     assert cli_main(args) == 1  # exists, no --force
     assert cli_main([*args[:2], f"--lam={runs['tokenizer']}", *args[3:], "--force"]) == 1  # wrong kind
+    assert cli_main([*args, "--force", "--default-decoder-sampler", "rk4"]) == 1  # refused before loading
 
 
 def test_eval_files_never_overwrite_each_other(tmp_path: Path) -> None:
