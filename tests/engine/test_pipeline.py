@@ -160,7 +160,9 @@ def test_progress_is_monotonic_and_ends_at_one(tiny_pipeline):
     assert tiny_pipeline.bundle.defaults.sampler == "euler"
     assert tiny_pipeline.bundle.defaults.decoder_sampler == "heun"
     stages = [s for _, s in seen]
-    assert stages.count("dynamics") == FAST["steps"] and stages.count("decode") == 2 * FAST["decoder_steps"] - 1
+    assert (
+        stages.count("dynamics") == FAST["steps"] and stages.count("decode") == 2 * FAST["decoder_steps"] - 1
+    )
 
 
 def test_bad_parameters_raise_edit_error(tiny_pipeline):
