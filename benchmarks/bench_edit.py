@@ -192,7 +192,8 @@ def main() -> int:
         d = bundle.defaults
         print(
             f"\nbundle {bundle.name}: hop {bundle.hop}, {bundle.frame_rate:g} frames/s, D {bundle.latent_dim}, "
-            f"steps {d.steps}+{d.decoder_steps} ({d.sampler}), guidance {d.guidance:g}, context {d.context_seconds:g} s"
+            f"steps {d.steps} {d.sampler} + {d.decoder_steps} {d.decoder_sampler}, guidance {d.guidance:g}, "
+            f"context {d.context_seconds:g} s"
         )
         print(
             f"providers {', '.join(ort_pipeline.runtime.providers)}; {threads} threads; input stereo 44.1 kHz\n"
