@@ -3,7 +3,7 @@
 # synth -> label from annotations -> train + apply the quality filter -> tokenizer -> tokenize -> LAM ->
 # dynamics -> evaluate each -> export. Seeds are fixed; budgets are steps (and a wall-clock cap per stage).
 #
-#   bash scripts/default_model.sh            # 2-core CPU: about 3 h on an idle machine (the shipped figures)
+#   bash scripts/default_model.sh            # 2-core CPU: about 4 h on an idle machine (the shipped figures)
 #   GPU=1 bash scripts/default_model.sh      # CUDA: larger presets and more steps, minutes per stage
 #
 # Every training stage resumes when re-run (--resume), so a cut run continues where it stopped.
@@ -23,14 +23,16 @@ if [[ "${GPU:-0}" == 1 ]]; then
   DYN="--preset base --max-steps 40000 --threads 0 --precision bf16"
   MINUTES=${MINUTES_GPU:-600}
 else
-  # The tokenizer in two runs, the second warm-started from the first (--init-from); 2 h 20 min on 2 idle
-  # cores: a base model (with the preset's log-mel shortcut, weighted 10x against the learned latent
+  # The tokenizer in three runs, each warm-started from the one before (--init-from); about 3 h 40 min on
+  # 2 idle cores: a base model (with the preset's log-mel shortcut, weighted 10x against the learned latent
   # features) without the spectrum view and fine gate, then those added (zero-initialised) and the decoder
-  # space companded on a 256-bin MDCT instead of the patch's 64, with a smooth (3 x 3) gain.
+  # space companded on a 256-bin MDCT instead of the patch's 64, with a smooth (3 x 3) gain; then more
+  # steps at a lower learning rate (a fresh warm-up and cosine: the second run's had decayed).
   SAMPLES="--threads 2 --sample-clips 4 --sample-steps 4"
   TOK_STAGES=(
     "tokenizer_base|--preset small --no-spectrum --no-fine-gate --latent-mel-weight 10 --loss-t-floor 0.25 --max-steps 8500 --curriculum 0:1,6500:2 --max-minutes 90 --sample-every 2000"
-    "tokenizer|--spectrum --fine-gate --compand-bins 256 --compand-window 3 --latent-mel-weight 10 --curriculum 0:2 --max-steps 3000 --max-minutes 60 --lr 3e-4 --warmup-steps 100 --sample-every 1000"
+    "tokenizer_s2|--spectrum --fine-gate --compand-bins 256 --compand-window 3 --latent-mel-weight 10 --curriculum 0:2 --max-steps 3000 --max-minutes 60 --lr 3e-4 --warmup-steps 100 --sample-every 1000"
+    "tokenizer|--curriculum 0:2 --max-steps 4500 --max-minutes 88 --lr 2e-4 --warmup-steps 100 --sample-every 1500"
   )
   LAM="--preset small --max-steps 600 --max-minutes 5"
   DYN="--preset small --max-steps 2000 --max-minutes 10 --threads 2"
