@@ -52,6 +52,21 @@ def test_task_crops_to_the_curriculum_and_trains(corpus):
     assert task.model_config()["latent_dim"] == 8
 
 
+def test_low_band_weight_scales_only_the_bass_error(corpus):
+    task = make_task(corpus, low_band_hz=1000.0, low_band_weight=9.0)  # tiny: hop 32, 16 bins of 500 Hz
+    view = task.loss_view
+    for band, gain in ((1, 9.0), (10, 1.0)):  # an error in bin 1 (500-1000 Hz) counts 9x, one in bin 10 once
+        coefficients = torch.zeros(1, 16, 16)
+        coefficients[:, band] = torch.randn(16)
+        error = view.mdct.synthesis(coefficients)  # (1, 1, 256)
+        assert float(view(error).pow(2).mean()) == pytest.approx(gain * float(error.pow(2).mean()), rel=1e-4)
+    batch = {"audio": torch.stack([task.dataset[i]["audio"] for i in range(2)])}
+    assert torch.isfinite(task.loss(task.model, batch, step=0)[0])
+    assert make_task(corpus).loss_view is None  # the default is the plain loss
+    with pytest.raises(ValueError, match="low_band_weight"):
+        make_task(corpus, low_band_hz=100.0, low_band_weight=0.0)
+
+
 def test_log_samples_writes_audio_and_distance(corpus, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from torch.utils.tensorboard import SummaryWriter
