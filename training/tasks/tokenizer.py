@@ -41,6 +41,10 @@ class TokenizerTaskConfig:
     low_band_hz: float = 0.0  # the diffusion loss weighs MDCT bins below this many Hz by low_band_weight
     low_band_weight: float = 1.0  # their weight (> 1: keep the quiet bass quiet; 1 = the plain loss)
 
+    def __post_init__(self) -> None:
+        if self.low_band_weight <= 0:
+            raise ValueError(f"low_band_weight must be > 0, got {self.low_band_weight}")
+
 
 class BandWeights(torch.nn.Module):
     """The loss's view of a decoder-space error (B, 1, N): its orthogonal MDCT (B, P, L) with the bins below
@@ -92,15 +96,13 @@ class TokenizerTask:
             self.curriculum.max_seconds,
         )
         self.sample_audio = self._sample_clips(held_out or train_entries, seed)
-        self.loss_view = self._band_weights(config.low_band_hz, config.low_band_weight)
-
-    def _band_weights(self, below_hz: float, weight: float) -> BandWeights | None:
-        if weight <= 0:
-            raise ValueError(f"low_band_weight must be > 0, got {weight}")
-        if below_hz <= 0 or weight == 1.0:
-            return None
+        weighted = config.low_band_hz > 0 and config.low_band_weight != 1.0
         cfg = self.model.config
-        return BandWeights(cfg.hop // 2, cfg.sample_rate, below_hz, weight)
+        self.loss_view = (
+            BandWeights(cfg.hop // 2, cfg.sample_rate, config.low_band_hz, config.low_band_weight)
+            if weighted
+            else None
+        )
 
     def _sample_clips(self, entries: list, seed: int) -> Tensor:
         """Fixed clips (K, 1, N) for tensorboard: the first items of a held-out segment set."""
