@@ -192,7 +192,8 @@ def main() -> int:
         d = bundle.defaults
         print(
             f"\nbundle {bundle.name}: hop {bundle.hop}, {bundle.frame_rate:g} frames/s, D {bundle.latent_dim}, "
-            f"steps {d.steps} {d.sampler} + {d.decoder_steps} {d.decoder_sampler}, guidance {d.guidance:g}, "
+            f"steps {d.steps} {d.sampler} + {d.decoder_steps} {d.decoder_sampler} "
+            f"(shift {d.decoder_shift:g}), guidance {d.guidance:g}, "
             f"context {d.context_seconds:g} s"
         )
         print(

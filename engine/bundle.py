@@ -83,6 +83,7 @@ class Defaults:
     guidance: float  # classifier-free guidance scale g
     sampler: str  # dynamics' engine.sampling method name ("euler", "heun")
     decoder_sampler: str  # tokenizer decoder's method (absent in older bundles: `sampler`)
+    decoder_shift: float  # time shift of the decoder's levels (engine.sampling.timesteps; absent: 1)
     context_seconds: float  # audio kept on each side of the edited region
     crossfade_ms: float  # crossfade at the region edges
 
@@ -254,6 +255,7 @@ class Bundle:
             guidance=float(d["guidance"]),
             sampler=str(d["sampler"]),
             decoder_sampler=str(d.get("decoder_sampler", d["sampler"])),
+            decoder_shift=float(d.get("decoder_shift", 1.0)),
             context_seconds=float(d["context_seconds"]),
             crossfade_ms=float(d["crossfade_ms"]),
         )

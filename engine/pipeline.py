@@ -226,6 +226,8 @@ class Pipeline:
         for name, method in (("sampler", d.sampler), ("decoder_sampler", d.decoder_sampler)):
             if method not in METHODS:
                 raise EditError(f"bundle {name} {method!r} is not one of {METHODS}")
+        if not 0 < d.decoder_shift < math.inf:
+            raise EditError(f"bundle decoder_shift must be a positive number, got {d.decoder_shift}")
         return steps, guidance, decoder_steps, context
 
     # Stages ------------------------------------------------------------------------------------------
@@ -330,7 +332,8 @@ class Pipeline:
             noised = (np.float32(1 - t) * known + np.float32(t) * noise).astype(np.float32)
             return np.where(outside, noised, x)
 
-        x = sample(velocity_fn, noise, steps, b.defaults.decoder_sampler, project=project)
+        d = b.defaults
+        x = sample(velocity_fn, noise, steps, d.decoder_sampler, project=project, shift=d.decoder_shift)
         space[s0:s1] = x[0, 0]
         mono = b.decoder_space.inverse(space)  # (P,) the original outside the span, to ~1e-6
         return mono[: w.model_length], (s0, min(s1, w.model_length))  # (M,)

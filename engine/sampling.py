@@ -16,11 +16,16 @@ X = TypeVar("X")
 METHODS = ("euler", "heun")
 
 
-def timesteps(steps: int) -> list[float]:
-    """The `steps + 1` noise levels visited, evenly spaced from 1.0 (noise) down to 0.0 (data)."""
+def timesteps(steps: int, shift: float = 1.0) -> list[float]:
+    """The `steps + 1` noise levels visited from 1.0 (noise) down to 0.0 (data): evenly spaced, then warped
+    by SD3's time shift t -> s t / (1 + (s - 1) t) (https://arxiv.org/abs/2403.03206); s < 1 spends more of
+    the steps at low noise, s = 1 keeps them even."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    return [1.0 - i / steps for i in range(steps + 1)]
+    if not 0.0 < shift < float("inf"):
+        raise ValueError(f"shift must be a positive number, got {shift}")
+    even = [1.0 - i / steps for i in range(steps + 1)]
+    return [shift * t / (1.0 + (shift - 1.0) * t) for t in even]
 
 
 def velocity_calls(steps: int, method: str) -> int:
@@ -35,6 +40,7 @@ def sample(
     method: str = "euler",
     project: Callable[[Any, float], Any] | None = None,
     callback: Callable[[int, int], None] | None = None,
+    shift: float = 1.0,
 ) -> X:
     """Integrate the velocity field from `noise` at t=1 to data at t=0.
 
@@ -47,12 +53,13 @@ def sample(
         project: `project(x, t) -> x` called after every step with the new level t, so a caller can
             re-impose known content (inpainting: the context noised to level t).
         callback: `callback(step, steps)` after every step (progress reporting).
+        shift: the time shift of the levels (`timesteps`); below 1 the steps crowd towards t=0.
     Returns:
         The state at t=0, same type and shape as `noise`.
     """
     if method not in METHODS:
         raise ValueError(f"unknown sampler {method!r}; choose one of {METHODS}")
-    levels = timesteps(steps)
+    levels = timesteps(steps, shift)
     x = noise
     for i, (t, t_next) in enumerate(zip(levels[:-1], levels[1:], strict=True)):
         dt = t_next - t

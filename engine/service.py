@@ -205,6 +205,7 @@ class EditorService(pb_grpc.EditorServicer):
                 guidance=d.guidance,
                 sampler=d.sampler,
                 decoder_sampler=d.decoder_sampler,
+                decoder_shift=d.decoder_shift,
                 context_seconds=d.context_seconds,
                 crossfade_ms=d.crossfade_ms,
             ),

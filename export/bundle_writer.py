@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from engine.bundle import FORMAT, FORMAT_VERSION, write_manifest
-from engine.sampling import METHODS
+from engine.sampling import METHODS, timesteps
 from export.onnx_export import DEFAULT_OPSET, export_graph
 from export.parity import DEFAULT_CASES, check_parity
 from export.wrappers import GraphWrapper, build_wrappers
@@ -42,6 +42,8 @@ class BundleDefaults:
     sampler: str = "euler"  # engine.sampling method of the dynamics
     # Heun's 4 steps (7 network calls) beat Euler's 8 on held-out log-mel (0.615 vs 0.648, README)
     decoder_sampler: str = "heun"  # engine.sampling method of the tokenizer decoder
+    # Below 1 the decoder's output is closer in log-mel, further in linear magnitude (README, "The decoder's sampler")
+    decoder_shift: float = 1.0  # time shift of the decoder's levels: < 1 more steps at low noise, 1 even
     context_seconds: float = 4.0  # audio kept on each side of the edited region as context
     crossfade_ms: float = 30.0  # crossfade length at the region edges
 
@@ -49,6 +51,7 @@ class BundleDefaults:
         for name in ("sampler", "decoder_sampler"):
             if getattr(self, name) not in METHODS:
                 raise ValueError(f"{name} must be one of {METHODS}, got {getattr(self, name)!r}")
+        timesteps(self.decoder_steps, self.decoder_shift)  # refuses steps < 1 or a shift <= 0
 
 
 def model_config(model: nn.Module) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class TrainConfig:
     seed: int = 0  # seeds the data order and the training RNG streams
     device: str = "auto"  # auto (cuda if available), cpu, cuda or cuda:N
     init_from: str | None = None  # a run or checkpoint folder whose EMA weights start a new run (fine-tuning)
+    train_only: str = ""  # parameter-name prefixes that train, comma-separated, the rest frozen ("" = all)
 
     def __post_init__(self) -> None:
         if self.precision not in ("fp32", "bf16"):
@@ -127,6 +128,20 @@ def lr_at(step: int, config: TrainConfig) -> float:
     progress = min(1.0, (step - config.warmup_steps) / span)
     floor = config.min_lr_ratio
     return config.lr * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def freeze_all_but(model: torch.nn.Module, prefixes: str) -> None:
+    """`--train-only`: only parameters whose names start with one of the comma-separated `prefixes` train
+    (e.g. a zero-initialised part added to a trained model); the rest keep their weights."""
+    wanted = tuple(p.strip() for p in prefixes.split(",") if p.strip())
+    names = [name for name, _ in model.named_parameters()]
+    for prefix in wanted:
+        if not any(name.startswith(prefix) for name in names):
+            raise CommandError(
+                f"--train-only {prefix!r} names no parameter of the model; names look like {names[0]!r}"
+            )
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith(wanted))
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
@@ -316,6 +331,8 @@ def _train(
     model = task.model.to(info.device).train()
     if config.init_from and found is None:
         checkpoint.warm_start(model, Path(config.init_from), config.seed, warn=info.is_main)
+    if config.train_only:
+        freeze_all_but(model, config.train_only)
     ema = EMA(model, config.ema_decay)
     optimizer = make_optimizer(model, config)
     rng.seed_everything(config.seed + info.rank)
@@ -346,10 +363,12 @@ def _train(
 
         writer = SummaryWriter(str(run_dir / "tb"), purge_step=step if step > 0 else None, flush_secs=30)
         n_params = sum(p.numel() for p in model.parameters())
+        n_trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
         log.info(
-            "training %s (%.2fM parameters) on %s x%d, %d batches/epoch, steps %d -> %d",
+            "training %s (%.2fM parameters, %.3fM trained) on %s x%d, %d batches/epoch, steps %d -> %d",
             task.kind,
             n_params / 1e6,
+            n_trained / 1e6,
             info.device,
             info.world_size,
             per_epoch,

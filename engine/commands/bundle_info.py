@@ -48,7 +48,8 @@ def summary(bundle: Bundle) -> str:
     lines += [f"  {a.id:>3}  {a.name:<20} {a.description}" for a in bundle.actions]
     lines.append(f"instruments {', '.join(bundle.instruments) or '(none)'}")
     lines.append(
-        f"defaults   steps {d.steps} {d.sampler}, decoder steps {d.decoder_steps} {d.decoder_sampler}, "
+        f"defaults   steps {d.steps} {d.sampler}, decoder steps {d.decoder_steps} {d.decoder_sampler} "
+        f"(shift {d.decoder_shift:g}), "
         f"guidance {d.guidance:g}, context {d.context_seconds:g} s, crossfade {d.crossfade_ms:g} ms"
     )
     lines.append(f"graphs     (opset {bundle.opset})")

@@ -90,6 +90,7 @@ def test_round_trip(bundle_dir: Path) -> None:
     assert bundle.null_action == 4 and bundle.chunk_samples == 640
     assert bundle.defaults.guidance == 1.5 and bundle.defaults.sampler == "euler"
     assert bundle.defaults.decoder_sampler == "euler"  # no decoder_sampler (older bundles): the one sampler
+    assert bundle.defaults.decoder_shift == 1.0  # no decoder_shift (older bundles): evenly spaced levels
     assert bundle.decoder_space == DecoderSpace(0.0, 2.0, 1.0, 0)  # made before emphasis and companding
     assert [a.name for a in bundle.actions] == ["a0", "a1", "a2", "a3"]
     assert bundle.action_id("a2") == 2 and bundle.action_id("3") == 3

@@ -218,3 +218,27 @@ def test_io_binding_matches_a_plain_run(tiny_pipeline):
     plain = graph.run(**inputs)["velocity"]
     bound = graph.bind(context=inputs["context"], mask=inputs["mask"], actions=inputs["actions"])
     np.testing.assert_array_equal(bound(noisy=inputs["noisy"], t=inputs["t"]), plain)
+
+
+def test_the_bundles_decoder_shift_moves_the_decoders_levels(tiny_pipeline, tiny_bundle, tmp_path):
+    import json
+    import shutil
+
+    from engine.bundle import load_bundle
+    from engine.pipeline import Pipeline
+    from engine.runtime import Runtime, RuntimeConfig
+
+    def pipeline_with_shift(shift: float) -> Pipeline:
+        folder = tmp_path / f"shift{shift}"
+        shutil.copytree(tiny_bundle, folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["defaults"]["decoder_shift"] = shift
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        return Pipeline(Runtime(load_bundle(folder), RuntimeConfig(providers="cpu", intra_op_threads=1)))
+
+    x = stereo(0.5)
+    plain = tiny_pipeline.edit(x, SR, (0.1, 0.3), [0], seed=3, **FAST)
+    shifted = pipeline_with_shift(0.5).edit(x, SR, (0.1, 0.3), [0], seed=3, **FAST)
+    assert np.isfinite(shifted).all() and not np.array_equal(plain, shifted)
+    with pytest.raises(EditError, match="decoder_shift"):
+        pipeline_with_shift(0.0).edit(x, SR, (0.1, 0.3), [0], seed=3, **FAST)

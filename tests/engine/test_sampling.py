@@ -13,14 +13,27 @@ def test_timesteps_run_from_noise_to_data():
         timesteps(0)
 
 
+def test_a_shift_below_one_crowds_the_levels_towards_data():
+    shifted = timesteps(4, 0.5)
+    assert shifted[0] == 1.0 and shifted[-1] == 0.0
+    assert shifted[2] == pytest.approx(1 / 3)  # s t / (1 + (s - 1) t) at t = 0.5
+    assert all(a > b for a, b in zip(shifted, shifted[1:], strict=False))
+    assert all(s < e for s, e in zip(shifted[1:-1], timesteps(4)[1:-1], strict=True))
+    assert timesteps(4, 2.0)[2] == pytest.approx(2 / 3)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="shift"):
+            timesteps(4, bad)
+
+
 @pytest.mark.parametrize("method", ["euler", "heun"])
 @pytest.mark.parametrize("steps", [1, 3, 16])
-def test_exact_on_straight_path(method, steps):
+@pytest.mark.parametrize("shift", [1.0, 0.7])
+def test_exact_on_straight_path(method, steps, shift):
     rng = np.random.default_rng(0)
     x0 = rng.standard_normal((2, 1, 64))
     noise = rng.standard_normal((2, 1, 64))
     # The exact velocity of the straight path through x0: v(x, t) = (x - x0) / t.
-    out = sample(lambda x, t: (x - x0) / t, noise, steps, method)
+    out = sample(lambda x, t: (x - x0) / t, noise, steps, method, shift=shift)
     np.testing.assert_allclose(out, x0, atol=1e-12)
 
 

@@ -261,3 +261,14 @@ def test_init_from_starts_a_new_run_from_another_runs_ema_weights(
     with caplog.at_level(logging.WARNING):  # any task (LAM, dynamics too): the held-out split follows --seed
         train(ToyTask(n=64), config(seed=3, init_from=str(tmp_path / "a")), tmp_path / "d")
     assert "--seed 3 differs from the --init-from run's" in caplog.text
+
+
+def test_train_only_trains_the_named_parameters_and_freezes_the_rest(tmp_path: Path) -> None:
+    train(ToyTask(n=64), config(), tmp_path / "a")
+    train(ToyTask(n=64), config(init_from=str(tmp_path / "a"), train_only="net.3"), tmp_path / "b")
+    tuned, _ = weights(tmp_path / "b")
+    _, source_ema = weights(tmp_path / "a")
+    assert torch.equal(tuned["net.0.weight"], source_ema["net.0.weight"])  # frozen at the warm start
+    assert not torch.equal(tuned["net.3.weight"], source_ema["net.3.weight"])  # trained
+    with pytest.raises(CommandError, match="names no parameter"):
+        train(ToyTask(n=64), config(train_only="decoder"), tmp_path / "c")

@@ -43,6 +43,7 @@ MIN_RMS = 1e-3  # clips quieter than this (silence) are skipped: SI-SDR is undef
 class TokenizerEvalConfig:
     steps: int = 4  # decoder sampling steps (the bundle's default; README: steps and samplers measured)
     method: str = "heun"  # sampler: euler or heun (the bundle's default decoder sampler)
+    shift: float = 1.0  # time shift of the decoder's levels, below 1 more steps at low noise (bundle default)
     clips: int = 8  # held-out clips to reconstruct
     seconds: float = 5.0  # length of each clip
     griffin_lim_iters: int = 64  # Griffin-Lim iterations of the baseline
@@ -117,7 +118,11 @@ def evaluate(
         with torch.no_grad():
             audio = torch.from_numpy(clip)[None].to(device)  # (1, 1, N)
             recon = (
-                model.reconstruct(audio, config.steps, config.method, generator=generator)[0].cpu().numpy()
+                model.reconstruct(
+                    audio, config.steps, config.method, generator=generator, shift=config.shift
+                )[0]
+                .cpu()
+                .numpy()
             )  # (1, N)
         baseline = griffin_lim_baseline(
             clip, rate, model.latent_dim, hop, config.griffin_lim_iters, config.seed + i

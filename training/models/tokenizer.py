@@ -373,8 +373,10 @@ class Tokenizer(nn.Module):
         method: str = "euler",
         noise: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        shift: float = 1.0,
     ) -> torch.Tensor:
-        """latents (B, T, D) -> audio (B, 1, T * hop) by sampling the decoder from noise at t=1."""
+        """latents (B, T, D) -> audio (B, 1, T * hop) by sampling the decoder from noise at t=1 (`shift`:
+        the time shift of the levels, engine.sampling.timesteps)."""
         b, frames, _ = latents.shape
         if noise is None:
             noise = torch.randn(b, 1, frames * self.hop, generator=generator, device=latents.device)
@@ -382,7 +384,7 @@ class Tokenizer(nn.Module):
         def velocity_fn(x: torch.Tensor, t: float) -> torch.Tensor:
             return self.velocity(x, torch.full((b,), t, device=x.device), latents)
 
-        return self.from_diffusion(sample(velocity_fn, noise, steps, method))  # (B, 1, N)
+        return self.from_diffusion(sample(velocity_fn, noise, steps, method, shift=shift))  # (B, 1, N)
 
     def encode_any(self, audio: torch.Tensor) -> torch.Tensor:
         """Latents for any length (B, 1, N): pads to the hop; T = ceil(N / hop)."""
