@@ -9,8 +9,18 @@ Letters: N samples (a multiple of P), P bins = hop, L = N // P frames.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+
+@lru_cache(maxsize=16)
+def _basis(hop: int, dtype: str) -> np.ndarray:
+    """The basis in `dtype`, built once per (hop, dtype): the cosines cost more than a transform."""
+    basis = mdct_basis(hop).astype(dtype)
+    basis.flags.writeable = False
+    return basis
 
 
 def mdct_basis(hop: int) -> np.ndarray:
@@ -31,12 +41,12 @@ def analysis(x: np.ndarray, hop: int) -> np.ndarray:
     half = hop // 2
     padded = np.concatenate([x[..., -half:], x, x[..., :half]], axis=-1)  # (..., N + P)
     frames = sliding_window_view(padded, 2 * hop, axis=-1)[..., ::hop, :]  # (..., L, 2P)
-    return np.einsum("...lk,pk->...pl", frames, mdct_basis(hop).astype(x.dtype))
+    return np.swapaxes(frames @ _basis(hop, x.dtype.str).T, -1, -2)  # (..., P, L): a BLAS matmul
 
 
 def synthesis(coefficients: np.ndarray, hop: int) -> np.ndarray:
     """(..., P, L) -> (..., L * P): overlap-add, the halves that ran past either end folded back."""
-    frames = np.einsum("...pl,pk->...lk", coefficients, mdct_basis(hop).astype(coefficients.dtype))
+    frames = np.swapaxes(coefficients, -1, -2) @ _basis(hop, coefficients.dtype.str)  # (..., L, 2P)
     *lead, length, _ = frames.shape  # (..., L, 2P)
     out = np.zeros((*lead, (length + 1) * hop), coefficients.dtype)  # (..., (L + 1) P)
     out[..., : length * hop] += frames[..., :hop].reshape(*lead, length * hop)

@@ -6,9 +6,10 @@ candidate spaces and reports the log-mel distance (`training.metrics`) after the
 - `white -20/-30 dB`: white noise at that level under the clip's RMS in the space (a residual noise floor);
 - `envelope -10 dB`: random-sign MDCT coefficients scaled by the local (3 x 3) magnitude of the space's own
   coefficients, 10 dB down (the estimate right in level, wrong in detail, as a generative decoder is).
-Spaces: per-coefficient companding sign(c) |c|^0.5 on a 64-bin or 256-bin (the shipped tokenizer's) MDCT,
-"smooth" companding c = y (box3x3(|y|) + eps) (`compand_window` 3: a slowly varying gain, so a partial
-stays a partial), and the linear pre-emphasised waveform. Not a test: prints a table.
+Spaces: per-coefficient companding sign(c) |c|^0.5 on a 64-bin or 256-bin MDCT, "smooth" companding
+c = y (box3x3(|y|) + eps) (`compand_window` 3: a slowly varying gain, so a partial stays a partial) on a
+256-bin or 1024-bin (the shipped tokenizer's) MDCT, and the linear pre-emphasised waveform. Not a test:
+prints a table.
 
     .venv/bin/python scripts/diagnostics/decoder_space_errors.py
 """
@@ -52,15 +53,16 @@ def main() -> None:
     args = parser.parse_args()
     _, held_out = split_entries(read_entries(args.data), 0.05, 0)
     clips = [c[0].astype(np.float64) for c in held_out_clips(held_out, args.clips, 5.0, RATE, 0)]
-    clips = [c[: c.size - c.size % 256] for c in clips]
+    clips = [c[: c.size - c.size % 1024] for c in clips]
     spaces = {  # name: (space, MDCT bins the envelope error is shaped on)
         "compand, 64 bins": (DecoderSpace(EMPHASIS, SCALE, 0.5, 64), 64),
-        "compand, 256 bins (shipped)": (DecoderSpace(EMPHASIS, SCALE, 0.5, 256), 256),
+        "compand, 256 bins": (DecoderSpace(EMPHASIS, SCALE, 0.5, 256), 256),
         "smooth compand, 256 bins": (DecoderSpace(EMPHASIS, SCALE, 0.5, 256, window=3), 256),
+        "smooth compand, 1024 bins (shipped)": (DecoderSpace(EMPHASIS, SCALE, 0.5, 1024, window=3), 1024),
         "linear": (DecoderSpace(EMPHASIS, SCALE), 64),
     }
     errors = ("white -20 dB", "white -30 dB", "envelope -10 dB")
-    print(f"{'space':<28}" + "".join(f"{e:>17}" for e in errors) + f"{'round trip':>12}")
+    print(f"{'space':<36}" + "".join(f"{e:>17}" for e in errors) + f"{'round trip':>12}")
     rng = np.random.default_rng(0)
     for name, (space, bins) in spaces.items():
         scores = {e: [] for e in (*errors, "round trip")}
@@ -76,7 +78,7 @@ def main() -> None:
             for kind, estimate in perturbed.items():
                 audio = space.inverse(estimate.astype(np.float32))
                 scores[kind].append(log_mel_distance(clip, audio, RATE))
-        print(f"{name:<28}" + "".join(f"{np.mean(scores[e]):>17.3f}" for e in (*errors, "round trip")))
+        print(f"{name:<36}" + "".join(f"{np.mean(scores[e]):>17.3f}" for e in (*errors, "round trip")))
 
 
 if __name__ == "__main__":

@@ -224,10 +224,10 @@ def test_export_command_from_run_dirs(
     out = tmp_path / "bundle"
     args = ["export", *[f"--{k}={v}" for k, v in runs.items()], "--out", str(out), "--name", "cli"]
     args += ["--triton", str(tmp_path / "triton"), "--default-steps", "7", "--tensorrt"]
-    assert cli_main([*args, "--default-decoder-shift", "0.8"]) == 0
+    assert cli_main([*args, "--default-decoder-shift", "0.6"]) == 0
     bundle = load_bundle(out)
     assert bundle.name == "cli" and bundle.defaults.steps == 7 and bundle.actions[3].name == "drop"
-    assert bundle.defaults.decoder_shift == 0.8
+    assert bundle.defaults.decoder_shift == 0.6
     assert (out / "eval" / "lam_actions.json").is_file() and (
         tmp_path / "triton" / "dynamics" / "config.pbtxt"
     ).is_file()

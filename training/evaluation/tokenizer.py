@@ -43,7 +43,7 @@ MIN_RMS = 1e-3  # clips quieter than this (silence) are skipped: SI-SDR is undef
 class TokenizerEvalConfig:
     steps: int = 4  # decoder sampling steps (the bundle's default; README: steps and samplers measured)
     method: str = "heun"  # sampler: euler or heun (the bundle's default decoder sampler)
-    shift: float = 1.0  # time shift of the decoder's levels, below 1 more steps at low noise (bundle default)
+    shift: float = 0.8  # time shift of the decoder's levels, below 1 more steps at low noise (bundle default)
     clips: int = 8  # held-out clips to reconstruct
     seconds: float = 5.0  # length of each clip
     griffin_lim_iters: int = 64  # Griffin-Lim iterations of the baseline
