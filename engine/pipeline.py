@@ -30,7 +30,7 @@ import numpy as np
 from engine import audio as audio_io
 from engine.bundle import Action
 from engine.runtime import Runtime
-from engine.sampling import METHODS, sample, velocity_calls
+from engine.sampling import METHODS, sample, timesteps, velocity_calls
 
 log = logging.getLogger(__name__)
 
@@ -226,8 +226,10 @@ class Pipeline:
         for name, method in (("sampler", d.sampler), ("decoder_sampler", d.decoder_sampler)):
             if method not in METHODS:
                 raise EditError(f"bundle {name} {method!r} is not one of {METHODS}")
-        if not 0 < d.decoder_shift < math.inf:
-            raise EditError(f"bundle decoder_shift must be a positive number, got {d.decoder_shift}")
+        try:
+            timesteps(decoder_steps, d.decoder_shift)
+        except ValueError as err:
+            raise EditError(f"bundle decoder_shift: {err}") from err
         return steps, guidance, decoder_steps, context
 
     # Stages ------------------------------------------------------------------------------------------

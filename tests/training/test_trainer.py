@@ -17,11 +17,11 @@ from engine.cli import CommandError
 from tests.training.toy import ToyConfig, ToyTask
 from training import checkpoint
 from training.ema import EMA
+from training.optimizer import lr_at
 from training.trainer import (
     RunExistsError,
     TrainConfig,
     add_train_arguments,
-    lr_at,
     train,
     train_config_from_args,
 )
@@ -272,3 +272,5 @@ def test_train_only_trains_the_named_parameters_and_freezes_the_rest(tmp_path: P
     assert not torch.equal(tuned["net.3.weight"], source_ema["net.3.weight"])  # trained
     with pytest.raises(CommandError, match="names no parameter"):
         train(ToyTask(n=64), config(train_only="decoder"), tmp_path / "c")
+    with pytest.raises(CommandError, match="names no prefix"):
+        train(ToyTask(n=64), config(train_only=" , "), tmp_path / "d")
