@@ -39,15 +39,7 @@ def einsum_analysis(x: np.ndarray, hop: int) -> np.ndarray:
 def einsum_synthesis(coefficients: np.ndarray, hop: int) -> np.ndarray:
     """The replaced synthesis: einsum to frames, then the same overlap-add as `engine.mdct.synthesis`."""
     frames = np.einsum("...pl,pk->...lk", coefficients, mdct.mdct_basis(hop).astype(coefficients.dtype))
-    *lead, length, _ = frames.shape  # (..., L, 2P)
-    out = np.zeros((*lead, (length + 1) * hop), coefficients.dtype)  # (..., (L + 1) P)
-    out[..., : length * hop] += frames[..., :hop].reshape(*lead, length * hop)
-    out[..., hop:] += frames[..., hop:].reshape(*lead, length * hop)
-    half = hop // 2
-    body = out[..., half:-half].copy()  # (..., L P)
-    body[..., :half] += out[..., -half:]
-    body[..., -half:] += out[..., :half]
-    return body
+    return mdct.overlap_add(frames, hop)  # (..., L P)
 
 
 def main() -> None:

@@ -47,8 +47,13 @@ def analysis(x: np.ndarray, hop: int) -> np.ndarray:
 def synthesis(coefficients: np.ndarray, hop: int) -> np.ndarray:
     """(..., P, L) -> (..., L * P): overlap-add, the halves that ran past either end folded back."""
     frames = np.swapaxes(coefficients, -1, -2) @ _basis(hop, coefficients.dtype.str)  # (..., L, 2P)
+    return overlap_add(frames, hop)
+
+
+def overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
+    """Synthesised frames (..., L, 2P) -> (..., L * P), the halves that ran past either end folded back."""
     *lead, length, _ = frames.shape  # (..., L, 2P)
-    out = np.zeros((*lead, (length + 1) * hop), coefficients.dtype)  # (..., (L + 1) P)
+    out = np.zeros((*lead, (length + 1) * hop), frames.dtype)  # (..., (L + 1) P)
     out[..., : length * hop] += frames[..., :hop].reshape(*lead, length * hop)
     out[..., hop:] += frames[..., hop:].reshape(*lead, length * hop)
     half = hop // 2
