@@ -49,6 +49,7 @@ REQUIRED_KEYS = (
     "parity",
     "command",
 )
+ESTIMATOR_KEY = "instrument_estimator"  # optional: file of the instrument-activity estimator (.npz)
 DEFAULT_KEYS = ("steps", "decoder_steps", "guidance", "sampler", "context_seconds", "crossfade_ms")
 _CHUNK = 1 << 20
 
@@ -247,6 +248,12 @@ class Bundle:
         return len(self.manifest["instruments"])
 
     @property
+    def estimator_path(self) -> Path | None:
+        """The instrument-activity estimator (engine/instruments.py), if the bundle has one."""
+        name = self.manifest.get(ESTIMATOR_KEY)
+        return None if name is None else self.path / str(name)
+
+    @property
     def defaults(self) -> Defaults:
         d = self.manifest["defaults"]
         return Defaults(
@@ -387,6 +394,9 @@ def validate_manifest(manifest: Mapping[str, Any], where: str = "bundle") -> Non
         decoder_space(manifest)
     except ValueError as err:
         raise BundleError(f"{where}: decoder space: {err}") from err
+    estimator = manifest.get(ESTIMATOR_KEY)
+    if estimator is not None and estimator not in manifest["files"]:
+        raise BundleError(f"{where}: {ESTIMATOR_KEY} file {estimator!r} is not listed in files")
     for name in GRAPH_NAMES:
         graph = manifest["graphs"].get(name)
         if graph is None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -217,25 +216,23 @@ class EditorService(pb_grpc.EditorServicer):
                 max_steps=MAX_STEPS,
             ),
             engine_version=engine_version(),
+            instruments=b.instruments,
         )
 
     def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext) -> Iterator[pb.EditEvent]:
         pipeline = self._pipeline(context)
-        audio, sr, region = self._inputs(request, context)
-        kwargs = wire.params_from_proto(request.params)
-        actions = list(request.actions)
+        audio, sr, _ = self._inputs(request, context)
+        edit = wire.request_from_proto(request)
 
         def work(progress: Callable) -> Iterator[pb.EditEvent]:
-            started = time.perf_counter()
-            out, frame_actions = pipeline.edit_with_actions(
-                audio, sr, region, actions, progress=progress, **kwargs
+            result = pipeline.edit(audio, sr, edit, progress)
+            reply = pb.EditResult(
+                audio=wire.audio_to_proto(result.audio, sr),
+                frame_actions=result.frame_actions.tolist(),
+                seconds=result.seconds,
+                instruments=result.instruments,
             )
-            result = pb.EditResult(
-                audio=wire.audio_to_proto(out, sr),
-                frame_actions=frame_actions.tolist(),
-                seconds=time.perf_counter() - started,
-            )
-            yield pb.EditEvent(result=result)
+            yield pb.EditEvent(result=reply)
 
         yield from self._stream(context, work)
 
@@ -256,13 +253,12 @@ class EditorService(pb_grpc.EditorServicer):
         self, request: pb.ExploreRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ExploreVariant]:
         pipeline = self._pipeline(context)
-        audio, sr, region = self._inputs(request, context)
-        kwargs = wire.params_from_proto(request.params)
-        actions = list(request.actions)
+        audio, sr, _ = self._inputs(request, context)
+        explore = wire.request_from_proto(request)
 
         def work(progress: Callable) -> Iterator[pb.ExploreVariant]:
-            variants = pipeline.explore(audio, sr, region, actions, progress=progress, **kwargs)
-            total = len(actions) or pipeline.bundle.num_actions
+            variants = pipeline.explore(audio, sr, explore, progress)
+            total = len(explore.actions) or pipeline.bundle.num_actions
             for index, (action, out) in enumerate(variants):
                 yield pb.ExploreVariant(
                     action=pb.Action(id=action.id, name=action.name, description=action.description),

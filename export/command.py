@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="[NAME=]FILE",
         help="more eval JSON files to include, as eval/NAME.json (NAME defaults to the file's stem)",
     )
+    parser.add_argument(
+        "--instrument-estimator",
+        type=Path,
+        help="`musegenie train instruments` output (.npz) to ship in the bundle: the engine then hears who "
+        "plays (actions infer, eval edit) and fills an instrument-conditioned model's context",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing bundle folder")
     parser.add_argument("--raw-weights", action="store_true", help="export the raw weights instead of EMA")
     parser.add_argument(
@@ -148,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
             evals=_eval_files(args),
             command=command_line(args),
             overwrite=args.force,
+            instrument_estimator=args.instrument_estimator,
         )
     except (ExportError, ParityError, ValueError) as err:
         raise CommandError(str(err)) from err

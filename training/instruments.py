@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class EstimatorTrainConfig:
     hidden: tuple[int, ...] = (256,)  # MLP hidden widths (measured: 256 and 256-128 tie on held-out pieces)
     alpha: float = 1e-2  # L2 penalty: keeps the net from memorising a piece's mix
-    max_iter: int = 300  # Adam epochs (early stopping on 10% of the training seconds usually ends sooner)
+    max_iter: int = 300  # Adam epochs (early stopping on a tenth of the training seconds usually ends sooner)
     seed: int = 0
 
 
