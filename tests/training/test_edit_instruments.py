@@ -11,7 +11,7 @@ from engine.bundle import load_bundle
 from engine.pipeline import Pipeline
 from engine.request import EditRequest
 from engine.runtime import Runtime, RuntimeConfig
-from tests.engine.conftest import stereo, tiny_pipeline  # noqa: F401 (a fixture, used by name)
+from tests.engine.conftest import stereo
 from training.evaluation.edit_instruments import fidelity_for_clip, format_summary, heard_in, summarise
 
 SR = 44100
@@ -46,7 +46,10 @@ def test_requests_are_scored_against_the_unasked_edit(instrument_pipeline):
     assert "instrument fidelity over 1 clips" in format_summary(summary)
 
 
-def test_unconditioned_bundles_are_reported_not_measured(tiny_pipeline):
+def test_unconditioned_bundles_are_reported_not_measured(tiny_bundle):
+    tiny_pipeline = Pipeline(
+        Runtime(load_bundle(tiny_bundle), RuntimeConfig(providers="cpu", intra_op_threads=1))
+    )
     base = EditRequest((0.1, 0.3), (0,), steps=2, decoder_steps=2)
     assert fidelity_for_clip(tiny_pipeline, stereo(0.5), SR, base, np.random.default_rng(0)) is None
     summary = summarise([None], [])
