@@ -114,8 +114,9 @@ def test_train_and_eval_lam_commands(tmp_path, latent_dir, tokenizer_run, capsys
     run = tmp_path / "lam"
     rc = main(
         shlex.split(
-            "train lam --preset tiny --chunk-seconds 0.01 --window-chunks 6 --actions 4 --instruments --max-steps 6 "
-            "--batch-size 8 --warmup-steps 2 --sample-every 3 --checkpoint-every 3 --device cpu --val-fraction 0.2"
+            "train lam --set task.preset=tiny --set task.chunk_seconds=0.01 --set task.window_chunks=6 "
+            "--set task.actions=4 --instruments --max-steps 6 --batch-size 8 --set train.warmup_steps=2 "
+            "--set train.sample_every=3 --set train.checkpoint_every=3 --device cpu --set task.val_fraction=0.2"
         )
         + ["--latents", str(latent_dir), "--out", str(run)]
     )
