@@ -23,6 +23,9 @@ from engine.published_file import publish
 FORMAT = "musegenie-bundle"
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
+CARD_NAME = (
+    "MODEL_CARD.md"  # written from the manifest and eval/*.json (export/model_card.py): not checksummed
+)
 CACHE_DIR = "cache"  # machine-specific artefacts (TensorRT engines): never checksummed
 TENSORRT_DIR = "tensorrt"  # cache/tensorrt: onnxruntime TensorRT EP engine and timing caches
 TENSORRT_BUILD = "build.json"  # cache/tensorrt/build.json: fp16 flag and shape profiles of the built engines
@@ -105,7 +108,7 @@ def bundle_files(root: str | os.PathLike) -> list[str]:
     found = []
     for path in root.rglob("*"):
         rel = path.relative_to(root)
-        if not path.is_file() or rel.as_posix() == MANIFEST_NAME or rel.parts[0] == CACHE_DIR:
+        if not path.is_file() or rel.as_posix() in (MANIFEST_NAME, CARD_NAME) or rel.parts[0] == CACHE_DIR:
             continue
         if any(part.startswith(".") for part in rel.parts):
             continue

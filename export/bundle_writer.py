@@ -25,6 +25,7 @@ from torch import nn
 
 from engine.bundle import FORMAT, FORMAT_VERSION, write_manifest
 from engine.sampling import METHODS, timesteps
+from export.model_card import write_card
 from export.onnx_export import DEFAULT_OPSET, export_graph
 from export.parity import DEFAULT_CASES, check_parity
 from export.wrappers import GraphWrapper, build_wrappers
@@ -136,6 +137,7 @@ def export_bundle(
     configs: Mapping[str, dict[str, Any]] | None = None,
     evals: Mapping[str, str | Path] | None = None,
     command: str = "",
+    training: Mapping[str, Any] | None = None,
     parity_cases: Sequence[tuple[int, int]] = DEFAULT_CASES,
     overwrite: bool = False,
 ) -> Path:
@@ -146,6 +148,7 @@ def export_bundle(
         out_dir: the bundle folder; must not exist unless overwrite.
         configs: {"tokenizer", "lam", "dynamics"} config dicts; default asdict(model.config).
         evals: eval JSONs to copy, as {key: path} -> eval/<key>.json.
+        training: the manifest's `training` record (export.model_card.training_record), for the card.
         parity_cases: (batch, length in chunks) pairs for the parity check.
     """
     out_dir = Path(out_dir)
@@ -216,7 +219,10 @@ def export_bundle(
                 "parity_cases": {g: r.cases for g, r in parity.items()},
             },
         }
+        if training is not None:
+            manifest["training"] = dict(training)
         write_manifest(staging, manifest)
+        write_card(staging)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)

@@ -69,8 +69,15 @@ $MG train dynamics --latents "$WORK/latents" --lam "$WORK/lam" --out "$WORK/dyna
   --max-minutes "${DYN[1]}" --seed 0 --threads "$THREADS" $(resume "$WORK/dynamics")
 $MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/dynamics" --decoder-steps 4 --windows 16
 
+# The model card's words on the data and its limits (everything else on it is read from eval/*.json).
+DATA_NOTE="$MINUTES minutes of the synthetic jazz corpus (musegenie synth --minutes $MINUTES --seed 0 --degrade-fraction \
+0.25, a quarter of the pieces with old-recording damage), kept or trimmed by the quality filter trained on labels \
+read from its annotations. Licence: rendered by musegenie's own additive synthesiser from generated scores \
+(Apache-2.0, like the code); no third-party recording was used."
 $MG export --tokenizer "$WORK/tokenizer" --lam "$WORK/lam" --dynamics "$WORK/dynamics" --out "$OUT" --name default \
   --actions-json "$WORK/eval/lam/actions.json" --default-decoder-steps 4 --default-decoder-sampler heun \
   --default-decoder-shift 0.8 --force \
-  --eval tokenizer_metrics="$WORK/eval/tokenizer/metrics.json" dynamics="$WORK/eval/dynamics/dynamics.json"
+  --eval tokenizer_metrics="$WORK/eval/tokenizer/metrics.json" dynamics="$WORK/eval/dynamics/dynamics.json" \
+  --data-note "$DATA_NOTE" \
+  --note "The models have heard only the additive synthesiser: no recorded instrument, voice or mix."
 $MG bundle info "$OUT"
