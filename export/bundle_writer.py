@@ -41,9 +41,9 @@ class BundleDefaults:
     decoder_steps: int = 4  # tokenizer decoder sampling steps
     guidance: float = 2.0  # classifier-free guidance scale g (0 ignores actions, 1 plain conditional)
     sampler: str = "euler"  # engine.sampling method of the dynamics
-    # Heun's 4 steps (7 network calls) beat Euler's 8 on held-out log-mel (0.615 vs 0.648, README)
+    # Heun's 4 steps (7 network calls) beat Euler's 8 on held-out log-mel (0.615 vs 0.648, docs/tokenizer.md)
     decoder_sampler: str = "heun"  # engine.sampling method of the tokenizer decoder
-    # 0.8 on the 1024-bin companded tokenizer: held-out log-mel 0.556 -> 0.543, MR-STFT 1.291 -> 1.296 (README)
+    # 0.8 on the 1024-bin companded tokenizer: held-out log-mel 0.556 -> 0.543, MR-STFT 1.291 -> 1.296 (docs/tokenizer.md)
     decoder_shift: float = 0.8  # time shift of the decoder's levels: < 1 more steps at low noise, 1 even
     context_seconds: float = 4.0  # audio kept on each side of the edited region as context
     crossfade_ms: float = 30.0  # crossfade length at the region edges

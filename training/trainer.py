@@ -124,7 +124,7 @@ class _Window:
         if distributed.any_rank(bad, info):
             raise FloatingPointError(
                 f"the loss or gradient norm became NaN/inf within steps {step - self.steps + 1}..{step}; "
-                "resume from the newest checkpoint with a lower --lr or --grad-clip"
+                "resume from the newest checkpoint with a lower train.lr or train.grad_clip (--set)"
             )
 
 

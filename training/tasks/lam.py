@@ -86,7 +86,7 @@ class LAMTask:
         if len(train) == 0:
             raise ValueError(
                 f"{latent_dir}: no training piece has {window} frames ({window / train.frame_rate:.1f} s); "
-                "use fewer --window-chunks or a shorter --chunk-seconds"
+                "use fewer task.window_chunks or a shorter task.chunk_seconds (--set)"
             )
         self.frame_rate = train.frame_rate
         self.tokenizer_sha = train.tokenizer_sha
