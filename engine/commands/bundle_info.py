@@ -17,8 +17,8 @@ from engine.bundle import (
     TENSORRT_DIR,
     Bundle,
     BundleError,
+    open_bundle,
     read_manifest,
-    validate_manifest,
     verify_files,
 )
 from engine.cli import CommandError
@@ -105,12 +105,10 @@ def summary(bundle: Bundle) -> str:
 def run(args: argparse.Namespace) -> int:
     try:
         manifest = read_manifest(args.bundle)
-        root = args.bundle if args.bundle.is_dir() else args.bundle.parent
-        validate_manifest(manifest, str(root))
+        bundle = open_bundle(args.bundle if args.bundle.is_dir() else args.bundle.parent, manifest)
     except BundleError as err:
         raise CommandError(str(err)) from err
-    bundle = Bundle(root, manifest)
-    problems = verify_files(bundle.path, manifest["files"])
+    problems = verify_files(bundle.path, bundle.files)
     if args.json:
         print(json.dumps({"manifest": manifest, "verified": not problems, "problems": problems}, indent=2))
     else:
