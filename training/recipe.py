@@ -85,8 +85,8 @@ def recipe_path(kind: str, name_or_file: str | Path, relative_to: Path | None = 
     text = str(name_or_file)
     if text.endswith(".toml") or "/" in text or Path(text).is_file():
         path = Path(text).expanduser()
-        if not path.is_absolute() and relative_to is not None and not path.is_file():
-            path = relative_to / path
+        if not path.is_absolute() and relative_to is not None and (relative_to / path).is_file():
+            path = relative_to / path  # an `extends` path is relative to the file that names it
         if not path.is_file():
             raise RecipeError(f"recipe {text}: no such file")
         return path
