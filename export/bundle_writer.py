@@ -25,6 +25,7 @@ from torch import nn
 
 from engine.bundle import FORMAT, FORMAT_VERSION, write_manifest
 from engine.sampling import METHODS, timesteps
+from export.model_card import write_card
 from export.onnx_export import DEFAULT_OPSET, export_graph
 from export.parity import DEFAULT_CASES, check_parity
 from export.wrappers import GraphWrapper, build_wrappers
@@ -40,9 +41,9 @@ class BundleDefaults:
     decoder_steps: int = 4  # tokenizer decoder sampling steps
     guidance: float = 2.0  # classifier-free guidance scale g (0 ignores actions, 1 plain conditional)
     sampler: str = "euler"  # engine.sampling method of the dynamics
-    # Heun's 4 steps (7 network calls) beat Euler's 8 on held-out log-mel (0.615 vs 0.648, README)
+    # Heun's 4 steps (7 network calls) beat Euler's 8 on held-out log-mel (0.615 vs 0.648, docs/tokenizer.md)
     decoder_sampler: str = "heun"  # engine.sampling method of the tokenizer decoder
-    # 0.8 on the 1024-bin companded tokenizer: held-out log-mel 0.556 -> 0.543, MR-STFT 1.291 -> 1.296 (README)
+    # 0.8 on the 1024-bin companded tokenizer: held-out log-mel 0.556 -> 0.543, MR-STFT 1.291 -> 1.296 (docs/tokenizer.md)
     decoder_shift: float = 0.8  # time shift of the decoder's levels: < 1 more steps at low noise, 1 even
     context_seconds: float = 4.0  # audio kept on each side of the edited region as context
     crossfade_ms: float = 30.0  # crossfade length at the region edges
@@ -136,6 +137,7 @@ def export_bundle(
     configs: Mapping[str, dict[str, Any]] | None = None,
     evals: Mapping[str, str | Path] | None = None,
     command: str = "",
+    training: Mapping[str, Any] | None = None,
     parity_cases: Sequence[tuple[int, int]] = DEFAULT_CASES,
     overwrite: bool = False,
 ) -> Path:
@@ -146,6 +148,7 @@ def export_bundle(
         out_dir: the bundle folder; must not exist unless overwrite.
         configs: {"tokenizer", "lam", "dynamics"} config dicts; default asdict(model.config).
         evals: eval JSONs to copy, as {key: path} -> eval/<key>.json.
+        training: the manifest's `training` record (export.model_card.training_record), for the card.
         parity_cases: (batch, length in chunks) pairs for the parity check.
     """
     out_dir = Path(out_dir)
@@ -216,7 +219,10 @@ def export_bundle(
                 "parity_cases": {g: r.cases for g, r in parity.items()},
             },
         }
+        if training is not None:
+            manifest["training"] = dict(training)
         write_manifest(staging, manifest)
+        write_card(staging)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
