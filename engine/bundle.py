@@ -14,8 +14,9 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.decoder_space import DecoderSpace
 from engine.published_file import publish
@@ -23,6 +24,9 @@ from engine.published_file import publish
 FORMAT = "musegenie-bundle"
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
+CARD_NAME = (
+    "MODEL_CARD.md"  # written from the manifest and eval/*.json (export/model_card.py): not checksummed
+)
 CACHE_DIR = "cache"  # machine-specific artefacts (TensorRT engines): never checksummed
 TENSORRT_DIR = "tensorrt"  # cache/tensorrt: onnxruntime TensorRT EP engine and timing caches
 TENSORRT_BUILD = "build.json"  # cache/tensorrt/build.json: fp16 flag and shape profiles of the built engines
@@ -106,7 +110,7 @@ def bundle_files(root: str | os.PathLike) -> list[str]:
     found = []
     for path in root.rglob("*"):
         rel = path.relative_to(root)
-        if not path.is_file() or rel.as_posix() == MANIFEST_NAME or rel.parts[0] == CACHE_DIR:
+        if not path.is_file() or rel.as_posix() in (MANIFEST_NAME, CARD_NAME) or rel.parts[0] == CACHE_DIR:
             continue
         if any(part.startswith(".") for part in rel.parts):
             continue
@@ -157,66 +161,157 @@ def write_manifest(directory: str | os.PathLike, manifest: Mapping[str, Any]) ->
     return target
 
 
-class Bundle:
-    """A loaded bundle: typed accessors over the manifest and absolute paths to its graphs."""
+def _value(data: Mapping[str, Any], key: str, kind: type, where: str, label: str = "manifest") -> Any:
+    """data[key] as `kind` (int, float or str), or a BundleError naming the key and the value."""
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
+        raise BundleError(f"{where}: {label} {key} must be {kind.__name__}, got {value!r}")
+    return kind(value)
 
-    def __init__(self, path: str | os.PathLike, manifest: dict[str, Any]) -> None:
-        self.path = Path(path)
-        self.manifest = manifest
 
-    # Scalars ---------------------------------------------------------------------------------------
-    @property
-    def name(self) -> str:
-        return str(self.manifest["name"])
+def _table(data: Mapping[str, Any], key: str, where: str, kind: type = dict) -> Any:
+    value = data[key]
+    if not isinstance(value, kind):
+        raise BundleError(f"{where}: manifest {key} must be a JSON {'object' if kind is dict else 'list'}")
+    return value
 
-    @property
-    def created(self) -> str:
-        return str(self.manifest["created"])
 
-    @property
-    def format_version(self) -> int:
-        return int(self.manifest["format_version"])
+def decoder_space(manifest: Mapping[str, Any]) -> DecoderSpace:
+    """The tokenizer decoder's diffusion space; `emphasis` absent = 0, `compand` absent = 1 (linear) and
+    `compand_window` absent = 1 in bundles made before them. Raises ValueError on settings it cannot run."""
+    return DecoderSpace(
+        float(manifest.get("emphasis", 0.0)),
+        float(manifest["audio_scale"]),
+        float(manifest.get("compand", 1.0)),
+        int(manifest.get("compand_bins", 0)),
+        int(manifest.get("compand_window", 1)),
+    )
 
-    @property
-    def sample_rate(self) -> int:
-        return int(self.manifest["sample_rate"])
 
-    @property
-    def hop(self) -> int:
-        """Audio samples per latent frame."""
-        return int(self.manifest["hop"])
+def _defaults(data: Mapping[str, Any], where: str) -> Defaults:
+    missing = [k for k in DEFAULT_KEYS if k not in data]
+    if missing:
+        raise BundleError(f"{where}: manifest defaults lack {', '.join(missing)}")
+    get = partial(_value, data, where=where, label="manifest defaults")
+    return Defaults(
+        steps=get("steps", int),
+        decoder_steps=get("decoder_steps", int),
+        guidance=get("guidance", float),
+        sampler=get("sampler", str),
+        decoder_sampler=get("decoder_sampler" if "decoder_sampler" in data else "sampler", str),
+        decoder_shift=get("decoder_shift", float) if "decoder_shift" in data else 1.0,
+        context_seconds=get("context_seconds", float),
+        crossfade_ms=get("crossfade_ms", float),
+    )
 
-    @property
-    def latent_dim(self) -> int:
-        return int(self.manifest["latent_dim"])
 
-    @property
-    def frame_rate(self) -> float:
-        """Latent frames per second (sample_rate / hop)."""
-        return float(self.manifest["frame_rate"])
+def _graphs(data: Mapping[str, Any], files: Mapping[str, Any], where: str) -> dict[str, GraphSpec]:
+    graphs = {}
+    for name in GRAPH_NAMES:
+        graph = data.get(name)
+        if graph is None:
+            raise BundleError(f"{where}: graph {name!r} missing from the manifest")
+        if graph.get("file") not in files:
+            raise BundleError(f"{where}: graph {name!r} file {graph.get('file')!r} is not listed in files")
+    for name, graph in data.items():
+        try:
+            graphs[name] = GraphSpec(name, str(graph["file"]), dict(graph["inputs"]), dict(graph["outputs"]))
+        except (KeyError, TypeError, ValueError) as err:
+            raise BundleError(f"{where}: graph {name!r} needs file, inputs and outputs ({err!r})") from err
+    return graphs
 
-    @property
-    def chunk_frames(self) -> int:
-        """Latent frames per LAM action chunk (k)."""
-        return int(self.manifest["chunk_frames"])
+
+_M = TypeVar("_M", bound="Manifest")
+
+
+@dataclass(frozen=True, eq=False)
+class Manifest:
+    """manifest.json, parsed and checked once (`Manifest.parse`); docs/interfaces.md ("Model bundle")
+    describes each key. Mappings are the parsed JSON's own (not deep-frozen): treat them as read-only."""
+
+    format_version: int
+    name: str
+    created: str
+    sample_rate: int
+    hop: int  # audio samples per latent frame
+    latent_dim: int
+    frame_rate: float  # latent frames per second (sample_rate / hop)
+    chunk_frames: int  # latent frames per LAM action chunk (k)
+    audio_scale: float  # level of the decoder's space before companding
+    decoder_space: DecoderSpace  # where the tokenizer decoder's flow runs (engine.decoder_space)
+    num_actions: int
+    actions: list[Action]
+    instruments: list[str]  # the conditioning vocabulary an edit may ask for ([] = not conditioned)
+    estimator: str | None  # file of the instrument-activity estimator (engine/instruments.py), if any
+    defaults: Defaults
+    graphs: Mapping[str, GraphSpec]
+    files: Mapping[str, Mapping[str, Any]]  # relpath -> {sha256, bytes}
+    opset: int
+    configs: Mapping[str, Mapping[str, Any]]  # {tokenizer, lam, dynamics}: asdict(model config)
+    parity: Mapping[str, Mapping[str, float]]  # graph -> {max_abs, max_rel}
+    command: str
+    manifest: Mapping[str, Any]  # the JSON object as read (bundle info --json, rewriting the training record)
+
+    @classmethod
+    def parse(cls: type[_M], data: Mapping[str, Any], where: str = "bundle", **extra: Any) -> _M:
+        """Check format, version, keys, types and consistency; raise BundleError naming what is wrong.
+        `extra` are a subclass's own fields (a Bundle's path)."""
+        if data.get("format") != FORMAT:
+            raise BundleError(f"{where}: format is {data.get('format')!r}, expected {FORMAT!r}")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise BundleError(
+                f"{where}: format_version {data.get('format_version')!r} is not supported "
+                f"(this musegenie reads version {FORMAT_VERSION})"
+            )
+        missing = [k for k in REQUIRED_KEYS if k not in data]
+        if missing:
+            raise BundleError(f"{where}: manifest lacks {', '.join(missing)}")
+        get = partial(_value, data, where=where)
+        num_actions = get("num_actions", int)
+        entries = _table(data, "actions", where, list)
+        ids = [a.get("id") if isinstance(a, dict) else None for a in entries]
+        if ids != list(range(num_actions)):
+            raise BundleError(f"{where}: actions must have ids 0..{num_actions - 1}, got {ids}")
+        if any("name" not in a for a in entries):
+            raise BundleError(f"{where}: every action needs a name")
+        actions = [Action(int(a["id"]), str(a["name"]), str(a.get("description", ""))) for a in entries]
+        try:
+            space = decoder_space(data)
+        except (ValueError, TypeError) as err:
+            raise BundleError(f"{where}: decoder space: {err}") from err
+        files = _table(data, "files", where)
+        estimator = data.get(ESTIMATOR_KEY)
+        if estimator is not None and estimator not in files:
+            raise BundleError(f"{where}: {ESTIMATOR_KEY} file {estimator!r} is not listed in files")
+        return cls(
+            format_version=FORMAT_VERSION,
+            name=get("name", str),
+            created=get("created", str),
+            sample_rate=get("sample_rate", int),
+            hop=get("hop", int),
+            latent_dim=get("latent_dim", int),
+            frame_rate=get("frame_rate", float),
+            chunk_frames=get("chunk_frames", int),
+            audio_scale=get("audio_scale", float),
+            decoder_space=space,
+            num_actions=num_actions,
+            actions=actions,
+            instruments=[str(i) for i in _table(data, "instruments", where, list)],
+            estimator=None if estimator is None else str(estimator),
+            defaults=_defaults(_table(data, "defaults", where), where),
+            graphs=_graphs(_table(data, "graphs", where), files, where),
+            files=files,
+            opset=get("opset", int),
+            configs=_table(data, "configs", where),
+            parity=_table(data, "parity", where),
+            command=get("command", str),
+            manifest=data,
+            **extra,
+        )
 
     @property
     def chunk_samples(self) -> int:
         return self.chunk_frames * self.hop
-
-    @property
-    def audio_scale(self) -> float:
-        """Level of the decoder's space before companding (see `decoder_space`)."""
-        return float(self.manifest["audio_scale"])
-
-    @property
-    def decoder_space(self) -> DecoderSpace:
-        """Where the tokenizer decoder's flow runs (engine.decoder_space)."""
-        return decoder_space(self.manifest)
-
-    @property
-    def num_actions(self) -> int:
-        return int(self.manifest["num_actions"])
 
     @property
     def null_action(self) -> int:
@@ -224,74 +319,26 @@ class Bundle:
         return self.num_actions
 
     @property
-    def opset(self) -> int:
-        return int(self.manifest["opset"])
-
-    @property
-    def command(self) -> str:
-        return str(self.manifest["command"])
-
-    # Structured ------------------------------------------------------------------------------------
-    @property
-    def actions(self) -> list[Action]:
-        return [
-            Action(int(a["id"]), str(a["name"]), str(a.get("description", "")))
-            for a in self.manifest["actions"]
-        ]
-
-    @property
-    def instruments(self) -> list[str]:
-        return [str(i) for i in self.manifest["instruments"]]
-
-    @property
     def num_instruments(self) -> int:
-        return len(self.manifest["instruments"])
+        return len(self.instruments)
+
+
+@dataclass(frozen=True, eq=False)
+class Bundle(Manifest):
+    """A loaded bundle: its parsed manifest and the folder its files are in."""
+
+    path: Path
 
     @property
     def estimator_path(self) -> Path | None:
-        """The instrument-activity estimator (engine/instruments.py), if the bundle has one."""
-        name = self.manifest.get(ESTIMATOR_KEY)
-        return None if name is None else self.path / str(name)
-
-    @property
-    def defaults(self) -> Defaults:
-        d = self.manifest["defaults"]
-        return Defaults(
-            steps=int(d["steps"]),
-            decoder_steps=int(d["decoder_steps"]),
-            guidance=float(d["guidance"]),
-            sampler=str(d["sampler"]),
-            decoder_sampler=str(d.get("decoder_sampler", d["sampler"])),
-            decoder_shift=float(d.get("decoder_shift", 1.0)),
-            context_seconds=float(d["context_seconds"]),
-            crossfade_ms=float(d["crossfade_ms"]),
-        )
-
-    @property
-    def graphs(self) -> dict[str, GraphSpec]:
-        return {
-            name: GraphSpec(name, str(g["file"]), dict(g["inputs"]), dict(g["outputs"]))
-            for name, g in self.manifest["graphs"].items()
-        }
-
-    @property
-    def configs(self) -> dict[str, dict[str, Any]]:
-        return dict(self.manifest["configs"])
-
-    @property
-    def parity(self) -> dict[str, dict[str, float]]:
-        return dict(self.manifest["parity"])
-
-    @property
-    def files(self) -> dict[str, dict[str, Any]]:
-        return dict(self.manifest["files"])
+        """The instrument-activity estimator's file, if the bundle has one."""
+        return None if self.estimator is None else self.path / self.estimator
 
     def graph_path(self, name: str) -> Path:
         """Absolute path of a graph's ONNX file."""
-        graphs = self.manifest["graphs"]
-        if name not in graphs:
-            raise BundleError(f"{self.path}: no graph {name!r} (has {', '.join(graphs)})")
-        return self.path / graphs[name]["file"]
+        if name not in self.graphs:
+            raise BundleError(f"{self.path}: no graph {name!r} (has {', '.join(self.graphs)})")
+        return self.path / self.graphs[name].file
 
     def action_id(self, action: int | str) -> int:
         """Resolve an action given by id (int or digit string) or by name; raise KeyError otherwise."""
@@ -337,7 +384,7 @@ class Bundle:
 
     def verify(self) -> None:
         """Check every listed file's size and sha256; raise BundleError naming each bad file."""
-        problems = verify_files(self.path, self.manifest["files"])
+        problems = verify_files(self.path, self.files)
         if problems:
             raise BundleError(f"{self.path}: corrupted bundle: " + "; ".join(problems), problems)
 
@@ -360,58 +407,21 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     return manifest
 
 
-def decoder_space(manifest: Mapping[str, Any]) -> DecoderSpace:
-    """The tokenizer decoder's diffusion space; `emphasis` absent = 0, `compand` absent = 1 (linear) and
-    `compand_window` absent = 1 in bundles made before them. Raises ValueError on settings it cannot run."""
-    return DecoderSpace(
-        float(manifest.get("emphasis", 0.0)),
-        float(manifest["audio_scale"]),
-        float(manifest.get("compand", 1.0)),
-        int(manifest.get("compand_bins", 0)),
-        int(manifest.get("compand_window", 1)),
-    )
-
-
 def validate_manifest(manifest: Mapping[str, Any], where: str = "bundle") -> None:
     """Check format, version, required keys and internal consistency; raise BundleError."""
-    if manifest.get("format") != FORMAT:
-        raise BundleError(f"{where}: format is {manifest.get('format')!r}, expected {FORMAT!r}")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise BundleError(
-            f"{where}: format_version {manifest.get('format_version')!r} is not supported "
-            f"(this musegenie reads version {FORMAT_VERSION})"
-        )
-    missing = [k for k in REQUIRED_KEYS if k not in manifest]
-    if missing:
-        raise BundleError(f"{where}: manifest lacks {', '.join(missing)}")
-    missing_defaults = [k for k in DEFAULT_KEYS if k not in manifest["defaults"]]
-    if missing_defaults:
-        raise BundleError(f"{where}: manifest defaults lack {', '.join(missing_defaults)}")
-    ids = [a.get("id") for a in manifest["actions"]]
-    if ids != list(range(manifest["num_actions"])):
-        raise BundleError(f"{where}: actions must have ids 0..{manifest['num_actions'] - 1}, got {ids}")
-    try:
-        decoder_space(manifest)
-    except ValueError as err:
-        raise BundleError(f"{where}: decoder space: {err}") from err
-    estimator = manifest.get(ESTIMATOR_KEY)
-    if estimator is not None and estimator not in manifest["files"]:
-        raise BundleError(f"{where}: {ESTIMATOR_KEY} file {estimator!r} is not listed in files")
-    for name in GRAPH_NAMES:
-        graph = manifest["graphs"].get(name)
-        if graph is None:
-            raise BundleError(f"{where}: graph {name!r} missing from the manifest")
-        if graph.get("file") not in manifest["files"]:
-            raise BundleError(f"{where}: graph {name!r} file {graph.get('file')!r} is not listed in files")
+    Manifest.parse(manifest, where)
+
+
+def open_bundle(root: str | os.PathLike, manifest: Mapping[str, Any]) -> Bundle:
+    """The Bundle of a folder and its manifest (not verified); BundleError if the manifest is invalid."""
+    return Bundle.parse(manifest, str(root), path=Path(root))
 
 
 def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
     """Load and validate a bundle folder; with verify, check every file's sha256 and size too."""
     path = Path(path)
     manifest = read_manifest(path)
-    root = path if path.is_dir() else path.parent
-    validate_manifest(manifest, str(root))
-    bundle = Bundle(root, manifest)
+    bundle = open_bundle(path if path.is_dir() else path.parent, manifest)
     if verify:
         bundle.verify()
     return bundle

@@ -34,7 +34,7 @@ def field_comments(cls: type) -> dict[str, str]:
     return comments
 
 
-def _base_type(annotation: Any) -> Any:
+def base_type(annotation: Any) -> Any:
     """int | None -> int; keeps plain types as they are."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         return next(a for a in typing.get_args(annotation) if a is not type(None))
@@ -51,7 +51,7 @@ def add_dataclass_arguments(
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
-        kind = _base_type(hints[f.name])
+        kind = base_type(hints[f.name])
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         flag = "--" + (prefix + "-" if prefix else "") + f.name.replace("_", "-")
         helptext = comments.get(f.name, f.name.replace("_", " "))

@@ -38,6 +38,8 @@ class DecoderSpace:
     window: int = 1  # bins x frames the companding gain averages over (1 = per coefficient); odd
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.emphasis < 1.0:  # a = 1 would make the de-emphasis an unstable integrator
+            raise ValueError(f"emphasis must be in [0, 1), got {self.emphasis}")
         if not 0.0 < self.compand <= 1.0:
             raise ValueError(f"compand must be in (0, 1], got {self.compand}")
         if self.compand != 1.0 and (self.bins < 2 or self.bins % 2):

@@ -27,6 +27,7 @@ from torch import nn
 from engine.bundle import ESTIMATOR_KEY, FORMAT, FORMAT_VERSION, write_manifest
 from engine.instruments import InstrumentEstimator
 from engine.sampling import METHODS, timesteps
+from export.model_card import write_card
 from export.onnx_export import DEFAULT_OPSET, export_graph
 from export.parity import DEFAULT_CASES, check_parity
 from export.wrappers import GraphWrapper, build_wrappers
@@ -43,9 +44,9 @@ class BundleDefaults:
     decoder_steps: int = 4  # tokenizer decoder sampling steps
     guidance: float = 2.0  # classifier-free guidance scale g (0 ignores actions, 1 plain conditional)
     sampler: str = "euler"  # engine.sampling method of the dynamics
-    # Heun's 4 steps (7 network calls) beat Euler's 8 on held-out log-mel (0.615 vs 0.648, README)
+    # Heun's 4 steps (7 network calls) beat Euler's 8 on held-out log-mel (0.615 vs 0.648, docs/tokenizer.md)
     decoder_sampler: str = "heun"  # engine.sampling method of the tokenizer decoder
-    # 0.8 on the 1024-bin companded tokenizer: held-out log-mel 0.556 -> 0.543, MR-STFT 1.291 -> 1.296 (README)
+    # 0.8 on the 1024-bin companded tokenizer: held-out log-mel 0.556 -> 0.543, MR-STFT 1.291 -> 1.296 (docs/tokenizer.md)
     decoder_shift: float = 0.8  # time shift of the decoder's levels: < 1 more steps at low noise, 1 even
     context_seconds: float = 4.0  # audio kept on each side of the edited region as context
     crossfade_ms: float = 30.0  # crossfade length at the region edges
@@ -154,6 +155,7 @@ def export_bundle(
     configs: Mapping[str, dict[str, Any]] | None = None,
     evals: Mapping[str, str | Path] | None = None,
     command: str = "",
+    training: Mapping[str, Any] | None = None,
     parity_cases: Sequence[tuple[int, int]] = DEFAULT_CASES,
     overwrite: bool = False,
     instrument_estimator: str | os.PathLike | None = None,
@@ -165,6 +167,7 @@ def export_bundle(
         out_dir: the bundle folder; must not exist unless overwrite.
         configs: {"tokenizer", "lam", "dynamics"} config dicts; default asdict(model.config).
         evals: eval JSONs to copy, as {key: path} -> eval/<key>.json.
+        training: the manifest's `training` record (export.model_card.training_record), for the card.
         parity_cases: (batch, length in chunks) pairs for the parity check.
         instrument_estimator: `musegenie train instruments` output (.npz) to ship in the bundle, so the
             engine hears who plays (and fills an instrument-conditioned model's context with it).
@@ -239,7 +242,10 @@ def export_bundle(
                 "parity_cases": {g: r.cases for g, r in parity.items()},
             },
         }
+        if training is not None:
+            manifest["training"] = dict(training)
         write_manifest(staging, manifest)
+        write_card(staging)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)

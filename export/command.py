@@ -1,6 +1,7 @@
 """Export trained tokenizer, LAM and dynamics runs (EMA weights) to one versioned ONNX model bundle.
 
-Writes BUNDLE_DIR/manifest.json, the four ONNX graphs and the evaluation JSONs (eval/), after checking
+Writes BUNDLE_DIR/manifest.json, the four ONNX graphs, the evaluation JSONs (eval/) and MODEL_CARD.md
+(from those JSONs and the runs' recipes, export/model_card.py), after checking
 every graph against torch in onnxruntime. Action names and descriptions come from a LAM evaluation's
 actions.json (--actions-json, else RUN/eval/actions.json of the LAM run); JSON files in each run's eval/
 folder and every --eval file are copied into the bundle as eval/<name>.json (two different files may not
@@ -19,6 +20,7 @@ from engine.bundle import load_bundle
 from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from export.bundle_writer import BundleDefaults, export_bundle
+from export.model_card import run_record, training_record
 from export.onnx_export import DEFAULT_OPSET, MIN_OPSET, ExportError
 from export.parity import ParityError
 from export.tensorrt import TensorRTConfig, build_engines
@@ -53,6 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="`musegenie train instruments` output (.npz) to ship in the bundle: the engine then hears who "
         "plays (actions infer, eval edit) and fills an instrument-conditioned model's context",
     )
+    parser.add_argument(
+        "--data-note",
+        default="",
+        help="what the training data is and under which licence (the model card's Training section)",
+    )
+    parser.add_argument(
+        "--note", action="append", default=[], help="a known limit of the model for its card (repeatable)"
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing bundle folder")
     parser.add_argument("--raw-weights", action="store_true", help="export the raw weights instead of EMA")
     parser.add_argument(
@@ -72,7 +82,7 @@ def command_line(args: argparse.Namespace) -> str:
         return shlex.join(["musegenie", *sys.argv[1:]])
     words = ["musegenie", "export"]
     for key, value in sorted(vars(args).items()):
-        if value is None or value is False or key == "verbose":
+        if value is None or value is False or value == "" or key == "verbose":
             continue
         flag = "--" + key.replace("_", "-")
         if value is True:
@@ -140,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
             "no actions.json (pass --actions-json): actions are named action_0.. without descriptions"
         )
         actions_json = None
+    data = load_run(args.tokenizer).extra.get("data")
+    runs = {kind: run_record(getattr(args, kind)) for kind in KINDS}
     try:
         bundle_dir = export_bundle(
             models["tokenizer"],
@@ -153,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
             actions_json=actions_json,
             evals=_eval_files(args),
             command=command_line(args),
+            training=training_record(runs, data, args.data_note, args.note),
             overwrite=args.force,
             instrument_estimator=args.instrument_estimator,
         )

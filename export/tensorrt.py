@@ -45,7 +45,7 @@ def unavailable_reason() -> str | None:
     return (
         f"onnxruntime {ort.__version__} here has no TensorRT execution provider (it has {', '.join(providers)}); "
         "install onnxruntime-gpu built with TensorRT and the TensorRT libraries on a CUDA machine "
-        "(see the README), then rerun with --tensorrt, or let `musegenie serve` build the engines on first use"
+        "(docs/install.md), then rerun with --tensorrt, or let `musegenie serve` build the engines on first use"
     )
 
 

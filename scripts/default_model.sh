@@ -17,27 +17,25 @@ MINUTES=${MINUTES:-60}
 mkdir -p "$WORK"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}  # use 1 on a shared, busy CPU: OpenMP threads thrash there
 
+# Each training stage is a recipe (training/recipes/KIND/NAME.toml) and a budget (wall-clock minutes; the
+# steps are in the recipe). The tokenizer is four runs, each warm-started from the one before (--init-from):
+# about 4 h 10 min on 2 idle cores.
 if [[ "${GPU:-0}" == 1 ]]; then
-  TOK_STAGES=("tokenizer|--preset high --latent-mel --latent-mel-weight 10 --compand-bins 1024 --compand-window 3 --max-steps 40000 --batch-size 32 --threads 0 --precision bf16")
-  LAM="--preset base --max-steps 20000"
-  DYN="--preset base --max-steps 40000 --threads 0 --precision bf16"
+  TOK_STAGES=("tokenizer|gpu-high|600")  # RUN|RECIPE|MINUTES
+  LAM=(gpu-base 120)
+  DYN=(gpu-base 240)
+  THREADS=0
   MINUTES=${MINUTES_GPU:-600}
 else
-  # The tokenizer in four runs, each warm-started from the one before (--init-from); about 4 h 10 min on
-  # 2 idle cores: a base model (with the preset's log-mel shortcut, weighted 10x against the learned latent
-  # features) without the spectrum view and fine gate, then those added (zero-initialised) and the decoder
-  # space companded on a 256-bin MDCT instead of the patch's 64, with a smooth (3 x 3) gain; then more
-  # steps at a lower learning rate (a fresh warm-up and cosine: the second run's had decayed); then the
-  # companding moved to a 1024-bin MDCT, whose 128 ms atoms keep a partial's errors out of a quiet bass.
-  SAMPLES="--threads 2 --sample-clips 4 --sample-steps 4"
   TOK_STAGES=(
-    "tokenizer_base|--preset small --no-spectrum --no-fine-gate --latent-mel-weight 10 --loss-t-floor 0.25 --max-steps 8500 --curriculum 0:1,6500:2 --max-minutes 90 --sample-every 2000"
-    "tokenizer_s2|--spectrum --fine-gate --compand-bins 256 --compand-window 3 --latent-mel-weight 10 --curriculum 0:2 --max-steps 3000 --max-minutes 60 --lr 3e-4 --warmup-steps 100 --sample-every 1000"
-    "tokenizer_s3|--curriculum 0:2 --max-steps 4500 --max-minutes 88 --lr 2e-4 --warmup-steps 100 --sample-every 1500"
-    "tokenizer|--compand-bins 1024 --curriculum 0:2 --max-steps 2000 --max-minutes 28 --lr 2e-4 --warmup-steps 100 --sample-every 1000"
+    "tokenizer_base|shipped-1-base|90"
+    "tokenizer_s2|shipped-2-spectrum|60"
+    "tokenizer_s3|shipped-3-anneal|88"
+    "tokenizer|shipped-4-mdct1024|28"
   )
-  LAM="--preset small --max-steps 600 --max-minutes 5"
-  DYN="--preset small --max-steps 2000 --max-minutes 10 --threads 2"
+  LAM=(shipped 5)
+  DYN=(shipped 10)
+  THREADS=2
 fi
 resume() { [[ -d "$1/checkpoints" ]] && echo --resume || true; }
 
@@ -49,27 +47,37 @@ resume() { [[ -d "$1/checkpoints" ]] && echo --resume || true; }
 $MG data filter "$WORK/corpus/corpus.jsonl" --model "$WORK/filter.joblib" --out "$WORK/manifest.jsonl" --workers 2
 
 previous=
-for stage in "${TOK_STAGES[@]}"; do  # RUN|OPTIONS; a finished stage leaves RUN/done and is not re-entered
-  run=${stage%%|*}
+for stage in "${TOK_STAGES[@]}"; do  # a finished stage leaves RUN/done and is not re-entered
+  IFS='|' read -r run recipe minutes <<<"$stage"
   if [[ ! -f $WORK/$run/done ]]; then
-    # shellcheck disable=SC2046,SC2086
-    $MG train tokenizer --data "$WORK/manifest.jsonl" --out "$WORK/$run" --seed 0 ${stage#*|} ${SAMPLES:-} \
-      ${previous:+--init-from "$WORK/$previous"} $(resume "$WORK/$run")
+    # shellcheck disable=SC2046
+    $MG train tokenizer --data "$WORK/manifest.jsonl" --out "$WORK/$run" --recipe "$recipe" \
+      --max-minutes "$minutes" --seed 0 --threads "$THREADS" ${previous:+--init-from "$WORK/$previous"} \
+      $(resume "$WORK/$run")
     touch "$WORK/$run/done"
   fi
   previous=$run
 done
 $MG eval tokenizer --checkpoint "$WORK/tokenizer" --out "$WORK/eval/tokenizer" --steps 4 --method heun --shift 0.8
 $MG tokenize --checkpoint "$WORK/tokenizer" --data "$WORK/manifest.jsonl" --out "$WORK/latents"
-# shellcheck disable=SC2086
-$MG train lam --latents "$WORK/latents" --out "$WORK/lam" --actions 8 --chunk-seconds 1 --seed 0 $LAM $(resume "$WORK/lam")
+# shellcheck disable=SC2046
+$MG train lam --latents "$WORK/latents" --out "$WORK/lam" --recipe "${LAM[0]}" --max-minutes "${LAM[1]}" --seed 0 \
+  $(resume "$WORK/lam")
 $MG eval lam --checkpoint "$WORK/lam" --latents "$WORK/latents" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/lam"
-# shellcheck disable=SC2086
-$MG train dynamics --latents "$WORK/latents" --lam "$WORK/lam" --out "$WORK/dynamics" --seed 0 $DYN $(resume "$WORK/dynamics")
+# shellcheck disable=SC2046
+$MG train dynamics --latents "$WORK/latents" --lam "$WORK/lam" --out "$WORK/dynamics" --recipe "${DYN[0]}" \
+  --max-minutes "${DYN[1]}" --seed 0 --threads "$THREADS" $(resume "$WORK/dynamics")
 $MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/dynamics" --decoder-steps 4 --windows 16
 
+# The model card's words on the data and its limits (everything else on it is read from eval/*.json).
+DATA_NOTE="$MINUTES minutes of the synthetic jazz corpus (musegenie synth --minutes $MINUTES --seed 0 --degrade-fraction \
+0.25, a quarter of the pieces with old-recording damage), kept or trimmed by the quality filter trained on labels \
+read from its annotations. Licence: rendered by musegenie's own additive synthesiser from generated scores \
+(Apache-2.0, like the code); no third-party recording was used."
 $MG export --tokenizer "$WORK/tokenizer" --lam "$WORK/lam" --dynamics "$WORK/dynamics" --out "$OUT" --name default \
   --actions-json "$WORK/eval/lam/actions.json" --default-decoder-steps 4 --default-decoder-sampler heun \
   --default-decoder-shift 0.8 --force \
-  --eval tokenizer_metrics="$WORK/eval/tokenizer/metrics.json" dynamics="$WORK/eval/dynamics/dynamics.json"
+  --eval tokenizer_metrics="$WORK/eval/tokenizer/metrics.json" dynamics="$WORK/eval/dynamics/dynamics.json" \
+  --data-note "$DATA_NOTE" \
+  --note "The models have heard only the additive synthesiser: no recorded instrument, voice or mix."
 $MG bundle info "$OUT"

@@ -9,6 +9,7 @@ Layout of a run directory:
                                    rng.json            RNG states of every rank
     RUN/checkpoints/latest                             name of the newest complete checkpoint
     RUN/tb/                                            tensorboard events
+    RUN/recipe.toml                                    the resolved recipe (training/recipe.py)
 
 A checkpoint is written into a hidden temp folder and renamed into place, then `latest` is replaced
 atomically; a crash at any point leaves the previous checkpoint intact and no partial folder visible.

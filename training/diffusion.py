@@ -79,19 +79,16 @@ def flow_loss(
     t: torch.Tensor,
     noise: torch.Tensor,
     t_floor: float = 0.0,
-    view: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Mean squared error between `velocity_fn(x_t, t)` and the target velocity `noise - x0`.
 
     A velocity error is the clean-signal error over t (x0 = x_t - t v), so the plain loss weighs x0 errors
     by 1 / t^2: near t = 0, where x_t already shows nearly everything, that weight swamps the high levels
     where the conditioning has to do the work. `t_floor` > 0 caps it at 1 / t_floor^2 (Min-SNR weighting,
-    https://arxiv.org/abs/2303.09556); the model and its sampler are unchanged. `view`, a linear map applied
-    to the error before squaring (a weighted orthogonal transform), weighs some directions more than others.
+    https://arxiv.org/abs/2303.09556); the model and its sampler are unchanged.
     """
     v = velocity_fn(add_noise(x0, noise, t), t)
-    error = v.float() - (noise - x0).float()  # (B, ...)
-    error = (error if view is None else view(error)).pow(2)
+    error = (v.float() - (noise - x0).float()).pow(2)  # (B, ...)
     if t_floor > 0:
         error = error * _expand(t / t.clamp(min=t_floor), error).pow(2)
     return error.mean()

@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import torch
 
 from engine.cli import CommandError
-
-if TYPE_CHECKING:
-    from training.trainer import TrainConfig
+from training.train_config import TrainConfig
 
 
 def lr_at(step: int, config: TrainConfig) -> float:

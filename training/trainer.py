@@ -13,14 +13,12 @@ the global RNG states are saved and restored with the weights; and sample loggin
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -30,14 +28,16 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from engine.cli import CommandError
-from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from training import checkpoint, distributed, rng
 from training.data.sampler import ResumableSampler
 from training.ema import EMA
 from training.optimizer import freeze_all_but, lr_at, make_optimizer
 from training.stop import StopFlag
+from training.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
+
+RECIPE_NAME = "recipe.toml"  # RUN/recipe.toml: the resolved recipe of the run's latest invocation
 
 # Fields whose change between a run and its resume breaks bit-for-bit continuation (budgets and logging don't).
 _EXACTNESS_FIELDS = (
@@ -51,41 +51,6 @@ _EXACTNESS_FIELDS = (
     "precision",
     "seed",
 )
-
-
-@dataclass
-class TrainConfig:
-    max_steps: int = 10_000  # optimizer steps to train for (also the length of the cosine schedule)
-    max_minutes: float | None = None  # stop (with a checkpoint) after this many minutes of this invocation
-    batch_size: int = 16  # items per step on each process
-    lr: float = 3e-4  # peak AdamW learning rate, reached after the warm-up
-    weight_decay: float = 0.01  # AdamW decoupled weight decay, applied to weight matrices only
-    warmup_steps: int = 500  # linear learning-rate warm-up from 0, then cosine decay
-    min_lr_ratio: float = 0.1  # the cosine ends at this fraction of lr
-    grad_clip: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
-    ema_decay: float = 0.999  # EMA of the weights (sampling/export use the EMA)
-    precision: str = "fp32"  # fp32 or bf16 (autocast; weights and optimizer stay fp32)
-    compile: bool = False  # torch.compile the model's forward
-    checkpoint_every: int = 500  # steps between checkpoints (a kill -9 loses at most this many)
-    keep_checkpoints: int = 3  # keep only the newest K checkpoints
-    log_every: int = 25  # steps between tensorboard scalars / progress-bar updates
-    sample_every: int = 1000  # steps between task.log_samples calls (0 = never)
-    num_workers: int = 0  # DataLoader worker processes (0 = load in the training process)
-    seed: int = 0  # seeds the data order and the training RNG streams
-    device: str = "auto"  # auto (cuda if available), cpu, cuda or cuda:N
-    init_from: str | None = None  # a run or checkpoint folder whose EMA weights start a new run (fine-tuning)
-    train_only: str = ""  # parameter-name prefixes that train, comma-separated, the rest frozen ("" = all)
-
-    def __post_init__(self) -> None:
-        if self.precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
-        for name in ("max_steps", "batch_size", "checkpoint_every", "log_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ValueError(f"max_minutes must be positive, got {self.max_minutes}")
-        if not 0.0 <= self.min_lr_ratio <= 1.0:
-            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
 
 
 @runtime_checkable
@@ -159,7 +124,7 @@ class _Window:
         if distributed.any_rank(bad, info):
             raise FloatingPointError(
                 f"the loss or gradient norm became NaN/inf within steps {step - self.steps + 1}..{step}; "
-                "resume from the newest checkpoint with a lower --lr or --grad-clip"
+                "resume from the newest checkpoint with a lower train.lr or train.grad_clip (--set)"
             )
 
 
@@ -236,7 +201,12 @@ def _restore(
 
 
 def train(
-    task: Task, config: TrainConfig, run_dir: Path, resume: bool = False, extra: dict | None = None
+    task: Task,
+    config: TrainConfig,
+    run_dir: Path,
+    resume: bool = False,
+    extra: dict | None = None,
+    recipe: str | None = None,
 ) -> Path:
     """Train `task.model` in place and return the final checkpoint folder.
 
@@ -244,6 +214,7 @@ def train(
         run_dir: where checkpoints and tensorboard events go (created).
         resume: continue from run_dir's newest checkpoint (starts fresh, with a warning, if there is none).
         extra: JSON-able facts stored in every checkpoint (data paths, the tokenizer a latent cache came from).
+        recipe: the resolved recipe (TOML text), written to RUN/recipe.toml once run_dir is this run's.
     """
     run_dir = Path(run_dir)
     missing = [
@@ -261,6 +232,9 @@ def train(
     if resume and found is None:
         log.warning("%s has no checkpoint to resume from: starting a new run", run_dir)
     info = distributed.init(config.device)
+    if recipe is not None and info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / RECIPE_NAME).write_text(recipe)
     handler = _log_to_file(run_dir / "train.log") if info.is_main else None
     try:
         return _train(task, config, run_dir, found, extra or {}, info)
@@ -456,26 +430,3 @@ def _log_window(
         writer.add_scalar("train/items_per_s", items_per_s, step)
     pbar.set_postfix(loss=f"{means['loss']:.4f}", items_s=f"{items_per_s:.1f}", refresh=False)
     window.reset()
-
-
-def add_train_arguments(parser: argparse.ArgumentParser, **defaults: Any) -> None:
-    """Add every TrainConfig field as an option plus --out and --resume; `defaults` override field defaults."""
-    parser.add_argument(
-        "--out", type=Path, required=True, help="run directory: checkpoints and tensorboard events"
-    )
-    parser.add_argument(
-        "--resume", action="store_true", help="continue the run in --out from its newest checkpoint"
-    )
-    add_dataclass_arguments(parser, TrainConfig)
-    unknown = set(defaults) - {f.name for f in dataclasses.fields(TrainConfig)}
-    if unknown:
-        raise ValueError(f"TrainConfig has no fields {sorted(unknown)}")
-    parser.set_defaults(**defaults)
-
-
-def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The TrainConfig the options describe (invalid values become a CommandError)."""
-    try:
-        return dataclass_from_args(TrainConfig, args)
-    except ValueError as err:
-        raise CommandError(str(err)) from err

@@ -1,4 +1,5 @@
-"""Print a model bundle's manifest (actions, graphs, defaults, parity) and verify every file's checksum.
+"""Print a model bundle's manifest (actions, graphs, defaults, parity), its model card's summary, and verify
+every file's checksum.
 
 Exit code 0 when every file matches the manifest, 1 when a file is missing, truncated or modified (each
 one is named).
@@ -11,12 +12,13 @@ import json
 from pathlib import Path
 
 from engine.bundle import (
+    CARD_NAME,
     TENSORRT_BUILD,
     TENSORRT_DIR,
     Bundle,
     BundleError,
+    open_bundle,
     read_manifest,
-    validate_manifest,
     verify_files,
 )
 from engine.cli import CommandError
@@ -29,6 +31,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _dims(dims: list[int | str]) -> str:
     return "(" + ", ".join(str(d) for d in dims) + ")"
+
+
+def card_summary(bundle_dir: Path) -> list[str]:
+    """The lines of MODEL_CARD.md's "Summary" section ([] when the bundle has no card)."""
+    path = bundle_dir / CARD_NAME
+    if not path.is_file():
+        return []
+    lines, inside = [], False
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            if inside:
+                break
+            inside = line.strip() == "## Summary"
+        elif inside and line.strip():
+            lines.append(line)
+    return lines
 
 
 def summary(bundle: Bundle) -> str:
@@ -46,7 +64,9 @@ def summary(bundle: Bundle) -> str:
         f"{bundle.chunk_frames / bundle.frame_rate:.2f} s; null action id {bundle.null_action})",
     ]
     lines += [f"  {a.id:>3}  {a.name:<20} {a.description}" for a in bundle.actions]
-    lines.append(f"instruments {', '.join(bundle.instruments) or '(none)'}")
+    lines.append(f"instruments {', '.join(bundle.instruments) or '(none: edits cannot ask who plays)'}")
+    if bundle.estimator is not None:
+        lines.append(f"estimator  {bundle.estimator} (hears who plays: actions infer, eval edit)")
     lines.append(
         f"defaults   steps {d.steps} {d.sampler}, decoder steps {d.decoder_steps} {d.decoder_sampler} "
         f"(shift {d.decoder_shift:g}), "
@@ -76,18 +96,21 @@ def summary(bundle: Bundle) -> str:
         )
     lines.append(f"files      {len(bundle.files)} listed")
     lines.append(f"command    {bundle.command}")
+    card = card_summary(bundle.path)
+    lines.append(
+        f"card       {bundle.path / CARD_NAME}" if card else "card       (none: python -m export.model_card)"
+    )
+    lines += [f"  {line}" for line in card]
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         manifest = read_manifest(args.bundle)
-        root = args.bundle if args.bundle.is_dir() else args.bundle.parent
-        validate_manifest(manifest, str(root))
+        bundle = open_bundle(args.bundle if args.bundle.is_dir() else args.bundle.parent, manifest)
     except BundleError as err:
         raise CommandError(str(err)) from err
-    bundle = Bundle(root, manifest)
-    problems = verify_files(bundle.path, manifest["files"])
+    problems = verify_files(bundle.path, bundle.files)
     if args.json:
         print(json.dumps({"manifest": manifest, "verified": not problems, "problems": problems}, indent=2))
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -98,6 +99,8 @@ def test_round_trip(bundle_dir: Path) -> None:
         bundle.action_id("nope")
     with pytest.raises(KeyError):
         bundle.action_id(4)
+    with pytest.raises(dataclasses.FrozenInstanceError):  # parsed once: a Bundle does not change
+        bundle.hop = 2  # type: ignore[misc]
     assert not list(bundle_dir.glob(".manifest-*"))
     umask = os.umask(0)
     os.umask(umask)
@@ -134,6 +137,11 @@ def test_cache_files_not_checked(bundle_dir: Path) -> None:
         ({"num_actions": 5}, "ids 0..4"),
         ({"compand": 0.5}, "decoder space: companding needs an even number of MDCT bins"),
         ({"compand": 0.5, "compand_bins": 32, "compand_window": 2}, "decoder space: the companding window"),
+        ({"hop": "160"}, "manifest hop must be int, got '160'"),
+        ({"frame_rate": True}, "manifest frame_rate must be float, got True"),
+        ({"actions": {"0": "a0"}}, "manifest actions must be a JSON list"),
+        ({"defaults": {"steps": 8}}, "manifest defaults lack decoder_steps, guidance"),
+        ({"graphs": {}}, "graph 'tokenizer_encoder' missing"),
     ],
 )
 def test_bad_manifest(bundle_dir: Path, edit: dict, message: str) -> None:

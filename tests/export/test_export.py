@@ -203,11 +203,15 @@ def test_actions_json_and_model_checks(tmp_path: Path, tiny_models: TinyModels) 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["actions.json", "exists"]
 
 
-def _save_run(run_dir: Path, kind: str, model: torch.nn.Module) -> None:
+def _save_run(
+    run_dir: Path, kind: str, model: torch.nn.Module, recipe: str = "", init_from: str = ""
+) -> None:
     from training.checkpoint import save
 
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
-    state = {"kind": kind, "model_config": asdict(model.config), "train_config": {}, "extra": {}}
+    extra = {"recipe": {"name": recipe, "sets": [], "values": {"train": {"max_steps": 1}}}} if recipe else {}
+    train_config = {"init_from": init_from} if init_from else {}
+    state = {"kind": kind, "model_config": asdict(model.config), "train_config": train_config, "extra": extra}
     save(run_dir, 1, model, model, optimizer, state, [{}], keep=1)
 
 
@@ -216,16 +220,23 @@ def test_export_command_from_run_dirs(
     tmp_path: Path, tiny_models: TinyModels, tiny_actions_json: Path
 ) -> None:
     runs = {}
+    _save_run(tmp_path / "tokenizer_base", "tokenizer", tiny_models.tokenizer, recipe="base")
     for kind in ("tokenizer", "lam", "dynamics"):
         runs[kind] = tmp_path / kind
-        _save_run(runs[kind], kind, getattr(tiny_models, kind))
+        source = str(tmp_path / "tokenizer_base") if kind == "tokenizer" else ""
+        _save_run(runs[kind], kind, getattr(tiny_models, kind), recipe=f"{kind}-r", init_from=source)
     (runs["lam"] / "eval").mkdir()
     shutil.copyfile(tiny_actions_json, runs["lam"] / "eval" / "actions.json")
     out = tmp_path / "bundle"
     args = ["export", *[f"--{k}={v}" for k, v in runs.items()], "--out", str(out), "--name", "cli"]
     args += ["--triton", str(tmp_path / "triton"), "--default-steps", "7", "--tensorrt"]
-    assert cli_main([*args, "--default-decoder-shift", "0.6"]) == 0
+    assert cli_main([*args, "--default-decoder-shift", "0.6", "--note", "Only a test."]) == 0
     bundle = load_bundle(out)
+    stages = bundle.manifest["training"]["runs"]
+    assert [s["recipe"] for s in stages["tokenizer"]] == ["base", "tokenizer-r"]  # followed --init-from
+    assert [s["recipe"] for s in stages["lam"]] == ["lam-r"] and stages["lam"][0]["steps"] == 1
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "`tokenizer-r`" in card and "- Only a test." in card.split("## Limits")[1]
     assert bundle.name == "cli" and bundle.defaults.steps == 7 and bundle.actions[3].name == "drop"
     assert bundle.defaults.decoder_shift == 0.6
     assert (out / "eval" / "lam_actions.json").is_file() and (

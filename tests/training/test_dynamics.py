@@ -298,23 +298,13 @@ def test_train_and_eval_commands_end_to_end(corpus: dict[str, Path], tmp_path: P
         *common,
         "--out",
         str(run_dir),
-        "--preset",
-        "tiny",
-        "--window-seconds",
-        "0.064",
+        "--set",
+        "task.preset=tiny",
+        "--set",
+        "task.window_seconds=0.064",
     ]
-    args += [
-        "--max-steps",
-        "3",
-        "--batch-size",
-        "4",
-        "--warmup-steps",
-        "1",
-        "--sample-every",
-        "3",
-        "--log-every",
-        "1",
-    ]
+    args += ["--max-steps", "3", "--batch-size", "4", "--set", "train.warmup_steps=1"]
+    args += ["--set", "train.sample_every=3", "--set", "train.log_every=1"]
     assert main(args) == 0
     info = load_run(run_dir)
     assert info.kind == "dynamics" and info.step == 3
@@ -413,25 +403,11 @@ def _train_and_score_hidden_states(tmp_path: Path) -> None:
         str(tmp_path / "lat"),
         "--out",
         str(tmp_path / "lam"),
-        "--preset",
-        "tiny",
+        "--set",
+        "task.preset=tiny",
     ]
-    assert (
-        main(
-            [
-                *lam_args,
-                "--actions",
-                "8",
-                "--chunk-seconds",
-                "1.024",
-                "--max-steps",
-                "300",
-                "--sample-every",
-                "0",
-            ]
-        )
-        == 0
-    )
+    lam_args += ["--set", "task.actions=8", "--set", "task.chunk_seconds=1.024", "--max-steps", "300"]
+    assert main([*lam_args, "--set", "train.sample_every=0"]) == 0
     dyn_args = [
         "train",
         "dynamics",
@@ -442,20 +418,8 @@ def _train_and_score_hidden_states(tmp_path: Path) -> None:
         "--out",
         str(tmp_path / "dyn"),
     ]
-    dyn_args += [
-        "--preset",
-        "tiny",
-        "--max-steps",
-        "600",
-        "--batch-size",
-        "16",
-        "--warmup-steps",
-        "30",
-        "--lr",
-        "1e-3",
-        "--sample-every",
-        "0",
-    ]
+    dyn_args += ["--set", "task.preset=tiny", "--max-steps", "600", "--batch-size", "16"]
+    dyn_args += ["--set", "train.warmup_steps=30", "--set", "train.lr=1e-3", "--set", "train.sample_every=0"]
     assert main(dyn_args) == 0
     model, _ = load_model(tmp_path / "dyn")
     info = load_run(tmp_path / "dyn")

@@ -13,6 +13,7 @@ from training import checkpoint
 from training.data import annotations
 from training.latents import LatentWindows, load_entry, read_index
 from training.models.tokenizer import build
+from training.recipe import load_recipe
 from training.tokenize import TokenizeConfig, entry_names, parse_shard, tokenize, tokenizer_sha
 
 
@@ -114,8 +115,9 @@ def test_train_and_eval_lam_commands(tmp_path, latent_dir, tokenizer_run, capsys
     run = tmp_path / "lam"
     rc = main(
         shlex.split(
-            "train lam --preset tiny --chunk-seconds 0.01 --window-chunks 6 --actions 4 --instruments --max-steps 6 "
-            "--batch-size 8 --warmup-steps 2 --sample-every 3 --checkpoint-every 3 --device cpu --val-fraction 0.2"
+            "train lam --set task.preset=tiny --set task.chunk_seconds=0.01 --set task.window_chunks=6 "
+            "--set task.actions=4 --instruments --max-steps 6 --batch-size 8 --set train.warmup_steps=2 "
+            "--set train.sample_every=3 --set train.checkpoint_every=3 --device cpu --set task.val_fraction=0.2"
         )
         + ["--latents", str(latent_dir), "--out", str(run)]
     )
@@ -123,6 +125,10 @@ def test_train_and_eval_lam_commands(tmp_path, latent_dir, tokenizer_run, capsys
     info = checkpoint.load_run(run)
     assert info.kind == "lam" and info.step == 6
     assert info.model_config["chunk_frames"] == 5 and info.model_config["num_instruments"] == 7
+    recipe = load_recipe("lam", run / "recipe.toml")  # the resolved recipe reads back as a recipe
+    assert recipe.build("task").actions == 4 and recipe.build("task").instruments is True
+    assert recipe.section("model")["width"] == info.model_config["width"]  # without the data-set fields
+    assert "--instruments True" in info.extra["recipe"]["sets"]
     model, config = checkpoint.load_model(run)
     windows = LatentWindows(latent_dir, 30, "val", seed=0, val_fraction=0.2)
     logits, ids = model.infer_actions(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import signal
@@ -18,13 +17,7 @@ from tests.training.toy import ToyConfig, ToyTask
 from training import checkpoint
 from training.ema import EMA
 from training.optimizer import lr_at
-from training.trainer import (
-    RunExistsError,
-    TrainConfig,
-    add_train_arguments,
-    train,
-    train_config_from_args,
-)
+from training.trainer import RunExistsError, TrainConfig, train
 
 
 def config(**overrides) -> TrainConfig:
@@ -211,28 +204,6 @@ def test_learning_rate_schedule() -> None:
     assert lr_at(0, cfg) == pytest.approx(0.1) and lr_at(9, cfg) == pytest.approx(1.0)
     assert lr_at(60, cfg) == pytest.approx(0.55) and lr_at(110, cfg) == pytest.approx(0.1)
     assert all(lr_at(s, cfg) >= lr_at(s + 1, cfg) for s in range(10, 120))
-
-
-def test_cli_options_build_the_config() -> None:
-    parser = argparse.ArgumentParser()
-    add_train_arguments(parser, lr=1e-4, batch_size=4)
-    args = parser.parse_args(
-        ["--out", "runs/x", "--max-steps", "7", "--precision", "bf16", "--compile", "--max-minutes", "2.5"]
-    )
-    cfg = train_config_from_args(args)
-    assert (cfg.max_steps, cfg.lr, cfg.batch_size, cfg.precision, cfg.compile, cfg.max_minutes) == (
-        7,
-        1e-4,
-        4,
-        "bf16",
-        True,
-        2.5,
-    )
-    assert args.out == Path("runs/x") and args.resume is False
-    with pytest.raises(CommandError, match="precision"):
-        train_config_from_args(parser.parse_args(["--out", "x", "--precision", "fp8"]))
-    with pytest.raises(ValueError, match="no fields"):
-        add_train_arguments(argparse.ArgumentParser(), learning_rate=1.0)
 
 
 def test_too_small_a_dataset_and_resume_without_a_run(

@@ -1,39 +1,28 @@
 """Train the dynamics model: action-conditioned inpainting of latent regions.
 
 Every training window of the latent cache is labelled with actions by the frozen latent action model of
---lam; the model learns to fill masked regions of the window from the rest plus those actions. The
-defaults train the shipped `small` model in about 10 minutes on one idle CPU core (`--threads 1`,
-0.30 CPU-seconds per step); 18 minutes measured on a busy shared 2-core machine.
+--lam; the model learns to fill masked regions of the window from the rest plus those actions. The default
+recipe trains the shipped `small` model in about 10 minutes on one idle CPU core (`--threads 1`, 0.30
+CPU-seconds per step); 18 minutes measured on a busy shared 2-core machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
 import torch
 
 from engine.cli import CommandError
-from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from training import rng
+from training.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from training.latents import INDEX
-from training.tasks.dynamics import DynamicsTask, DynamicsTaskConfig, MaskConfig
-from training.trainer import add_train_arguments, train, train_config_from_args
+from training.tasks.dynamics import DynamicsTask
+from training.trainer import train
 
 log = logging.getLogger(__name__)
-
-# Sized for the shipped small model on a 2-core CPU: 2000 steps x 0.30 CPU-s (one thread); held-out
-# fidelity plateaued by step 1000 and the gap between actions kept widening to 2000.
-TRAIN_DEFAULTS = dict(
-    max_steps=2000,
-    batch_size=32,
-    lr=5e-4,
-    warmup_steps=200,
-    ema_decay=0.999,
-    checkpoint_every=250,
-    sample_every=500,
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,9 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="CPU threads for torch (1 is faster on a busy shared CPU)"
     )
-    add_dataclass_arguments(parser, DynamicsTaskConfig)
-    add_dataclass_arguments(parser, MaskConfig, prefix="mask")
-    add_train_arguments(parser, **TRAIN_DEFAULTS)
+    add_recipe_arguments(parser, "dynamics")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,16 +43,18 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     if not (args.latents / INDEX).is_file():
         raise CommandError(f"{args.latents}: no latent cache here (no {INDEX}); run musegenie tokenize first")
-    config = train_config_from_args(args)
-    task_config = dataclass_from_args(DynamicsTaskConfig, args)
+    recipe = recipe_from_args("dynamics", args)
+    config = recipe.build("train")
+    task_config = recipe.build("task")
     try:
-        rng.seed_everything(config.seed)  # the model's initial weights follow --seed
+        rng.seed_everything(config.seed)  # the model's initial weights follow the seed
         task = DynamicsTask(
             args.latents,
             args.lam,
             task_config,
-            dataclass_from_args(MaskConfig, args, "mask"),
+            recipe.build("mask"),
             seed=config.seed,
+            **recipe.section("model"),
         )
     except KeyError as err:
         raise CommandError(str(err)) from err
@@ -77,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
         "frame_rate": task.frame_rate,
         "val_fraction": task_config.val_fraction,
         "split_seed": config.seed,
+        "recipe": recipe.record(),
     }
-    final = train(task, config, args.out, resume=args.resume, extra=extra)
+    text = recipe.resolved_toml(dataclasses.asdict(task.model_cfg))
+    final = train(task, config, args.out, resume=args.resume, extra=extra, recipe=text)
     log.info(
         "dynamics model ready: %s (evaluate with: musegenie eval dynamics --checkpoint %s ...)",
         final,

@@ -41,7 +41,7 @@ MIN_RMS = 1e-3  # clips quieter than this (silence) are skipped: SI-SDR is undef
 
 @dataclass
 class TokenizerEvalConfig:
-    steps: int = 4  # decoder sampling steps (the bundle's default; README: steps and samplers measured)
+    steps: int = 4  # decoder sampling steps (the bundle's default; docs/experiments.md: samplers measured)
     method: str = "heun"  # sampler: euler or heun (the bundle's default decoder sampler)
     shift: float = 0.8  # time shift of the decoder's levels, below 1 more steps at low noise (bundle default)
     clips: int = 8  # held-out clips to reconstruct

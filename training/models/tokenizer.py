@@ -436,10 +436,11 @@ PRESETS: dict[str, TokenizerConfig] = {
         spectrum=True,
         fine_gate=True,
     ),
-    # The shipped model: `high`'s rate sized to train on a 2-core CPU. 64 MDCT bins (125 Hz) and a
-    # 256-bin fine gate (31 Hz); the spectrum view and the fine gate took a trained model of this size from
+    # The shipped model's preset (its recipes, training/recipes/tokenizer/shipped-*, weight the log-mel
+    # shortcut and move the companding): `high`'s rate sized to train on a 2-core CPU. 64 MDCT bins
+    # (125 Hz) and a 256-bin fine gate (31 Hz); the spectrum view and the fine gate took a trained model from
     # held-out log-mel 0.815 to 0.74 in 4000 fine-tuning steps, the log-mel shortcut its base run from 0.815
-    # to 0.777 (README, "The shipped model").
+    # to 0.777 (docs/tokenizer.md).
     "small": TokenizerConfig(
         patch=64,
         factors=(4, 4, 2),

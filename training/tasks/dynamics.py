@@ -138,7 +138,7 @@ class DynamicsTask:
         windows = LatentWindows(latent_dir, self.window_frames, "train", seed, config.val_fraction)
         if len(windows) == 0:
             raise CommandError(
-                f"{latent_dir}: no training piece is {self.window_frames} frames long; lower --window-seconds"
+                f"{latent_dir}: no training piece is {self.window_frames} frames long; lower task.window_seconds (--set)"
             )
         if windows.latent_dim != lam_config.latent_dim:
             raise CommandError(

@@ -67,6 +67,7 @@ class LAMTask:
         task_config: LAMTaskConfig,
         mask_config: MaskConfig | None = None,
         seed: int = 0,
+        **model_overrides: Any,
     ) -> None:
         self.task_config = task_config
         self.mask_config = mask_config or MaskConfig()
@@ -85,7 +86,7 @@ class LAMTask:
         if len(train) == 0:
             raise ValueError(
                 f"{latent_dir}: no training piece has {window} frames ({window / train.frame_rate:.1f} s); "
-                "use fewer --window-chunks or a shorter --chunk-seconds"
+                "use fewer task.window_chunks or a shorter task.chunk_seconds (--set)"
             )
         self.frame_rate = train.frame_rate
         self.tokenizer_sha = train.tokenizer_sha
@@ -95,6 +96,7 @@ class LAMTask:
             chunk_frames=k,
             num_actions=task_config.actions,
             num_instruments=train.num_instruments if task_config.instruments else 0,
+            **model_overrides,
         )
         self.dataset = MaskedWindows(train, partial(draw_chunk_mask, k, self.mask_config), seed)
         self.val = LatentWindows(latent_dir, window, "val", seed, task_config.val_fraction)

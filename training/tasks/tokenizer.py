@@ -24,7 +24,6 @@ from training.data.audio_segments import AudioSegments, Curriculum, random_crop
 from training.data.manifest import read_entries, split_entries
 from training.diffusion import FlowConfig, flow_loss, sample_time, synchronise_noise
 from training.metrics import log_mel_distance
-from training.models.mdct import MDCT
 from training.models.tokenizer import Tokenizer, build
 
 log = logging.getLogger(__name__)
@@ -38,33 +37,6 @@ class TokenizerTaskConfig:
     sample_clips: int = 2  # held-out clips reconstructed for tensorboard at each sample step
     sample_seconds: float = 4.0  # length of those clips
     sample_steps: int = 16  # decoder sampling steps for those clips
-    low_band_hz: float = 0.0  # the diffusion loss weighs MDCT bins below this many Hz by low_band_weight
-    low_band_weight: float = 1.0  # their weight (> 1: keep the quiet bass quiet; 1 = the plain loss)
-
-    def __post_init__(self) -> None:
-        if self.low_band_weight <= 0:
-            raise ValueError(f"low_band_weight must be > 0, got {self.low_band_weight}")
-
-
-class BandWeights(torch.nn.Module):
-    """The loss's view of a decoder-space error (B, 1, N): its orthogonal MDCT (B, P, L) with the bins below
-    `below_hz` scaled by sqrt(weight), so their squared error counts `weight` times.
-
-    Why: on clips with no bass, an estimate 10-30 % off on the 125-375 Hz partials leaks a floor 30 dB above
-    the truth into the lowest mel bands (the patch's 8 ms atoms are spectrally wide), and the pre-emphasis
-    and companding make that floor nearly free for the plain loss. The view uses hop / 2 bins (128 ms atoms
-    for `small`), fine enough to see the leak where the log-mel does (README, "The shipped model")."""
-
-    def __init__(self, bins: int, sample_rate: int, below_hz: float, weight: float) -> None:
-        super().__init__()
-        self.mdct = MDCT(bins)
-        centres = (torch.arange(bins) + 0.5) * sample_rate / (2 * bins)  # (P,) Hz
-        scale = torch.where(centres < below_hz, weight**0.5, 1.0)  # (P,)
-        self.register_buffer("scale", scale[:, None], persistent=False)  # (P, 1)
-
-    def forward(self, error: Tensor) -> Tensor:
-        self.to(error.device)
-        return self.mdct.analysis(error) * self.scale  # (B, P, L)
 
 
 class TokenizerTask:
@@ -96,13 +68,6 @@ class TokenizerTask:
             self.curriculum.max_seconds,
         )
         self.sample_audio = self._sample_clips(held_out or train_entries, seed)
-        weighted = config.low_band_hz > 0 and config.low_band_weight != 1.0
-        cfg = self.model.config
-        self.loss_view = (
-            BandWeights(cfg.hop // 2, cfg.sample_rate, config.low_band_hz, config.low_band_weight)
-            if weighted
-            else None
-        )
 
     def _sample_clips(self, entries: list, seed: int) -> Tensor:
         """Fixed clips (K, 1, N) for tensorboard: the first items of a held-out segment set."""
@@ -129,7 +94,6 @@ class TokenizerTask:
             t,
             torch.randn_like(x0),
             self.flow.loss_t_floor,
-            self.loss_view,
         )
         return loss, {"seconds": length / cfg.sample_rate}
 

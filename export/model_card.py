@@ -1,0 +1,346 @@
+"""The model card: BUNDLE/MODEL_CARD.md, written from the bundle's manifest (its `training` record: data,
+recipes, budgets, notes) and its evaluation JSONs (eval/*.json), so every figure on it has one home.
+
+`musegenie export` writes it; `python -m export.model_card BUNDLE` rewrites it for an existing bundle (after
+a new `eval/*.json`, or for a bundle exported before cards). The card is derived from checksummed files, so
+it is not checksummed itself. Its "Summary" section is what `musegenie bundle info` prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.bundle import CARD_NAME, read_manifest
+
+KINDS = ("tokenizer", "lam", "dynamics")
+# What every bundle is for and where it stops; the data-specific limits come from the training record's notes.
+INTENDED_USE = (
+    "Re-imagining a selected region (a few seconds) of a music recording with one of the learnt actions, "
+    "from a DAW (Max/MSP, Ableton) or the command line; exploring what each action does. Research and "
+    "demonstration of the pipeline, not production audio."
+)
+LIMITS = (
+    "Audio is modelled at the bundle's sample rate in mono: an edited region comes back resampled to the "
+    "input's rate and channels, with no content above half the model rate.",
+    "The actions were learnt without labels from the training data: their names and descriptions are "
+    "statistics of that data (see the actions table), not promises about other music.",
+    "The models know only the music they were trained on (see Training); other styles, instruments and "
+    "recording conditions are out of distribution.",
+)
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def load_evals(bundle_dir: Path) -> dict[str, Any]:
+    """{stem: parsed JSON} of the bundle's eval/*.json."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted((bundle_dir / "eval").glob("*.json"))}
+
+
+def _edit_section(edit: Mapping[str, Any] | None) -> tuple[list[str], str]:
+    """The edit's table (or the sentence that it was not measured) and its summary line."""
+    if edit is None:
+        text = "The edit itself has not been measured for this bundle (no eval/edit.json)."
+        return [text], text
+    methods = edit["methods"]
+    metrics = sorted({m for values in methods.values() for m in values})
+    rows = [[name, *(_num(values.get(m)) for m in metrics)] for name, values in methods.items()]
+    fidelity = edit.get("action_fidelity") or {}
+    lines = [
+        f"{edit.get('clips', '?')} clips of `{edit.get('data', '?')}`, a {_num(edit.get('region_seconds'), 1)} s "
+        f"region each (`{edit.get('command', '')}`):",
+        "",
+        *_table(["method", *metrics], rows),
+        "",
+        f"Action effect {_num(edit.get('action_effect'))}; the LAM recovers the requested action "
+        f"{_num(fidelity.get('accuracy'))} of the time (chance {_num(fidelity.get('chance'))}); ViSQOL of the "
+        f"tokenizer round trip {_num(edit.get('visqol_roundtrip'), 2)}.",
+    ]
+    summary = (
+        f"Edit ({edit.get('clips', '?')} clips): action effect {_num(edit.get('action_effect'))}, "
+        f"requested action recovered {_num(fidelity.get('accuracy'))} (chance {_num(fidelity.get('chance'))})."
+    )
+    return lines, summary
+
+
+def _tokenizer_section(metrics: Mapping[str, Any] | None) -> tuple[list[str], str]:
+    if metrics is None:
+        return ["Not measured (no eval/tokenizer_metrics.json)."], ""
+    mean, config = metrics["mean"], metrics.get("config", {})
+    names = {
+        "log_mel_l1": "log-mel L1 (lower is better)",
+        "mr_stft": "MR-STFT (lower)",
+        "si_sdr": "SI-SDR dB (higher)",
+    }
+    rows = [
+        [label, _num(mean["tokenizer"].get(k)), _num(mean["griffin_lim"].get(k))]
+        for k, label in names.items()
+    ]
+    lines = [
+        f"Reconstruction of {config.get('clips', '?')} {metrics.get('split', '')} clips of "
+        f"{config.get('seconds', '?')} s at {_num(metrics.get('floats_per_second'), 0)} floats/s, against "
+        f"Griffin-Lim from a log-mel of the same size; decoder {config.get('steps', '?')} "
+        f"{config.get('method', '')} steps, time shift {config.get('shift', 1)} (checkpoint step "
+        f"{metrics.get('step', '?')}).",
+        "",
+        *_table(["measure", "tokenizer", "Griffin-Lim"], rows),
+    ]
+    t, g = mean["tokenizer"]["log_mel_l1"], mean["griffin_lim"]["log_mel_l1"]
+    return (
+        lines,
+        f"Tokenizer: held-out log-mel L1 {_num(t)} against Griffin-Lim's {_num(g)} at the same rate.",
+    )
+
+
+def _lam_section(metrics: Mapping[str, Any] | None, manifest: Mapping[str, Any]) -> tuple[list[str], str]:
+    actions = _table(
+        ["id", "name", "what it does in the training data"],
+        [[a["id"], a["name"], a.get("description", "")] for a in manifest["actions"]],
+    )
+    if metrics is None:
+        return ["Not measured (no eval/lam_metrics.json).", "", *actions], ""
+    rows = [
+        [
+            "perplexity (codes in use)",
+            f"{_num(metrics.get('perplexity'), 2)} of {metrics.get('num_actions')}",
+        ],
+        ["delta-PSNR, latents (inferred - random actions)", f"{_num(metrics.get('delta_psnr'), 2)} dB"],
+        ["delta-PSNR, log-mel", f"{_num(metrics.get('mel_delta_psnr'), 2)} dB"],
+        ["NMI with instrumentation", _num(metrics.get("nmi_instrumentation"), 2)],
+        ["NMI with annotated events", _num(metrics.get("nmi_event"), 3)],
+    ]
+    lines = [
+        f"{metrics.get('held_out_windows', '?')} held-out windows, one action per "
+        f"{_num(metrics.get('chunk_seconds'), 2)} s chunk:",
+        "",
+        *_table(["measure", "value"], rows),
+        "",
+        *actions,
+    ]
+    summary = (
+        f"Actions: {metrics.get('num_actions')} (perplexity {_num(metrics.get('perplexity'), 2)}); reconstructing "
+        f"masked chunks with the inferred actions beats random ones by {_num(metrics.get('delta_psnr'), 2)} dB."
+    )
+    return lines, summary
+
+
+def _dynamics_section(metrics: Mapping[str, Any] | None) -> tuple[list[str], str]:
+    if metrics is None:
+        return ["Not measured (no eval/dynamics.json)."], ""
+    rows = [
+        [
+            which,
+            _num(metrics.get(f"log_mel_{which}")),
+            _num(metrics.get(f"latent_mse_{which}")),
+            _num(metrics.get(f"seam_ratio_{which}"), 2),
+        ]
+        for which in ("inferred", "null", "random")
+    ]
+    lines = [
+        f"{metrics.get('regions', '?')} held-out regions of {_num(metrics.get('region_seconds'), 2)} s, "
+        "inpainted with the actions the LAM infers from the truth, the null action and random actions; log-mel "
+        "L1 between decoded generated and decoded true latents (lower is better), seam flux relative to natural:",
+        "",
+        *_table(["actions", "log-mel L1", "latent MSE", "seam ratio"], rows),
+        "",
+        f"Controllability (random minus inferred log-mel L1): {_num(metrics.get('controllability_log_mel'), 2)}.",
+    ]
+    summary = (
+        f"Dynamics: the inferred actions bring a generated region {_num(metrics.get('controllability_log_mel'), 2)} "
+        "log-mel L1 nearer the truth than random ones."
+    )
+    return lines, summary
+
+
+def _training_section(manifest: Mapping[str, Any]) -> list[str]:
+    record = manifest.get("training")
+    configs = manifest.get("configs", {})
+    if not record:
+        return ["Not recorded (this bundle was exported without a training record)."]
+    lines = [f"Data: {record.get('data') or 'not recorded'}.", ""]
+    if record.get("data_note"):
+        lines += [record["data_note"], ""]
+    rows = []
+    for kind in KINDS:
+        for number, stage in enumerate(record.get("runs", {}).get(kind, []), start=1):
+            train = stage.get("values", {}).get("train", {})
+            task = stage.get("values", {}).get("task", {})
+            steps = (
+                stage["steps"]
+                if stage.get("steps") is not None
+                else f"{train.get('max_steps', '?')} (budget)"
+            )
+            rows.append(
+                [
+                    kind if number == 1 else "",
+                    f"`{stage.get('recipe', '?')}`" + "".join(f" `{s}`" for s in stage.get("sets", [])),
+                    task.get("preset", ""),
+                    steps,
+                    train.get("batch_size", ""),
+                    train.get("lr", ""),
+                ]
+            )
+    lines += _table(["model", "recipe (training/recipes/)", "preset", "steps", "batch", "peak lr"], rows)
+    lines += ["", "Architectures (the manifest's `configs`):", ""]
+    for kind in KINDS:
+        config = configs.get(kind, {})
+        lines.append(f"- {kind}: " + ", ".join(f"{k} {v}" for k, v in config.items()))
+    return lines
+
+
+def render_card(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> str:
+    """MODEL_CARD.md's text for a bundle's manifest and its {stem: eval JSON}."""
+    edit, edit_line = _edit_section(evals.get("edit"))
+    tokenizer, tokenizer_line = _tokenizer_section(evals.get("tokenizer_metrics"))
+    lam, lam_line = _lam_section(evals.get("lam_metrics"), manifest)
+    dynamics, dynamics_line = _dynamics_section(evals.get("dynamics"))
+    record = manifest.get("training") or {}
+    notes = list(record.get("notes", []))
+    rate, frames = manifest["sample_rate"], manifest["frame_rate"]
+    summary = [
+        f"Bundle `{manifest['name']}`: a diffusion tokenizer ({rate} Hz mono -> {frames:g} latent frames/s x "
+        f"{manifest['latent_dim']}), a latent action model with {manifest['num_actions']} actions learnt "
+        "without labels, and an action-conditioned dynamics model that re-imagines a region of latents.",
+        *(line for line in (edit_line, tokenizer_line, lam_line, dynamics_line) if line),
+        *notes,
+    ]
+    lines = [
+        f"# Model card: `{manifest['name']}`",
+        "",
+        "Written by `musegenie export` (or `python -m export.model_card BUNDLE`) from `manifest.json` and "
+        "`eval/*.json`; every figure below is read from those files.",
+        "",
+        "## Summary",
+        "",
+        *(f"- {line}" for line in summary),
+        "",
+        "## The edit",
+        "",
+        *edit,
+        "",
+        "## Tokenizer",
+        "",
+        *tokenizer,
+        "",
+        "## Latent action model",
+        "",
+        *lam,
+        "",
+        "## Dynamics",
+        "",
+        *dynamics,
+        "",
+        "## Training",
+        "",
+        *_training_section(manifest),
+        "",
+        "## Intended use",
+        "",
+        INTENDED_USE,
+        "",
+        "## Limits",
+        "",
+        *(f"- {line}" for line in (*notes, *LIMITS)),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_record(run_dir: Path) -> list[dict[str, Any]]:
+    """The stages of a training run, oldest first: the run and the runs it was warm-started from
+    (`init_from`), each with its recipe name, the changes on top (--set, run options), values and steps."""
+    from training.checkpoint import load_run
+
+    stages: list[dict[str, Any]] = []
+    seen: set[Path] = set()
+    path: Path | None = Path(run_dir)
+    while path is not None and path.resolve() not in seen:
+        seen.add(path.resolve())
+        info = load_run(path)
+        recipe = info.extra.get("recipe") or {}
+        stages.insert(
+            0,
+            {
+                "recipe": recipe.get("name", "(none: trained before recipes)"),
+                "sets": recipe.get("sets", []),
+                "values": recipe.get("values", {"train": info.train_config}),
+                "steps": info.step,
+            },
+        )
+        source = info.train_config.get("init_from")
+        path = Path(source) if source and Path(source).exists() else None
+    return stages
+
+
+def recipe_record(kind: str, names: Sequence[str]) -> list[dict[str, Any]]:
+    """Stages named by shipped recipes, for a bundle whose runs are gone (steps: the recipes' budgets)."""
+    from training.recipe import load_recipe
+
+    stages = []
+    for name in names:
+        values = load_recipe(kind, name).record()["values"]
+        stages.append({"recipe": name, "sets": [], "values": json.loads(json.dumps(values)), "steps": None})
+    return stages
+
+
+def training_record(
+    runs: Mapping[str, list[dict[str, Any]]], data: str | None, data_note: str = "", notes: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The manifest's `training` entry: the data, what is known of its licence, each model's stages."""
+    return {"data": data, "data_note": data_note, "notes": list(notes), "runs": dict(runs)}
+
+
+def write_card(bundle_dir: str | Path) -> Path:
+    """(Re)write BUNDLE/MODEL_CARD.md from the bundle's manifest and eval JSONs; returns its path."""
+    bundle_dir = Path(bundle_dir)
+    path = bundle_dir / CARD_NAME
+    path.write_text(render_card(read_manifest(bundle_dir), load_evals(bundle_dir)))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Rewrite a bundle's MODEL_CARD.md from its manifest and evals."
+    )
+    parser.add_argument("bundle", type=Path, help="bundle folder (holds manifest.json)")
+    parser.add_argument(
+        "--recipes",
+        nargs="+",
+        metavar="KIND=NAME[,NAME...]",
+        help="record the shipped recipes a bundle was trained with (for a bundle exported before training "
+        "records; the tokenizer's stages in order); rewrites the manifest's training record",
+    )
+    parser.add_argument("--data", help="the training data (with --recipes)")
+    parser.add_argument("--data-note", default="", help="what the data is and its licence (with --recipes)")
+    parser.add_argument("--note", action="append", default=[], help="a limit the card lists (with --recipes)")
+    args = parser.parse_args(argv)
+    if args.recipes:
+        from engine.bundle import load_bundle, write_manifest
+
+        bundle = load_bundle(args.bundle)  # verifies every file first: the rewrite re-hashes them
+        runs = {}
+        for spec in args.recipes:
+            kind, _, names = spec.partition("=")
+            runs[kind] = recipe_record(kind, names.split(","))
+        manifest = dict(bundle.manifest)
+        manifest["training"] = training_record(runs, args.data, args.data_note, args.note)
+        write_manifest(args.bundle, manifest)
+    print(write_card(args.bundle))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

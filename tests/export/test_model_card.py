@@ -1,0 +1,58 @@
+"""The model card: written from the manifest and eval JSONs, not checksummed, summarised by `bundle info`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.bundle import CARD_NAME, load_bundle, read_manifest
+from engine.cli import main as cli_main
+from export.model_card import load_evals, render_card, write_card
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "default"
+EDIT = {
+    "methods": {
+        "dynamics": {"log_mel_l1": 1.25, "mr_stft": 1.5},
+        "copy": {"log_mel_l1": 2.0, "mr_stft": 2.5},
+    },
+    "action_effect": 0.123,
+    "action_fidelity": {"accuracy": 0.4, "chance": 0.125},
+    "visqol_roundtrip": None,
+    "clips": 12,
+    "region_seconds": 3.0,
+    "data": "held-out",
+    "command": "musegenie eval edit --bundle B",
+}
+
+
+def test_the_shipped_card_is_what_the_generator_writes_from_the_shipped_files() -> None:
+    card = (SHIPPED / CARD_NAME).read_text()
+    assert card == render_card(read_manifest(SHIPPED), load_evals(SHIPPED))
+    tokenizer = json.loads((SHIPPED / "eval" / "tokenizer_metrics.json").read_text())["mean"]
+    assert f"| log-mel L1 (lower is better) | {tokenizer['tokenizer']['log_mel_l1']:.3f} |" in card
+    assert "has not been measured" in card and "`shipped-4-mdct1024`" in card and "Licence:" in card
+    assert "additive synthesiser" in card.split("## Limits")[1]
+
+
+def test_an_edit_evaluation_is_the_first_table(tiny_bundle: Path, tmp_path: Path) -> None:
+    bundle = Path(shutil.copytree(tiny_bundle, tmp_path / "b"))
+    (bundle / "eval" / "edit.json").write_text(json.dumps(EDIT))
+    card = write_card(bundle).read_text()
+    tables = [line for line in card.splitlines() if line.startswith("| ")]
+    assert tables[0] == "| method | log_mel_l1 | mr_stft |" and tables[1] == "| dynamics | 1.250 | 1.500 |"
+    assert "Edit (12 clips): action effect 0.123, requested action recovered 0.400 (chance 0.125)" in card
+    assert "ViSQOL of the tokenizer round trip n/a" in card
+    load_bundle(bundle)  # the card and the new eval file are outside the checksummed set: still verified
+
+
+def test_bundle_info_prints_the_cards_summary(tiny_bundle: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli_main(["bundle", "info", str(SHIPPED)]) == 0
+    out = capsys.readouterr().out
+    assert f"card       {SHIPPED / CARD_NAME}" in out and "checksums  OK" in out
+    assert "  - Tokenizer: held-out log-mel L1 0.543 against Griffin-Lim's 0.575" in out
+    assert "## " not in out  # the summary only, not the card's other sections
+    assert cli_main(["bundle", "info", str(tiny_bundle)]) == 0
+    assert "- The edit itself has not been measured" in capsys.readouterr().out
