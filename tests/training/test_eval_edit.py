@@ -146,7 +146,7 @@ def test_copy_finds_the_passage_with_the_same_surroundings() -> None:
     edited, _ = copy_baseline(audio, SR, start, end, SR, fade=480)
     assert np.allclose(edited[start + 600 : end - 600], audio[source + 600 : source + SR - 600], atol=1e-6)
     with pytest.raises(BaselineError, match="fits elsewhere"):
-        copy_source(audio[: 5 * SR], SR, start, end, SR)
+        copy_source(audio[SR : 4 * SR + 1024], SR, SR, 2 * SR, SR)  # the region and its context only
 
 
 def test_visqol_prefers_the_reference_to_noise(synth_corpus: Path) -> None:

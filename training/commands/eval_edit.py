@@ -10,7 +10,7 @@ rendered by six methods:
   copy                the segment elsewhere in the file whose surroundings best match the region's
                       (log-mel of the context before and after; the region itself is never looked at)
   noise               noise with the context's average power spectrum (the floor)
-and each gets the mean over clips of:
+and each gets the mean over clips (geometric for the two ratios) of:
   logmel_l1        log-mel L1 of the region to the original (128 mels; lower is closer)
   flatness_ratio   spectral flatness of the region over the original's (1 = as tonal; > 1 noisier)
   realism          held-out balanced accuracy of a classifier telling its frames from the original

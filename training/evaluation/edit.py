@@ -10,8 +10,8 @@ model can produce); one region per clip, with context on both sides, is then ren
 - `copy`, `noise`: the non-learned baselines of `training.evaluation.edit_baselines`.
 
 All edits use the bundle's defaults (steps, guidance, samplers, crossfade), as `musegenie serve` does.
-Scores (`training.evaluation.edit_scores`), each the mean over clips: `logmel_l1`, `flatness_ratio`,
-`seam_flux_ratio`, and `realism` (the two-sample classifier's accuracy over all clips' frames, 0.5 =
+Scores (`training.evaluation.edit_scores`), each the mean over clips (geometric for the ratios):
+`logmel_l1`, `flatness_ratio`, `seam_flux_ratio`, and `realism` (the two-sample classifier's accuracy over all clips' frames, 0.5 =
 indistinguishable from the original regions). Beside them: `action_effect` (mean log-mel L1 between
 renderings with two different actions over that between two seeds of the inferred actions: > 1 when the
 actions change more than the noise does), `action_fidelity` (how often the LAM reads action a back from a
@@ -127,8 +127,15 @@ def _score(clip: Clip, signal: np.ndarray, sample_rate: int, fade: int) -> dict[
     }
 
 
+def _mean(key: str, values: list[float]) -> float:
+    """Ratios (`*_ratio`) are averaged geometrically, so one very tonal clip's 80x does not swamp the rest."""
+    if key.endswith("_ratio"):
+        return float(np.exp(np.mean(np.log(np.maximum(values, 1e-12)))))
+    return float(np.mean(values))
+
+
 def _mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
-    return {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
+    return {key: _mean(key, [r[key] for r in rows]) for key in rows[0]}
 
 
 @dataclass
@@ -244,7 +251,7 @@ def summarise(results: list[ClipResult], num_actions: int, seed: int) -> dict[st
         "action_effect": float(np.mean([row["action_distance"] for row in rows])) / max(seed_distance, 1e-9),
         "action_fidelity": {"accuracy": float(np.mean(fidelity)), "chance": 1.0 / num_actions},
         "visqol_roundtrip": float(np.mean(visqol)) if visqol else None,
-        "original_seam_flux_ratio": float(np.mean([row["original_seam_flux_ratio"] for row in rows])),
+        "original_seam_flux_ratio": _mean("_ratio", [row["original_seam_flux_ratio"] for row in rows]),
     }
 
 

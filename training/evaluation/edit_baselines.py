@@ -46,31 +46,42 @@ def copy_source(audio: np.ndarray, sample_rate: int, start: int, end: int, conte
     """Start sample of the segment whose surroundings best match the region's (never the region's own).
 
     Frames are MATCH_HOP apart; frame m covers [m - 1, m + 1) hops, so the frames compared before a
-    position end at it and those after begin at the segment's end: neither side hears the segment.
+    position end at it and those after begin at the segment's end: neither side hears the segment. A
+    candidate's side that runs past the file or into the region is left out (the other side decides);
+    one with neither side, or overlapping the region, is never taken.
     """
     offset = start % MATCH_HOP  # align the frame grid with the region start
-    signal = audio[offset:]
-    features = log_mel(signal, sample_rate, n_fft=2 * MATCH_HOP, hop=MATCH_HOP, n_mels=MATCH_MELS)  # (B, M)
+    features = log_mel(audio[offset:], sample_rate, n_fft=2 * MATCH_HOP, hop=MATCH_HOP, n_mels=MATCH_MELS)
+    frames = features.shape[1]  # M
     region = (start - offset) // MATCH_HOP  # region start, in frames
     length = -(-(end - start) // MATCH_HOP)  # region length, in frames (rounded up)
     width = max(1, context // MATCH_HOP)  # context frames compared on each side
     after = length + 1  # first frame after a segment starting at frame 0 that does not hear it
-    if region - width < 0 or region + after + width > features.shape[1]:
+    if region - width < 0 or region + after + width > frames:
         raise BaselineError("the region's context runs past the file's edges")
-    before_t = features[:, region - width : region]  # (B, W)
-    after_t = features[:, region + after : region + after + width]  # (B, W)
-    before_d = _context_distance(features, before_t)  # (P,) for a window starting at p
-    after_d = _context_distance(features, after_t)
-    positions = np.arange(width, features.shape[1] - after - width + 1)  # candidate start frames
-    cost = before_d[positions - width] + after_d[positions + after]
-    span = after + width + 1  # frames either side of two positions whose surroundings overlap
-    cost[np.abs(positions - region) < span] = np.inf  # never the region, its context or a neighbour
-    samples = positions * MATCH_HOP + offset
-    cost[samples + (end - start) > len(audio)] = np.inf
+    q = np.arange(frames)  # candidate start frames
+    before_d = np.full(frames, np.nan, np.float32)
+    after_d = np.full(frames, np.nan, np.float32)
+    before_d[width:] = _context_distance(features, features[:, region - width : region])[: frames - width]
+    after_t = features[:, region + after : region + after + width]
+    tail = _context_distance(features, after_t)  # (M - W + 1,) for a window starting at each frame
+    ok = q + after + width <= frames
+    after_d[ok] = tail[q[ok] + after]
+
+    def overlaps(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return (lo < region + length) & (hi > region)
+
+    before_d[overlaps(q - width, q)] = np.nan
+    after_d[overlaps(q + after, q + after + width)] = np.nan
+    sides = np.stack([before_d, after_d])  # (2, M)
+    counted = (~np.isnan(sides)).sum(axis=0)  # (M,) sides that count: 0, 1 or 2
+    cost = np.nansum(sides, axis=0) / np.maximum(counted, 1)  # (M,)
+    samples = q * MATCH_HOP + offset
+    bad = (counted == 0) | overlaps(q, q + length) | (samples + (end - start) > len(audio))
+    cost[bad] = np.inf
     if not np.isfinite(cost).any():
         raise BaselineError(
-            f"no segment of {(end - start) / sample_rate:.2f} s with {context / sample_rate:.2f} s of context "
-            "each side fits elsewhere in the file"
+            f"no segment of {(end - start) / sample_rate:.2f} s with context on a side fits elsewhere in the file"
         )
     return int(samples[int(np.argmin(cost))])
 
