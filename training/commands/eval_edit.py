@@ -1,28 +1,25 @@
 """Benchmark the edit as a user hears it: the engine's own Pipeline on an exported bundle, with the bundle's
 defaults (what `musegenie serve` runs), on held-out clips, against a round trip, a copy and a noise baseline.
 
-For each clip (downmixed and resampled to the bundle's rate) one region with context on both sides is
-rendered by six methods:
-  roundtrip           the region decoded from its own latents (the tokenizer's ceiling for any edit)
-  edit_inferred       edited with the actions the LAM reads in the region
-  edit_other_actions  edited with each single action that differs from that reading (scores averaged)
-  edit_second_seed    edit_inferred with seed + 1
-  copy                the segment elsewhere in the file whose surroundings best match the region's
-                      (log-mel of the context before and after; the region itself is never looked at)
-  noise               noise with the context's average power spectrum (the floor)
-and each gets the mean over clips (geometric for the two ratios) of:
-  logmel_l1        log-mel L1 of the region to the original (128 mels; lower is closer)
-  flatness_ratio   spectral flatness of the region over the original's (1 = as tonal; > 1 noisier)
-  realism          held-out balanced accuracy of a classifier telling its frames from the original
-                   regions' frames, folds split by clip (0.5 = indistinguishable, 1.0 = always told apart)
-  seam_flux_ratio  spectral flux at the region's edges over the flux inside the original region (the
-                   original's own ratio at the same edges is printed beside it)
-Beside them: action_effect (log-mel L1 between renderings with different actions over that between two
-seeds; > 1 when the actions matter more than the noise), action_fidelity (how often the LAM reads action a
-back from a region edited with a; chance 1/A) and visqol_roundtrip (ViSQOL MOS-LQO of the round trip, 1-5).
+Each clip is downmixed and resampled to the bundle's rate; one region with context on both sides is then
+rendered six ways. Methods: roundtrip = the region decoded from its own latents (the tokenizer's ceiling
+for any edit); edit_inferred = edited with the actions the LAM reads in the region; edit_other_actions =
+edited with each single action that differs from that reading (scores averaged); edit_second_seed =
+edit_inferred with seed + 1; copy = the segment elsewhere in the file whose surroundings best match the
+region's (the region itself is never looked at); noise = noise with the context's average spectrum.
 
-Writes OUT/edit.json (docs/evaluation.md has its keys) and OUT/index.html with a player and a spectrogram
-per method per clip, and prints the table.
+Metrics, each the mean over clips (geometric for the two ratios): logmel_l1 = log-mel L1 of the region to
+the original (128 mels; lower is closer); flatness_ratio = spectral flatness of the region over the
+original's (1 = as tonal, above 1 noisier); realism = held-out balanced accuracy of a classifier telling
+its frames from the original regions' frames, folds split by clip (0.5 = indistinguishable, 1.0 = always
+told apart); seam_flux_ratio = spectral flux at the region's edges over the flux inside the original
+region (the original's own ratio at the same edges is printed beside it).
+
+Beside them: action_effect = log-mel L1 between renderings with different actions over that between two
+seeds (above 1 when the actions matter more than the noise); action_fidelity = how often the LAM reads
+action a back from a region edited with a (chance 1/A); visqol_roundtrip = ViSQOL MOS-LQO of the round
+trip (1-5). Writes OUT/edit.json (keys in docs/evaluation.md) and OUT/index.html with a player and a
+spectrogram per method per clip, and prints the table.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ class EditEvalConfig:
     context_seconds: float | None = None  # audio kept each side of the region (unset: the bundle's default)
     position: str = "centre"  # where the region sits in a clip: centre, or random (drawn from --seed)
     seed: int = 0  # seed of the edits (the second-seed edit takes seed + 1), the region draw and the noise
-    visqol: bool = True  # score the round trip with ViSQOL (audio mode; ~10 s per clip on one core)
+    visqol: bool = True  # score the round trip with ViSQOL (audio mode, 48 kHz; about a second per clip)
     page: bool = True  # write index.html with a player and a spectrogram per method per clip
 
 
