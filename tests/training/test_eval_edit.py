@@ -175,6 +175,10 @@ def test_bad_inputs_are_refused_without_a_traceback(
         assert main([*base, *extra]) == 1, message
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, err
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(12 * SR, np.float32), SR)
+    assert main([*base, "--data", str(silent), "--region-seconds", "2"]) == 1
+    assert "the region is silent" in capsys.readouterr().err
     manifest = tmp_path / "corpus.jsonl"
     manifest.write_text(json.dumps({"path": "gone.wav"}) + "\n")
     assert main([*base, "--data", str(manifest)]) == 1

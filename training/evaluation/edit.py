@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 METHODS = ("roundtrip", "edit_inferred", "edit_other_actions", "edit_second_seed", "copy", "noise")
 METRICS = ("logmel_l1", "flatness_ratio", "realism", "seam_flux_ratio")
 POSITIONS = ("centre", "random")
+MIN_RMS = 1e-3  # regions quieter than this are skipped: silence has no flatness or flux to compare
 
 
 class EditEvalError(ValueError):
@@ -105,6 +106,9 @@ def load_clips(
             )
             continue
         start = region_bounds(len(audio), region, context, config.position, rng)
+        if np.sqrt(np.mean(audio[start : start + region] ** 2)) < MIN_RMS:
+            skipped.append(f"{name}: the region is silent (the ratios would divide by nothing)")
+            continue
         try:
             copy_source(audio, sample_rate, start, start + region, context)
         except BaselineError as err:
