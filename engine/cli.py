@@ -44,6 +44,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "training.commands.eval_dynamics",
         "inpainting quality with inferred/random/no actions",
     ),
+    ("eval", "edit"): (
+        "training.commands.eval_edit",
+        "the edit as heard, through the engine, vs round-trip, copy and noise baselines",
+    ),
     ("export",): ("export.command", "export trained models to a versioned ONNX bundle"),
     ("bundle", "info"): ("engine.commands.bundle_info", "print a bundle's manifest and verify its checksums"),
     ("serve",): ("engine.commands.serve", "run the gRPC edit server on a model bundle"),

@@ -37,19 +37,22 @@ def render_page(source: str, region: tuple[float, float], variants: list[Variant
         f"<h1>What each action does to {esc(source)}</h1>",
         f'<p class="meta">region {region[0]:.2f} s to {region[1]:.2f} s{" · " + esc(notes) if notes else ""}</p>',
     ]
-    for v in variants:
-        parts.append("<section>")
-        parts.append(f"<h2>{esc(v.title)}</h2>")
-        if v.description:
-            parts.append(f'<p class="desc">{esc(v.description)}</p>')
-        parts.append(f'<audio controls preload="none" src="{esc(v.wav, quote=True)}"></audio>')
-        if v.png:
-            parts.append(
-                f'<img src="{esc(v.png, quote=True)}" alt="spectrogram of {esc(v.title, quote=True)}">'
-            )
-        parts.append("</section>")
+    parts.extend(variant_section(v) for v in variants)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def variant_section(v: Variant, heading: str = "h2") -> str:
+    """One variant's HTML: its title, description, an audio player and its spectrogram."""
+    esc = html.escape
+    parts = ["<section>", f"<{heading}>{esc(v.title)}</{heading}>"]
+    if v.description:
+        parts.append(f'<p class="desc">{esc(v.description)}</p>')
+    parts.append(f'<audio controls preload="none" src="{esc(v.wav, quote=True)}"></audio>')
+    if v.png:
+        parts.append(f'<img src="{esc(v.png, quote=True)}" alt="spectrogram of {esc(v.title, quote=True)}">')
+    parts.append("</section>")
+    return "\n".join(parts)
 
 
 def write_page(

@@ -432,7 +432,16 @@ class Pipeline:
 
         rng = _rng(seed)
         latents = self._sample_latents(p, frame_actions, region_instruments, steps, guidance, rng, tick)
-        model_out, (s0, s1) = self._decode(p, latents, decoder_steps, rng, tick)  # (M,)
+        return self._place(p, *self._decode(p, latents, decoder_steps, rng, tick)), frame_actions
+
+    def roundtrip(self, p: Prepared, decoder_steps: int, seed: int) -> np.ndarray:
+        """The region decoded from its own latents and stitched like an edit: (C, N). The tokenizer's
+        round trip through the same decode, so it is the ceiling of any edit of this bundle."""
+        return self._place(p, *self._decode(p, p.latents, decoder_steps, _rng(seed), lambda: None))
+
+    def _place(self, p: Prepared, model_out: np.ndarray, span: tuple[int, int]) -> np.ndarray:
+        """Resample a decoded window (M,) back to the input rate and crossfade its region in: (C, N)."""
+        w, (s0, s1) = p.window, span
         model_out = model_out[None]  # (1, M)
         back = audio_io.resample(model_out, self.bundle.sample_rate, p.sample_rate)[0]  # (W',)
         length = w.window_end - w.window_start
@@ -440,8 +449,7 @@ class Pipeline:
         generated[w.window_start : w.window_start + min(length, back.shape[0])] = back[:length]
         ratio = p.sample_rate / self.bundle.sample_rate
         decoded = (w.window_start + int(math.ceil(s0 * ratio)), w.window_start + int(s1 * ratio))
-        out = stitch(p.audio, generated, w.start, w.end, w.fade, decoded)
-        return out, frame_actions
+        return stitch(p.audio, generated, w.start, w.end, w.fade, decoded)
 
     def _region_players(self, p: Prepared, instrument_ids: Sequence[int] | None) -> tuple[str, ...]:
         """Names of who the region was conditioned on: the request's, else those heard there."""

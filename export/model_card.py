@@ -69,8 +69,18 @@ def _edit_section(edit: Mapping[str, Any] | None) -> tuple[list[str], str]:
         f"{_num(fidelity.get('accuracy'))} of the time (chance {_num(fidelity.get('chance'))}); ViSQOL of the "
         f"tokenizer round trip {_num(edit.get('visqol_roundtrip'), 2)}.",
     ]
-    summary = (
-        f"Edit ({edit.get('clips', '?')} clips): action effect {_num(edit.get('action_effect'))}, "
+    summary = f"Edit ({edit.get('clips', '?')} clips): "
+    distance = {
+        name: methods.get(name, {}).get("logmel_l1") for name in ("edit_inferred", "copy", "roundtrip")
+    }
+    if all(v is not None for v in distance.values()):
+        summary += (
+            f"log-mel L1 to the original {_num(distance['edit_inferred'])} with the region's own actions, against "
+            f"{_num(distance['copy'])} for a copy of the best-matching segment and {_num(distance['roundtrip'])} "
+            "for the tokenizer's round trip (the ceiling); "
+        )
+    summary += (
+        f"action effect {_num(edit.get('action_effect'))}, "
         f"requested action recovered {_num(fidelity.get('accuracy'))} (chance {_num(fidelity.get('chance'))})."
     )
     return lines, summary

@@ -1,4 +1,4 @@
-"""Guided inpainting with the dynamics model, on the shared sampler (`engine.sampling.sample`).
+"""Guided inpainting with a torch dynamics model and a frozen LAM, on the shared sampler (`engine.sampling`).
 
 Classifier-free guidance (docs/interfaces.md): `v = v_null + g * (v_cond - v_null)`, where `v_null` is the
 velocity with every frame's action set to the null id A. g=0 ignores the actions, g=1 is the plain
@@ -6,8 +6,9 @@ conditional model (one network call per step in both cases), g>1 pushes harder t
 batched call of twice the batch). Known frames (mask = 0) are re-imposed after every step and in the
 result, so they come back bit-identical.
 
-The engine runs the same recipe on onnxruntime; the defaults below are the ones the shipped bundle
-should carry in `manifest.json` `defaults`.
+The engine runs the same recipe on onnxruntime (`engine.pipeline`). The settings (steps, guidance,
+sampler) have one home, a bundle's `defaults` (`export.bundle_writer.BundleDefaults` writes them), so
+every function here takes them as arguments; what a user hears is scored by `musegenie eval edit`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torch import Tensor, nn
 
 from engine.sampling import sample
 from training.models.dynamics import DynamicsModel
 
-DEFAULT_STEPS = 16  # sampler intervals (Heun: 31 network calls)
-DEFAULT_GUIDANCE = 1.5  # measured: near g=1's fidelity with inferred actions, a wider gap between actions
-DEFAULT_METHOD = "heun"
+
+def frame_actions(lam: nn.Module, latents: Tensor, instruments: Tensor | None) -> Tensor:
+    """Per-frame action ids (B, T) from the frozen LAM (instruments only if the LAM was conditioned on them)."""
+    lam_instruments = instruments if lam.config.num_instruments > 0 else None
+    return lam.frame_actions(latents, lam_instruments)  # (B, T)
 
 
 def guided_velocity(
@@ -30,7 +34,8 @@ def guided_velocity(
     mask: torch.Tensor,
     actions: torch.Tensor,
     instruments: torch.Tensor | None = None,
-    guidance: float = DEFAULT_GUIDANCE,
+    *,
+    guidance: float,
 ) -> Callable[[torch.Tensor, float], torch.Tensor]:
     """`velocity_fn(x, t)` for `engine.sampling.sample`, applying classifier-free guidance.
 
@@ -73,9 +78,10 @@ def inpaint(
     mask: torch.Tensor,
     actions: torch.Tensor,
     instruments: torch.Tensor | None = None,
-    steps: int = DEFAULT_STEPS,
-    guidance: float = DEFAULT_GUIDANCE,
-    method: str = DEFAULT_METHOD,
+    *,
+    steps: int,
+    guidance: float,
+    method: str,
     seed: int = 0,
 ) -> torch.Tensor:
     """Fill the masked frames of `context`; known frames come back unchanged. Deterministic for a seed.
@@ -85,6 +91,7 @@ def inpaint(
         mask: (B, T) 1 = generate, 0 = keep.
         actions: (B, T) int64 per-frame action ids in [0, A] (A = null).
         instruments: (B, T, I) or None.
+        steps, guidance, method: the sampler's intervals, guidance scale g and method (euler or heun).
     Returns:
         (B, T, D) latents.
     """
@@ -95,5 +102,5 @@ def inpaint(
     def project(x: torch.Tensor, t: float) -> torch.Tensor:
         return torch.where(keep, context, x)  # (B, T, D)
 
-    velocity_fn = guided_velocity(model, context, mask, actions, instruments, guidance)
+    velocity_fn = guided_velocity(model, context, mask, actions, instruments, guidance=guidance)
     return sample(velocity_fn, project(noise, 1.0), steps, method, project)  # (B, T, D)

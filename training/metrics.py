@@ -72,10 +72,10 @@ def _floored_log_l1(ref: np.ndarray, est: np.ndarray) -> float:
     return float(np.mean(np.abs(_floored_log_difference(ref, est))))
 
 
-def log_mel_distance(ref: np.ndarray, est: np.ndarray, sample_rate: int) -> float:
+def log_mel_distance(ref: np.ndarray, est: np.ndarray, sample_rate: int, n_mels: int = 80) -> float:
     """Mean absolute difference of the natural-log mel spectrograms (floored TOP_DB below ref's peak)."""
     ref, est = _pair(ref, est)
-    return _floored_log_l1(mel(ref, sample_rate), mel(est, sample_rate))
+    return _floored_log_l1(mel(ref, sample_rate, n_mels=n_mels), mel(est, sample_rate, n_mels=n_mels))
 
 
 def log_mel_bands(ref: np.ndarray, est: np.ndarray, sample_rate: int, groups: int = 8) -> dict[str, list]:

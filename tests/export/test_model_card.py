@@ -33,7 +33,10 @@ def test_the_shipped_card_is_what_the_generator_writes_from_the_shipped_files() 
     assert card == render_card(read_manifest(SHIPPED), load_evals(SHIPPED))
     tokenizer = json.loads((SHIPPED / "eval" / "tokenizer_metrics.json").read_text())["mean"]
     assert f"| log-mel L1 (lower is better) | {tokenizer['tokenizer']['log_mel_l1']:.3f} |" in card
-    assert "has not been measured" in card and "`shipped-4-mdct1024`" in card and "Licence:" in card
+    edit = json.loads((SHIPPED / "eval" / "edit.json").read_text())["methods"]
+    assert f"log-mel L1 to the original {edit['edit_inferred']['logmel_l1']:.3f}" in card
+    assert f"{edit['copy']['logmel_l1']:.3f} for a copy" in card
+    assert "`shipped-4-mdct1024`" in card and "Licence:" in card
     assert "additive synthesiser" in card.split("## Limits")[1]
 
 

@@ -13,6 +13,7 @@ import soundfile as sf
 import torch
 
 from engine.cli import main
+from export.bundle_writer import BundleDefaults
 from training import checkpoint, rng
 from training.checkpoint import load_model, load_run
 from training.evaluation.dynamics import latent_scores
@@ -146,19 +147,20 @@ def test_guidance_zero_and_one_behave_as_defined() -> None:
     assert torch.equal(g1, v_cond)
     assert torch.allclose(g3, v_null + 3.0 * (v_cond - v_null), atol=1e-5)
     # g=0 ignores the actions entirely: two different action sequences give the same latents.
-    a = inpaint(model, x["context"], x["mask"], x["actions"], steps=3, guidance=0.0)
-    b = inpaint(model, x["context"], x["mask"], (x["actions"] + 1) % A, steps=3, guidance=0.0)
+    a = inpaint(model, x["context"], x["mask"], x["actions"], steps=3, guidance=0.0, method="euler")
+    b = inpaint(model, x["context"], x["mask"], (x["actions"] + 1) % A, steps=3, guidance=0.0, method="euler")
     assert torch.equal(a, b)
-    c = inpaint(model, x["context"], x["mask"], (x["actions"] + 1) % A, steps=3, guidance=1.0)
+    c = inpaint(model, x["context"], x["mask"], (x["actions"] + 1) % A, steps=3, guidance=1.0, method="euler")
     assert not torch.allclose(a, c)
 
 
 def test_inpainting_is_deterministic_for_a_seed() -> None:
     model = _model()
     x = _inputs()
-    a = inpaint(model, x["context"], x["mask"], x["actions"], steps=3, guidance=2.0, seed=5)
-    b = inpaint(model, x["context"], x["mask"], x["actions"], steps=3, guidance=2.0, seed=5)
-    c = inpaint(model, x["context"], x["mask"], x["actions"], steps=3, guidance=2.0, seed=6)
+    settings = {"steps": 3, "guidance": 2.0, "method": "heun"}
+    a = inpaint(model, x["context"], x["mask"], x["actions"], **settings, seed=5)
+    b = inpaint(model, x["context"], x["mask"], x["actions"], **settings, seed=5)
+    c = inpaint(model, x["context"], x["mask"], x["actions"], **settings, seed=6)
     assert torch.equal(a, b)
     assert not torch.allclose(a, c)
 
@@ -289,7 +291,9 @@ def test_task_conditions_on_instruments_when_the_lam_did(corpus: dict[str, Path]
     assert not torch.isclose(task.loss(task.model, batch, 0)[0], with_instruments)
 
 
-def test_train_and_eval_commands_end_to_end(corpus: dict[str, Path], tmp_path: Path) -> None:
+def test_train_and_eval_commands_end_to_end(
+    corpus: dict[str, Path], tmp_path: Path, tiny_bundle: Path
+) -> None:
     run_dir, eval_dir = tmp_path / "run", tmp_path / "eval"
     common = ["--latents", str(corpus["latents"]), "--lam", str(corpus["lam"])]
     args = [
@@ -313,6 +317,11 @@ def test_train_and_eval_commands_end_to_end(corpus: dict[str, Path], tmp_path: P
     assert isinstance(model, DynamicsModel) and config.num_actions == 4
     assert main(args) == 1  # the run exists and --resume was not given
 
+    bundle = tmp_path / "bundle"  # a bundle whose defaults differ from export's: the eval must use them
+    manifest = json.loads((tiny_bundle / "manifest.json").read_text())
+    manifest["defaults"].update(guidance=3.5, sampler="heun", decoder_shift=0.7)
+    bundle.mkdir()
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
     eval_args = ["eval", "dynamics", "--checkpoint", str(run_dir), "--tokenizer", str(corpus["tokenizer"])]
     eval_args += [
         "--out",
@@ -325,9 +334,15 @@ def test_train_and_eval_commands_end_to_end(corpus: dict[str, Path], tmp_path: P
         "4",
         "--examples",
         "1",
+        "--bundle",
+        str(bundle),
     ]
     assert main(eval_args) == 0
     summary = json.loads((eval_dir / "dynamics.json").read_text())
+    # Sampling: the bundle's defaults, except the steps the flags set.
+    assert summary["sampling"]["steps"] == 2 and summary["sampling"]["decoder_steps"] == 2
+    assert summary["sampling"]["guidance"] == 3.5 and summary["sampling"]["sampler"] == "heun"
+    assert summary["sampling"]["decoder_shift"] == 0.7
     for c in ("inferred", "random", "null"):
         for key in (f"latent_mse_{c}", f"log_mel_{c}", f"seam_ratio_{c}"):
             assert np.isfinite(summary[key]) and summary[key] >= 0, key
@@ -424,8 +439,7 @@ def _train_and_score_hidden_states(tmp_path: Path) -> None:
     model, _ = load_model(tmp_path / "dyn")
     info = load_run(tmp_path / "dyn")
     val = LatentWindows(tmp_path / "lat", info.extra["window_frames"], "val", 0, info.extra["val_fraction"])
-    scores = latent_scores(
-        model.eval(), load_lam(tmp_path / "lam"), val, max_windows=16, steps=8, guidance=2.0
-    )
+    sampling = BundleDefaults(steps=8, guidance=2.0, sampler="euler")
+    scores = latent_scores(model.eval(), load_lam(tmp_path / "lam"), val, sampling, max_windows=16)
     assert scores["latent_mse_inferred"] < 0.7 * scores["latent_mse_random"], scores
     assert scores["latent_mse_inferred"] < 0.7 * scores["latent_mse_null"], scores

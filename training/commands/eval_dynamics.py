@@ -3,18 +3,25 @@
 Reports latent MSE and log-mel distance to the truth for each (the inferred-vs-random gap is the
 controllability), the spectral flux across region edges relative to natural audio, and writes WAV
 examples rendered with every action. Results go to OUT/dynamics.json.
+
+Sampling settings come from a bundle's defaults (--bundle; without one, those `musegenie export` writes);
+any sampling flag given overrides its default. These are latent-level scores of torch checkpoints: the
+edit as heard through the engine is `musegenie eval edit`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
 import torch
 
+from engine.bundle import BundleError, load_bundle
 from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from export.bundle_writer import BundleDefaults
 from training.checkpoint import load_model, load_run
 from training.evaluation.dynamics import CONDITIONS, EvalConfig, evaluate
 from training.latents import LatentWindows
@@ -41,6 +48,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--threads", type=int, default=None, help="CPU threads for torch (1 is faster on a busy shared CPU)"
     )
     add_dataclass_arguments(parser, EvalConfig)
+    group = parser.add_argument_group("sampling (unset: the --bundle's defaults, else those export writes)")
+    group.add_argument("--bundle", type=Path, help="exported bundle whose manifest defaults to sample with")
+    group.add_argument("--steps", type=int, help="dynamics sampler intervals")
+    group.add_argument("--guidance", type=float, help="classifier-free guidance scale of the action runs")
+    group.add_argument("--sampler", help="dynamics sampler: euler or heun")
+    group.add_argument("--decoder-steps", type=int, help="tokenizer decoder sampler intervals")
+    group.add_argument("--decoder-sampler", help="tokenizer decoder sampler: euler or heun")
+    group.add_argument("--decoder-shift", type=float, help="time shift of the decoder's levels")
+
+
+SAMPLING = ("steps", "guidance", "sampler", "decoder_steps", "decoder_sampler", "decoder_shift")
+
+
+def sampling_settings(args: argparse.Namespace) -> BundleDefaults:
+    """The bundle's defaults (or export's), with every sampling flag that was given in their place."""
+    if args.bundle is None:
+        base = BundleDefaults()
+    else:
+        try:
+            d = load_bundle(args.bundle, verify=False).defaults
+        except BundleError as err:
+            raise CommandError(str(err)) from err
+        base = BundleDefaults(**{name: getattr(d, name) for name in SAMPLING})
+    given = {name: getattr(args, name) for name in SAMPLING if getattr(args, name) is not None}
+    try:
+        return dataclasses.replace(base, **given)
+    except ValueError as err:
+        raise CommandError(str(err)) from err
 
 
 def _load(kind: str, path: Path) -> tuple:
@@ -54,6 +89,7 @@ def _load(kind: str, path: Path) -> tuple:
 
 
 def run(args: argparse.Namespace) -> int:
+    sampling = sampling_settings(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     info, model = _load("dynamics", args.checkpoint)
@@ -69,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         latents, extra["window_frames"], "val", extra["split_seed"], extra["val_fraction"]
     )
     try:
-        summary = evaluate(model, lam, tokenizer, windows, dataclass_from_args(EvalConfig, args), args.out)
+        config = dataclass_from_args(EvalConfig, args)
+        summary = evaluate(model, lam, tokenizer, windows, config, sampling, args.out)
     except ValueError as err:
         raise CommandError(str(err)) from err
     print(

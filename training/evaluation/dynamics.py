@@ -10,6 +10,10 @@ measure compares the spectral flux across the region's edges in the edited audio
 inside the decoded truth (natural audio). Examples: WAV + spectrograms for a few windows, rendered once per
 action.
 
+These are latent-level scores of torch checkpoints, sampled with a bundle's defaults (the settings' one
+home; flags may override them). The edit as a user hears it, through the exported graphs and
+`engine.pipeline`, is scored by `musegenie eval edit` (`training.evaluation.edit`).
+
 Letters: B batch, T frames, D latent channels, N samples, F mel bands, M mel frames.
 """
 
@@ -29,10 +33,10 @@ from tqdm import tqdm
 
 from engine.audio import save_wav
 from engine.spectrogram import save_spectrograms
-from training.inpainting import DEFAULT_GUIDANCE, DEFAULT_METHOD, DEFAULT_STEPS, inpaint
+from export.bundle_writer import BundleDefaults
+from training.inpainting import frame_actions, inpaint
 from training.latents import LatentWindows
 from training.metrics import log_mel
-from training.tasks.dynamics import frame_actions
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +46,6 @@ MEL_HOP = 256  # samples between mel frames (16 ms at 16 kHz), as in training.me
 
 @dataclass
 class EvalConfig:
-    steps: int = DEFAULT_STEPS  # dynamics sampler intervals
-    guidance: float = DEFAULT_GUIDANCE  # classifier-free guidance scale for the action-conditioned runs
-    method: str = DEFAULT_METHOD  # dynamics sampler: euler or heun
-    decoder_steps: int = 16  # tokenizer decoder sampler intervals
     windows: int = 32  # held-out windows scored (0 = every one)
     repeats: int = 2  # regions per window (other places, other noise), to steady small held-out sets
     region_chunks: int = 3  # length of each inpainted region, in LAM chunks
@@ -106,7 +106,7 @@ def inpaint_conditions(
     latents: Tensor,
     instruments: Tensor,
     mask: Tensor,
-    config: EvalConfig,
+    sampling: BundleDefaults,
     seed: int,
 ) -> dict[str, Tensor]:
     """The region inpainted under every condition: {condition: (B, T, D)}; the same sampler noise for all."""
@@ -118,10 +118,11 @@ def inpaint_conditions(
         actions, forced = condition_actions(
             condition, inferred, mask, model.config.num_actions, lam.config.chunk_frames, generator
         )
-        guidance = config.guidance if forced is None else forced
+        guidance = sampling.guidance if forced is None else forced
         out[condition] = inpaint(
-            model, latents, mask, actions, instr, config.steps, guidance, config.method, seed
-        )
+            model, latents, mask, actions, instr,
+            steps=sampling.steps, guidance=guidance, method=sampling.sampler, seed=seed,
+        )  # fmt: skip
     return out
 
 
@@ -136,13 +137,11 @@ def latent_scores(
     model: nn.Module,
     lam: nn.Module,
     windows: LatentWindows,
+    sampling: BundleDefaults,
     max_windows: int = 16,
-    steps: int = 8,
-    guidance: float = DEFAULT_GUIDANCE,
-    method: str = "euler",
 ) -> dict[str, float]:
     """Held-out region latent MSE per condition (cheap: no decoding), for training-time monitoring."""
-    config = EvalConfig(steps=steps, guidance=guidance, method=method, windows=max_windows)
+    config = EvalConfig(windows=max_windows)
     count = min(len(windows), max_windows)
     totals = dict.fromkeys(CONDITIONS, 0.0)
     masks = region_masks(
@@ -153,7 +152,7 @@ def latent_scores(
         b = batch["latents"].shape[0]
         mask = masks[done : done + b]
         outs = inpaint_conditions(
-            model, lam, batch["latents"], batch["instruments"], mask, config, config.seed + n
+            model, lam, batch["latents"], batch["instruments"], mask, sampling, config.seed + n
         )
         for condition, out in outs.items():
             totals[condition] += float(masked_mse(out, batch["latents"], mask).sum())
@@ -192,10 +191,11 @@ def _region_edges(mask: Tensor, hop: int) -> list[list[int]]:
     return edges
 
 
-def _decode(tokenizer: nn.Module, latents: Tensor, steps: int, seed: int) -> np.ndarray:
+def _decode(tokenizer: nn.Module, latents: Tensor, sampling: BundleDefaults, seed: int) -> np.ndarray:
     b, frames, _ = latents.shape
     noise = torch.randn(b, 1, frames * tokenizer.hop, generator=torch.Generator().manual_seed(seed))
-    return tokenizer.decode(latents, steps, "euler", noise=noise)[:, 0].numpy()  # (B, N)
+    steps, method, shift = sampling.decoder_steps, sampling.decoder_sampler, sampling.decoder_shift
+    return tokenizer.decode(latents, steps, method, noise=noise, shift=shift)[:, 0].numpy()  # (B, N)
 
 
 @torch.no_grad()
@@ -205,9 +205,13 @@ def evaluate(
     tokenizer: nn.Module,
     windows: LatentWindows,
     config: EvalConfig,
+    sampling: BundleDefaults,
     out_dir: Path,
 ) -> dict[str, Any]:
-    """Score held-out windows, write `dynamics.json` and examples under `out_dir`, return the summary."""
+    """Score held-out windows, write `dynamics.json` and examples under `out_dir`, return the summary.
+
+    `sampling`: the dynamics and decoder settings (a bundle's defaults, or flags overriding them).
+    """
     sample_rate, hop = tokenizer.config.sample_rate, tokenizer.hop
     count = len(windows) if config.windows == 0 else min(config.windows, len(windows))
     if count == 0:
@@ -227,8 +231,8 @@ def evaluate(
     for n, batch in enumerate(tqdm(batches, desc="eval dynamics", unit="batch")):
         latents = batch["latents"]  # (B, T, D)
         mask = masks[done : done + latents.shape[0]]  # (B, T)
-        outs = inpaint_conditions(model, lam, latents, batch["instruments"], mask, config, config.seed + n)
-        truth_audio = _decode(tokenizer, latents, config.decoder_steps, config.seed + n)  # (B, N)
+        outs = inpaint_conditions(model, lam, latents, batch["instruments"], mask, sampling, config.seed + n)
+        truth_audio = _decode(tokenizer, latents, sampling, config.seed + n)  # (B, N)
         truth_mel = _log_mels(truth_audio, sample_rate)  # (B, F, M)
         truth_flux = frame_flux(truth_mel)  # (B, M-1)
         edges = _region_edges(mask, hop)
@@ -239,7 +243,7 @@ def evaluate(
         add("truth_edge_flux", edge_flux(truth_flux, edges))
         for condition, out in outs.items():
             add(f"latent_mse_{condition}", masked_mse(out, latents, mask))
-            audio = _decode(tokenizer, out, config.decoder_steps, config.seed + n)  # (B, N)
+            audio = _decode(tokenizer, out, sampling, config.seed + n)  # (B, N)
             mel = _log_mels(audio, sample_rate)  # (B, F, M)
             m = min(mel.shape[-1], region_frames.shape[1])
             diff = np.abs(mel[..., :m] - truth_mel[..., :m]).mean(axis=1)  # (B, M)
@@ -260,9 +264,10 @@ def evaluate(
         min(config.region_chunks, windows.window_frames // chunk - 2) * chunk * hop / sample_rate
     )
     summary["config"] = asdict(config)
+    summary["sampling"] = asdict(sampling)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "dynamics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    render_examples(model, lam, tokenizer, windows, masks, config, out_dir / "examples")
+    render_examples(model, lam, tokenizer, windows, masks, config, sampling, out_dir / "examples")
     return summary
 
 
@@ -274,6 +279,7 @@ def render_examples(
     windows: LatentWindows,
     masks: Tensor,
     config: EvalConfig,
+    sampling: BundleDefaults,
     out_dir: Path,
 ) -> list[Path]:
     """For the first few windows: the decoded truth, then the region re-rendered with every action and none."""
@@ -290,12 +296,15 @@ def render_examples(
         renders = {"truth": latents}
         for action in [*range(num_actions), num_actions]:
             actions = torch.where(mask > 0, torch.full_like(inferred, action), inferred)  # (1, T)
-            name, guidance = (f"action_{action}", config.guidance) if action < num_actions else ("null", 0.0)
-            renders[name] = inpaint(
-                model, latents, mask, actions, instr, config.steps, guidance, config.method, config.seed
+            name, guidance = (
+                (f"action_{action}", sampling.guidance) if action < num_actions else ("null", 0.0)
             )
+            renders[name] = inpaint(
+                model, latents, mask, actions, instr,
+                steps=sampling.steps, guidance=guidance, method=sampling.sampler, seed=config.seed,
+            )  # fmt: skip
         stack = torch.cat(list(renders.values()))  # (A + 2, T, D)
-        audio = _decode(tokenizer, stack, config.decoder_steps, config.seed)  # (A + 2, N)
+        audio = _decode(tokenizer, stack, sampling, config.seed)  # (A + 2, N)
         folder = out_dir / f"{i:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         edges = _region_edges(mask, tokenizer.hop)[0]

@@ -26,8 +26,11 @@ import torch
 from torch import Tensor, nn
 
 from engine.cli import CommandError
+from export.bundle_writer import BundleDefaults
 from training.checkpoint import load_model
 from training.diffusion import FlowConfig, add_noise, sample_time
+from training.evaluation.dynamics import latent_scores
+from training.inpainting import frame_actions
 from training.latents import LatentWindows, MaskedWindows, read_index
 from training.models.dynamics import DynamicsConfig, DynamicsModel, preset
 
@@ -104,12 +107,6 @@ def load_lam(lam_run: Path, device: str | torch.device = "cpu") -> nn.Module:
         raise CommandError(f"{lam_run}: no LAM checkpoint here ({err})") from err
     lam.eval().requires_grad_(False)
     return lam
-
-
-def frame_actions(lam: nn.Module, latents: Tensor, instruments: Tensor | None) -> Tensor:
-    """Per-frame action ids (B, T) from the frozen LAM (instruments only if the LAM was conditioned on them)."""
-    lam_instruments = instruments if lam.config.num_instruments > 0 else None
-    return lam.frame_actions(latents, lam_instruments)  # (B, T)
 
 
 class DynamicsTask:
@@ -193,12 +190,11 @@ class DynamicsTask:
         return loss, {"masked_fraction": float(mask.mean())}
 
     def log_samples(self, ema_model: nn.Module, writer: Any, step: int) -> None:
-        """Held-out latent MSE of a centred region inpainted with inferred, random and null actions."""
-        from training.evaluation.dynamics import latent_scores
-
+        """Held-out latent MSE of a region inpainted with inferred, random and null actions, sampled with the
+        settings a bundle exported from this run would carry."""
         if len(self.val) == 0:
             return
-        scores = latent_scores(ema_model, self.lam, self.val, max_windows=16, steps=8)
+        scores = latent_scores(ema_model, self.lam, self.val, BundleDefaults(), max_windows=16)
         for name, value in scores.items():
             writer.add_scalar(f"val/{name}", value, step)
         log.info(
