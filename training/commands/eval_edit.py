@@ -66,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="onnxruntime threads inside one operator (0 = every core)",
     )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also store edit.json in the bundle (eval/edit.json) and rewrite its checksums and model card, "
+        "so the card quotes these figures",
+    )
     add_dataclass_arguments(parser, EditEvalConfig)
 
 
@@ -113,4 +119,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{summary['clips']} clips -> {args.out / 'edit.json'}")
     if config.page:
         print(f"listen: {write_page(args.out, results, summary, bundle)}")
+    if args.record:
+        from export.model_card import record_eval
+
+        print(f"recorded in {bundle_dir}: {record_eval(bundle_dir, 'edit', args.out / 'edit.json')}")
     return 0

@@ -21,11 +21,16 @@ from training.instruments import EstimatorReport, EstimatorTrainConfig, collect,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data", type=Path, required=True, help="annotated training audio (corpus.jsonl or manifest)"
+        "--data",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="annotated training audio: one or more corpus.jsonl / manifests (e.g. both renderers' corpora)",
     )
     parser.add_argument(
         "--held-out",
         type=Path,
+        nargs="+",
         default=None,
         help="annotated pieces to score on (another synth seed); default: hold out --held-out-fraction of --data",
     )
@@ -41,15 +46,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = dataclass_from_args(EstimatorTrainConfig, args)
-    entries = read_entries(args.data)
+    entries = [e for path in args.data for e in read_entries(path)]
     if args.held_out is not None:
-        train, held = entries, read_entries(args.held_out)
+        train, held = entries, [e for path in args.held_out for e in read_entries(path)]
     else:
         if not 0.0 < args.held_out_fraction < 1.0:
             raise CommandError(f"--held-out-fraction must lie in (0, 1), got {args.held_out_fraction}")
         train, held = split_entries(entries, args.held_out_fraction, config.seed)
         if not held or not train:
-            raise CommandError(f"{args.data}: too few pieces to hold some out; pass --held-out")
+            raise CommandError(f"{len(entries)} pieces are too few to hold some out; pass --held-out")
     try:
         x, y, skipped = collect(train, "features (train)")
         xh, yh, skipped_held = collect(held, "features (held-out)")
