@@ -13,6 +13,7 @@ latents, mask, actions) are placed on the device once, so each step moves only t
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ import onnxruntime as ort
 from engine.bundle import GRAPH_NAMES, Bundle
 
 log = logging.getLogger(__name__)
+
+if os.environ.get("ORT_DISABLE_TELEMETRY") == "1":  # set by engine/__init__; also stop the event stream
+    ort.disable_telemetry_events()
 
 PROVIDER_ALIASES = {
     "tensorrt": "TensorrtExecutionProvider",
