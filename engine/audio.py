@@ -61,8 +61,11 @@ def check_level(audio: np.ndarray, source: str = "audio") -> None:
 def info(path: str | os.PathLike) -> sf._SoundFileInfo:
     """Header information (sample rate, frames, channels) without decoding the audio."""
     path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: no such file")
+    try:
+        if not path.is_file():
+            raise AudioError(f"{path}: no such file")
+    except OSError as err:  # a name too long, a loop of links: still the caller's bad path
+        raise AudioError(f"{path}: {err.strerror or err}") from err
     try:
         return sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as err:

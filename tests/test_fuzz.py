@@ -271,7 +271,10 @@ class Datagrams:
         actions = [
             pick(self.rng, [0, 1, 2, 3, 4, 99, -1, 2**40]) for _ in range(int(self.rng.integers(1, 4)))
         ]
-        args = [self.song, *region, *(actions if address == osc.EDIT else [])]
+        in_path = pick(self.rng, [self.song] * 4 + ["/" + "a" * 300 + ".wav", "/tmp", "/dev/null"])
+        if self.rng.random() < 0.4:  # now and then a request that should succeed, between the hostile ones
+            in_path, region, actions = self.song, [0.1, 0.2], [int(self.rng.integers(0, 4))]
+        args = [in_path, *region, *(actions if address == osc.EDIT else [])]
         return build_msg(address, [request_id, *args]).dgram, request_id
 
     def damaged(self) -> tuple[bytes, int]:
