@@ -57,7 +57,7 @@ class ServerConfig:
     tls_cert: str | None = None  # PEM certificate chain: serve TLS instead of plaintext
     tls_key: str | None = None  # PEM private key for the certificate
     max_per_peer: int = 4  # Editor calls in flight from one client host (0 = no limit); more are refused
-    reply_timeout_seconds: float = 60.0  # a reply the client does not read within this is cancelled
+    reply_timeout_seconds: float = 120.0  # a reply unread for this long is cancelled (raise on slow links)
     insecure: bool = False  # allow a non-loopback --host without --token (anyone on the network may edit)
 
 

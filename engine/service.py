@@ -166,7 +166,9 @@ def engine_version() -> str:
 class EditorService(pb_grpc.EditorServicer):
     """Serves one Pipeline; `pipeline` may arrive later (`set_pipeline`), until then: UNAVAILABLE."""
 
-    def __init__(self, limits: Limits, pipeline: Pipeline | None = None, reply_timeout: float = 60.0) -> None:
+    def __init__(
+        self, limits: Limits, pipeline: Pipeline | None = None, reply_timeout: float = 120.0
+    ) -> None:
         self.limits = limits
         self.pipeline = pipeline
         self.admission = Admission(limits.max_concurrent, limits.max_queue)
