@@ -221,7 +221,9 @@ def test_calls_in_flight_are_bounded_per_client_host(tiny_pipeline):
                 for _ in range(2)
             ]
             next(calls[0])  # computing
-            time.sleep(0.3)
+            deadline = time.monotonic() + 30
+            while running.guard.in_flight() < 2 and time.monotonic() < deadline:  # the second is queued
+                time.sleep(0.05)
             refused = code_of(lambda: c.edit(x, SR, 0.1, 0.2, [0], timeout=10, **FAST))
             assert refused == "RESOURCE_EXHAUSTED"
             assert c.health() == "SERVING"
