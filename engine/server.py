@@ -42,6 +42,8 @@ HEALTH_PREFIX = "/grpc.health.v1.Health/"
 DEFAULT_PORT = 50051
 SPARE_CALLS = 8  # Editor calls in flight beyond the admitted ones: refusals, replies on their way out
 RESERVED_THREADS = 8  # threads no Editor call may take: health, reflection, refusals
+# The calls that compute (and carry audio): bounded in flight. GetInfo and health are cheap and always answer.
+LIMITED_METHODS = {f"/{SERVICE_NAME}/{name}" for name in ("Edit", "InferActions", "Explore")}
 
 
 @dataclass
@@ -117,9 +119,9 @@ def peer_host(peer: str) -> str:
 
 
 class CallGuard(grpc.ServerInterceptor):
-    """Every unary-request method answers undecodable bytes with INVALID_ARGUMENT; Editor calls are
-    bounded in flight, in all (`max_calls`) and per client host (`max_per_peer`, 0 = unbounded), and
-    refused beyond with RESOURCE_EXHAUSTED. Health and reflection are never limited."""
+    """Every unary-request method answers undecodable bytes with INVALID_ARGUMENT; the computing calls
+    (LIMITED_METHODS) are bounded in flight, in all (`max_calls`) and per client host (`max_per_peer`,
+    0 = unbounded), and refused beyond with RESOURCE_EXHAUSTED. GetInfo, health and reflection never are."""
 
     def __init__(self, max_calls: int, max_per_peer: int) -> None:
         self.max_calls = max_calls
@@ -154,7 +156,7 @@ class CallGuard(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None or handler.request_streaming:
             return handler
-        limited = handler_call_details.method.startswith(f"/{SERVICE_NAME}/")
+        limited = handler_call_details.method in LIMITED_METHODS
         kind = "unary_stream" if handler.response_streaming else "unary_unary"
         behavior = getattr(handler, kind)
         name = handler_call_details.method

@@ -171,7 +171,11 @@ def test_clients_that_never_read_their_replies_cannot_starve_others(tiny_pipelin
         actions=[0],
         params=pb.EditParams(steps=1, decoder_steps=1, context_seconds=0.0),
     )
-    options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
+    options = [  # a slow reader: the stream's window never grows past what it has read
+        ("grpc.max_receive_message_length", 64 << 20),
+        ("grpc.max_send_message_length", 64 << 20),
+        ("grpc.http2.bdp_probe", 0),
+    ]
     channels = [grpc.insecure_channel(running.target, options=options) for _ in range(24)]
     try:
         stalled = [pb_grpc.EditorStub(c).Edit(request, timeout=120) for c in channels]  # never read
