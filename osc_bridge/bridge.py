@@ -87,9 +87,11 @@ def recover_id(dgram: bytes) -> int:
         return -1
 
 
-class _UDPServer(socketserver.ThreadingUDPServer):
+class _UDPServer(socketserver.UDPServer):
+    """Datagrams are handled one at a time, in arrival order (parsing and queueing are quick; the jobs
+    run on the pool): a thread per datagram would let a later request overtake an earlier one."""
+
     max_packet_size = UDP_MAX
-    daemon_threads = True
     allow_reuse_address = True
 
 

@@ -206,34 +206,46 @@ def test_clients_that_never_read_their_replies_cannot_starve_others(tiny_pipelin
         running.stop(0)
 
 
+class BlockingPipeline:
+    """The tiny pipeline, but every edit waits for `release` once it has started computing."""
+
+    def __init__(self, pipeline) -> None:
+        self.pipeline, self.bundle, self.runtime = pipeline, pipeline.bundle, pipeline.runtime
+        self.release = threading.Event()
+        self.action_ids, self.check_settings = pipeline.action_ids, pipeline.check_settings
+
+    def edit_with_actions(self, audio, sample_rate, region, actions, progress=None, **kwargs):
+        progress(0.0, "encode")
+        self.release.wait(60)
+        return self.pipeline.edit_with_actions(
+            audio, sample_rate, region, actions, progress=progress, **kwargs
+        )
+
+
 def test_calls_in_flight_are_bounded_per_client_host(tiny_pipeline):
-    config = ServerConfig(port=0, max_queue=8, max_per_peer=2)
-    running = start_server(pipeline=tiny_pipeline, config=config)
-    slow = {"steps": 1000, "decoder_steps": 1000}
+    blocking = BlockingPipeline(tiny_pipeline)
+    running = start_server(pipeline=blocking, config=ServerConfig(port=0, max_queue=8, max_per_peer=2))
     x = stereo(0.5)
+    request = pb.EditRequest(
+        audio=audio_to_proto(x, SR),
+        region=pb.Region(start=0.1, end=0.2),
+        actions=[0],
+        params=pb.EditParams(**FAST),
+    )
     try:
         with EditorClient(running.target) as c:
-            calls = [
-                pb_grpc.EditorStub(c.channel).Edit(
-                    pb.EditRequest(
-                        audio=audio_to_proto(x, SR),
-                        region=pb.Region(start=0.1, end=0.2),
-                        actions=[0],
-                        params=pb.EditParams(**slow),
-                    )
-                )
-                for _ in range(2)
-            ]
-            next(calls[0])  # computing
+            calls = [pb_grpc.EditorStub(c.channel).Edit(request, timeout=60) for _ in range(2)]
+            next(calls[0])  # computing; the second waits in the queue
             deadline = time.monotonic() + 30
-            while running.guard.in_flight() < 2 and time.monotonic() < deadline:  # the second is queued
+            while running.guard.in_flight() < 2 and time.monotonic() < deadline:
                 time.sleep(0.05)
             refused = code_of(lambda: c.edit(x, SR, 0.1, 0.2, [0], timeout=10, **FAST))
             assert refused == "RESOURCE_EXHAUSTED"
-            assert c.health() == "SERVING"
+            assert c.health() == "SERVING" and c.info().num_actions == 4
+            blocking.release.set()
             for call in calls:
-                call.cancel()
-            time.sleep(0.5)
+                assert isinstance(list(call)[-1], pb.EditEvent)
             assert c.edit(x, SR, 0.1, 0.2, [0], timeout=30, **FAST).shape == x.shape
     finally:
+        blocking.release.set()
         running.stop(0)
