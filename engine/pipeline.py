@@ -93,7 +93,7 @@ def plan_window(
         raise RegionError(f"region ({start_s:g}, {end_s:g}) s is shorter than one sample")
     if context_seconds < 0 or not math.isfinite(context_seconds):
         raise EditError(f"context_seconds must be >= 0, got {context_seconds}")
-    context = int(round(context_seconds * sample_rate))
+    context = int(round(min(context_seconds, duration) * sample_rate))  # more than the file is the file
     window_start, window_end = max(0, start - context), min(num_samples, end + context)
     fade = max(0, int(round(crossfade_ms * sample_rate / 1000)))
     model_length = model_samples(window_end - window_start, sample_rate, model_rate)
@@ -206,6 +206,22 @@ class Pipeline:
                 raise EditError(str(err.args[0])) from err
         return ids
 
+    def explore_ids(self, actions: Sequence[int | str] | None) -> list[int]:
+        """The ids `explore` renders: the given ones (each once is plenty) or every action (raises EditError)."""
+        ids = self.action_ids(actions) if actions else [a.id for a in self.actions]
+        if len(ids) > self.bundle.num_actions:
+            raise EditError(
+                f"explore renders one variant per action: at most {self.bundle.num_actions} action ids "
+                f"(this bundle's action count), got {len(ids)}; drop repeats or send fewer"
+            )
+        return ids
+
+    def check_settings(self, **settings: float | int | None) -> None:
+        """Raise EditError for settings `edit`/`explore` would refuse (steps, guidance, decoder_steps,
+        context_seconds; seed is always usable), so a server can refuse them before queueing."""
+        settings.pop("seed", None)
+        self._settings(**settings)
+
     def _settings(
         self,
         steps: int | None,
@@ -246,6 +262,7 @@ class Pipeline:
     ) -> Prepared:
         """Validate, cut the window, downmix/resample/pad, encode and hear the context's actions."""
         audio = audio_io.check(audio, sample_rate)
+        audio_io.check_level(audio)
         b = self.bundle
         w = plan_window(
             audio.shape[1],
@@ -478,7 +495,7 @@ class Pipeline:
         context_seconds: float | None = None,
     ):
         """Yield (Action, edited audio (C, N)) once per action (all of them by default), same seed each."""
-        ids = self.action_ids(actions) if actions else [a.id for a in self.actions]
+        ids = self.explore_ids(actions)
         steps, guidance, decoder_steps, context = self._settings(
             steps, guidance, decoder_steps, context_seconds
         )
