@@ -125,7 +125,8 @@ def time_edits(pipeline, region_s: float, repeats: int, context: float) -> list[
 
 def throughput(pipeline, clients: int, edits_each: int) -> tuple[float, float, int]:
     """(edits per second, audio seconds edited per second, refusals) with `clients` threads on one server."""
-    server = start_server(pipeline=pipeline, config=ServerConfig(port=0, max_queue=max(8, clients)))
+    config = ServerConfig(port=0, max_queue=max(8, clients), max_per_peer=0)  # every client is on loopback
+    server = start_server(pipeline=pipeline, config=config)
     audio, region = song(8.0), 2.0
     refused = [0]
     lock = threading.Lock()

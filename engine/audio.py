@@ -7,18 +7,20 @@ Only numpy, soundfile and soxr: the engine must run on a box without torch or li
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from engine.published_file import publish
+from engine.published_file import publish, temp_beside
 
 MIN_SAMPLE_RATE = 1_000
 MAX_SAMPLE_RATE = 768_000
 MAX_CHANNELS = 64
+# Full scale is 1.0; float files may go a little over, but beyond 60 dB over full scale an input is broken,
+# and near 1e17 the models' float32 energies overflow into NaN. Refusing it keeps every edit finite.
+MAX_AMPLITUDE = 1000.0
 
 
 class AudioError(ValueError):
@@ -47,11 +49,23 @@ def check(audio: np.ndarray, sample_rate: int, source: str = "audio") -> np.ndar
     return audio
 
 
+def check_level(audio: np.ndarray, source: str = "audio") -> None:
+    """Raise AudioError for a signal louder than MAX_AMPLITUDE (an edit input; outputs may be louder)."""
+    peak = float(np.abs(audio).max(initial=0.0))
+    if peak > MAX_AMPLITUDE:
+        raise AudioError(
+            f"{source}: peak amplitude {peak:.3g} is over {MAX_AMPLITUDE:g} (full scale is 1.0): normalise it"
+        )
+
+
 def info(path: str | os.PathLike) -> sf._SoundFileInfo:
     """Header information (sample rate, frames, channels) without decoding the audio."""
     path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: no such file")
+    try:
+        if not path.is_file():
+            raise AudioError(f"{path}: no such file")
+    except OSError as err:  # a name too long, a loop of links: still the caller's bad path
+        raise AudioError(f"{path}: {err.strerror or err}") from err
     try:
         return sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as err:
@@ -116,7 +130,7 @@ def save_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subty
     path = Path(path)
     audio = check(audio, sample_rate, source=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".wav.tmp", dir=path.parent)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             sf.write(fh, audio.T, int(sample_rate), subtype=subtype, format="WAV")

@@ -30,6 +30,7 @@ from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
 
 DEFAULT_TARGET = "127.0.0.1:50051"
+MAX_ACTION_ID = 2**31  # action ids travel as int32
 
 
 class EditorError(Exception):
@@ -131,6 +132,9 @@ class EditorClient:
     def action_id(self, action: int | str) -> int:
         """An action id from an id, a digit string or a name (raises EditorError INVALID_ARGUMENT)."""
         if isinstance(action, (int, np.integer)) or (isinstance(action, str) and action.isdigit()):
+            if not 0 <= int(action) < MAX_ACTION_ID:  # the wire field is an int32: no id can be larger
+                count = len(self.info().actions)
+                raise EditorError("INVALID_ARGUMENT", f"unknown action {action} (ids are 0..{count - 1})")
             return int(action)  # the server checks the range
         for a in self.info().actions:
             if a.name == action:

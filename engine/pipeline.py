@@ -99,7 +99,7 @@ def plan_window(
         raise RegionError(f"region ({start_s:g}, {end_s:g}) s is shorter than one sample")
     if context_seconds < 0 or not math.isfinite(context_seconds):
         raise EditError(f"context_seconds must be >= 0, got {context_seconds}")
-    context = int(round(context_seconds * sample_rate))
+    context = int(round(min(context_seconds, duration) * sample_rate))  # more than the file is the file
     window_start, window_end = max(0, start - context), min(num_samples, end + context)
     fade = max(0, int(round(crossfade_ms * sample_rate / 1000)))
     model_length = model_samples(window_end - window_start, sample_rate, model_rate)
@@ -218,25 +218,26 @@ class Pipeline:
                 raise EditError(str(err.args[0])) from err
         return ids
 
-    def instrument_ids(self, instruments: Sequence[int | str]) -> list[int]:
-        """Indices into the bundle's instrument vocabulary for instruments given by id or name."""
-        names = self.bundle.instruments
-        if not self.conditioned or not names:
+    def explore_ids(self, actions: Sequence[int | str] | None) -> list[int]:
+        """The ids `explore` renders: the given ones (each once is plenty) or every action (raises EditError)."""
+        ids = self.action_ids(actions) if actions else [a.id for a in self.actions]
+        if len(ids) > self.bundle.num_actions:
             raise EditError(
-                f"bundle {self.bundle.name!r} was trained without instrument conditioning, so it cannot "
-                "be asked who plays: leave instruments unset, or use a bundle that lists instruments"
+                f"explore renders one variant per action: at most {self.bundle.num_actions} action ids "
+                f"(this bundle's action count), got {len(ids)}; drop repeats or send fewer"
             )
-        ids = []
-        for item in instruments:
-            if isinstance(item, (int, np.integer)) or (isinstance(item, str) and item.isdigit()):
-                if not 0 <= int(item) < len(names):
-                    raise EditError(f"instrument id {item} out of range 0..{len(names) - 1}")
-                ids.append(int(item))
-            elif item in names:
-                ids.append(names.index(item))
-            else:
-                raise EditError(f"unknown instrument {item!r} (this bundle knows: {', '.join(names)})")
-        return sorted(set(ids))
+        return ids
+
+    def check(self, request: EditRequest, explore: bool = False) -> None:
+        """Raise EditError for a request `edit` (or `explore`) would refuse: actions, instruments and
+        sampling settings, so a server can refuse it before it takes a place in the queue."""
+        if explore:
+            self.explore_ids(request.actions)
+        elif not self.action_ids(request.actions):
+            raise EditError("no action given")
+        if request.instruments is not None:
+            self.instrument_ids(request.instruments)
+        self._settings(request.steps, request.guidance, request.decoder_steps, request.context_seconds)
 
     def _settings(
         self,
@@ -298,6 +299,7 @@ class Pipeline:
     ) -> Prepared:
         """Validate, cut the window, downmix/resample/pad, encode and hear the context's actions."""
         audio = audio_io.check(audio, sample_rate)
+        audio_io.check_level(audio)
         b = self.bundle
         w = plan_window(
             audio.shape[1],
@@ -526,7 +528,7 @@ class Pipeline:
     ) -> Iterator[tuple[Action, np.ndarray]]:
         """Yield (Action, edited audio (C, N)) once per action of the request (every action when it names
         none), with the same seed each, so the differences are the actions'."""
-        ids = self.action_ids(request.actions) if request.actions else [a.id for a in self.actions]
+        ids = self.explore_ids(request.actions)
         instrument_ids = None if request.instruments is None else self.instrument_ids(request.instruments)
         steps, guidance, decoder_steps, context = self._settings(
             request.steps, request.guidance, request.decoder_steps, request.context_seconds

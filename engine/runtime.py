@@ -13,6 +13,7 @@ latents, mask, actions) are placed on the device once, so each step moves only t
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ import onnxruntime as ort
 from engine.bundle import GRAPH_NAMES, Bundle
 
 log = logging.getLogger(__name__)
+
+if os.environ.get("ORT_DISABLE_TELEMETRY") == "1":  # set by engine/__init__; also stop the event stream
+    ort.disable_telemetry_events()
 
 PROVIDER_ALIASES = {
     "tensorrt": "TensorrtExecutionProvider",
@@ -135,6 +139,10 @@ class Runtime:
         options.intra_op_num_threads = self.config.intra_op_threads
         options.inter_op_num_threads = self.config.inter_op_threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # The CPU arena keeps the peak of the largest request for the life of the process; without it the
+        # memory goes back after each edit at no measured cost (models/default on CPU: a 1 s region 1.24 s
+        # vs 1.22 s; RSS after a 16 s region 229 MB vs 329 MB).
+        options.enable_cpu_mem_arena = False
         options.log_severity_level = 3  # onnxruntime's own warnings go to our log level, not stderr spam
         providers = [(p, _provider_options(p, bundle)) for p in self.providers]
         self.graphs: dict[str, Graph] = {}

@@ -11,15 +11,19 @@ loaded and warm, health turns SERVING. Binds 127.0.0.1 unless told otherwise; `t
 
 from __future__ import annotations
 
+import collections
 import hmac
+import ipaddress
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -36,6 +40,10 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Editor"].full_name  # "musegenie.v1.Editor"
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 DEFAULT_PORT = 50051
+SPARE_CALLS = 8  # Editor calls in flight beyond the admitted ones: refusals, replies on their way out
+RESERVED_THREADS = 8  # threads no Editor call may take: health, reflection, refusals
+# The calls that compute (and carry audio): bounded in flight. GetInfo and health are cheap and always answer.
+LIMITED_METHODS = {f"/{SERVICE_NAME}/{name}" for name in ("Edit", "InferActions", "Explore")}
 
 
 @dataclass
@@ -50,6 +58,9 @@ class ServerConfig:
     token: str | None = None  # bearer token every client must send (authorization metadata); unset = open
     tls_cert: str | None = None  # PEM certificate chain: serve TLS instead of plaintext
     tls_key: str | None = None  # PEM private key for the certificate
+    max_per_peer: int = 4  # Editor calls in flight from one client host (0 = no limit); more are refused
+    reply_timeout_seconds: float = 120.0  # a reply unread for this long is cancelled (raise on slow links)
+    insecure: bool = False  # allow a non-loopback --host without --token (anyone on the network may edit)
 
 
 class TokenInterceptor(grpc.ServerInterceptor):
@@ -80,6 +91,127 @@ class TokenInterceptor(grpc.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(deny)
 
 
+class Undecodable:
+    """Stands in for a request whose bytes are not the declared protobuf message."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _lenient(deserialize: Callable[[bytes], object] | None) -> Callable[[bytes], object] | None:
+    """A deserializer that returns Undecodable instead of failing (grpcio would answer INTERNAL)."""
+    if deserialize is None:
+        return None
+
+    def decode(data: bytes) -> object:
+        try:
+            return deserialize(data)
+        except (DecodeError, ValueError) as err:
+            return Undecodable(err)
+
+    return decode
+
+
+def peer_host(peer: str) -> str:
+    """ "ipv4:127.0.0.1:5555" -> "ipv4:127.0.0.1", "ipv6:[::1]:5555" -> "ipv6:[::1]" (the port changes
+    with every connection, so fairness is per host)."""
+    return peer.rsplit(":", 1)[0] if peer.startswith(("ipv4:", "ipv6:")) else peer
+
+
+class CallGuard(grpc.ServerInterceptor):
+    """Every unary-request method answers undecodable bytes with INVALID_ARGUMENT; the computing calls
+    (LIMITED_METHODS) are bounded in flight, in all (`max_calls`) and per client host (`max_per_peer`,
+    0 = unbounded), and refused beyond with RESOURCE_EXHAUSTED. GetInfo, health and reflection never are."""
+
+    def __init__(self, max_calls: int, max_per_peer: int) -> None:
+        self.max_calls = max_calls
+        self.max_per_peer = max_per_peer
+        self._lock = threading.Lock()
+        self._by_peer: collections.Counter[str] = collections.Counter()
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return sum(self._by_peer.values())
+
+    def _enter(self, peer: str) -> str | None:
+        """Count a call in; the reason it may not run, or None."""
+        with self._lock:
+            if sum(self._by_peer.values()) >= self.max_calls:
+                return f"server busy: {self.max_calls} calls already in flight; retry later"
+            if self.max_per_peer and self._by_peer[peer] >= self.max_per_peer:
+                return (
+                    f"{self.max_per_peer} calls from {peer} already in flight (this server's per-client "
+                    "limit): wait for one to finish"
+                )
+            self._by_peer[peer] += 1
+            return None
+
+    def _leave(self, peer: str) -> None:
+        with self._lock:
+            self._by_peer[peer] -= 1
+            if self._by_peer[peer] <= 0:
+                del self._by_peer[peer]
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_streaming:
+            return handler
+        limited = handler_call_details.method in LIMITED_METHODS
+        kind = "unary_stream" if handler.response_streaming else "unary_unary"
+        behavior = getattr(handler, kind)
+        name = handler_call_details.method
+
+        def guarded(request, context):
+            if isinstance(request, Undecodable):
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"{name}: the request bytes are not a valid protobuf message ({request.error})",
+                )
+            if limited:
+                peer = peer_host(context.peer())
+                refusal = self._enter(peer)
+                if refusal is not None:
+                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, refusal)
+                left = threading.Event()
+
+                def leave() -> None:
+                    if not left.is_set():
+                        left.set()
+                        self._leave(peer)
+
+                if not context.add_callback(leave):  # already over
+                    leave()
+            return behavior(request, context)
+
+        return handler._replace(
+            **{kind: guarded, "request_deserializer": _lenient(handler.request_deserializer)}
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(config: ServerConfig) -> None:
+    """Refuse to open the engine to the network without a token unless told to; warn about plaintext."""
+    if is_loopback(config.host):
+        return
+    if not config.token and not config.insecure:
+        raise ValueError(
+            f"--host {config.host} opens the engine to the network: set --token (or $MUSEGENIE_TOKEN), "
+            "ideally with --tls-cert/--tls-key, or pass --insecure to serve anyone who can reach it"
+        )
+    if not config.token:
+        log.warning("serving %s without a token: anyone who can reach this port can edit", config.host)
+    elif not config.tls_cert:
+        log.warning("serving %s without TLS: the token and the audio cross the network in clear", config.host)
+
+
 def message_options(max_message_mb: int) -> list[tuple[str, int]]:
     size = int(max_message_mb * MiB)
     return [("grpc.max_send_message_length", size), ("grpc.max_receive_message_length", size)]
@@ -96,17 +228,24 @@ class EditorServer:
             max_region_seconds=config.max_region_seconds,
             max_message_bytes=int(config.max_message_mb * MiB),
         )
-        self.service = EditorService(limits)
+        check_exposure(config)
+        self.service = EditorService(limits, reply_timeout=config.reply_timeout_seconds)
         self.health = health.HealthServicer()
-        # Enough threads for every admitted request plus cheap calls (info, health, refusals); gRPC
-        # itself refuses anything beyond with RESOURCE_EXHAUSTED instead of queueing without bound.
-        workers = config.max_concurrent + config.max_queue + 8
-        interceptors = [TokenInterceptor(config.token)] if config.token else []
+        # Editor calls in flight: every admitted one, the queue's refusals and replies being delivered.
+        # The threads beyond them are kept for health checks, GetInfo and quick refusals, so a server
+        # full of slow or unread edits still answers its probes. gRPC refuses anything past
+        # maximum_concurrent_rpcs instead of queueing without bound.
+        max_calls = config.max_concurrent + config.max_queue + SPARE_CALLS
+        workers = max_calls + RESERVED_THREADS
+        self.guard = CallGuard(max_calls, config.max_per_peer)
+        interceptors = [self.guard]
+        if config.token:
+            interceptors.insert(0, TokenInterceptor(config.token))
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="musegenie-rpc"),
             interceptors=interceptors,
             options=message_options(config.max_message_mb),
-            maximum_concurrent_rpcs=workers,
+            maximum_concurrent_rpcs=4 * workers,
         )
         pb_grpc.add_EditorServicer_to_server(self.service, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -7,21 +7,26 @@ RESOURCE_EXHAUSTED (queue full; oversize messages are refused by gRPC itself wit
 UNAVAILABLE (no bundle loaded yet), CANCELLED / DEADLINE_EXCEEDED (the client gave up: the work stops at
 the next sampling step). UNAUTHENTICATED comes from the token interceptor in `engine.server`.
 
-Admission: at most `max_concurrent` requests compute at once; up to `max_queue` more wait for a slot
-(checking every 100 ms whether their client is still there); any further request is refused at once.
+Admission: parameters are checked first; at most `max_concurrent` requests compute at once; up to
+`max_queue` more wait for a slot, first come first served (checking every 100 ms whether their client is
+still there); any further request is refused at once. A reply the client leaves unread for
+`reply_timeout` seconds cancels its call (the work is done; the thread and memory come back).
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
 import grpc
 
+from engine import audio as audio_io
 from engine import wire
 from engine.audio import AudioError
 from engine.pipeline import MAX_STEPS, EditError, Pipeline, RegionError
@@ -50,36 +55,92 @@ class Limits:
 
 
 class Admission:
-    """A concurrency limit with a bounded waiting room."""
+    """A concurrency limit with a bounded first-come-first-served waiting room.
+
+    A freed slot goes to the longest-waiting request (a waiter polling a semaphore would let a newcomer
+    overtake it, so one unlucky request could wait many edits long).
+    """
 
     def __init__(self, max_concurrent: int, max_queue: int) -> None:
         if max_concurrent < 1 or max_queue < 0:
             raise ValueError(
                 f"need max_concurrent >= 1 and max_queue >= 0, got {max_concurrent}, {max_queue}"
             )
-        self._slots = threading.Semaphore(max_concurrent)
+        self._free = max_concurrent
+        self._waiters: collections.deque[threading.Event] = collections.deque()
         self._lock = threading.Lock()
         self._max_queue = max_queue
-        self.waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
 
     def acquire(self, is_active: Callable[[], bool]) -> None:
-        """Take a slot, waiting in the queue if there is room; raise Busy or Cancelled."""
-        if self._slots.acquire(blocking=False):
-            return
+        """Take a slot, waiting in line if there is room; raise Busy or Cancelled."""
         with self._lock:
-            if self.waiting >= self._max_queue:
-                raise Busy(f"server busy: {self._max_queue} requests already waiting")
-            self.waiting += 1
-        try:
-            while not self._slots.acquire(timeout=0.1):
-                if not is_active():
-                    raise Cancelled("client gave up while queued")
-        finally:
+            if self._free and not self._waiters:
+                self._free -= 1
+                return
+            if len(self._waiters) >= self._max_queue:
+                raise Busy(
+                    f"server busy: {self._max_queue} requests already waiting; retry after a reply or "
+                    "ask the operator for a longer --max-queue"
+                )
+            turn = threading.Event()
+            self._waiters.append(turn)
+        while not turn.wait(0.1):  # checking every 100 ms whether the client is still there
+            if is_active():
+                continue
             with self._lock:
-                self.waiting -= 1
+                if not turn.is_set():
+                    self._waiters.remove(turn)
+                    raise Cancelled("client gave up while queued")
+            self.release()  # the slot arrived as the client left: hand it on
+            raise Cancelled("client gave up while queued")
 
     def release(self) -> None:
-        self._slots.release()
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().set()  # the slot passes straight to the first in line
+            else:
+                self._free += 1
+
+
+class ReplyWatch:
+    """Cancels calls whose client has not taken a reply within `timeout` seconds.
+
+    gRPC blocks the handler thread while a streamed reply waits for the client to read it; a client that
+    never reads would hold that thread, the call's place and the reply's memory forever.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._pending: dict[grpc.ServicerContext, float] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def sending(self, context: grpc.ServicerContext) -> None:
+        with self._lock:
+            self._pending[context] = time.monotonic() + self.timeout
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="musegenie-replies", daemon=True)
+                self._thread.start()
+
+    def sent(self, context: grpc.ServicerContext) -> None:
+        with self._lock:
+            self._pending.pop(context, None)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(min(1.0, self.timeout / 4))
+            now = time.monotonic()
+            with self._lock:
+                overdue = [c for c, deadline in self._pending.items() if deadline < now]
+                for context in overdue:
+                    del self._pending[context]
+            for context in overdue:
+                log.info("cancelling a call whose client left its reply unread for %gs", self.timeout)
+                context.cancel()
 
 
 def status_for(err: BaseException) -> tuple[grpc.StatusCode, str]:
@@ -105,10 +166,13 @@ def engine_version() -> str:
 class EditorService(pb_grpc.EditorServicer):
     """Serves one Pipeline; `pipeline` may arrive later (`set_pipeline`), until then: UNAVAILABLE."""
 
-    def __init__(self, limits: Limits, pipeline: Pipeline | None = None) -> None:
+    def __init__(
+        self, limits: Limits, pipeline: Pipeline | None = None, reply_timeout: float = 120.0
+    ) -> None:
         self.limits = limits
         self.pipeline = pipeline
         self.admission = Admission(limits.max_concurrent, limits.max_queue)
+        self.replies = ReplyWatch(reply_timeout)
 
     def set_pipeline(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
@@ -123,6 +187,7 @@ class EditorService(pb_grpc.EditorServicer):
         """Decoded audio, sample rate and region of a request; aborts with the matching status."""
         try:
             audio, sr = wire.audio_from_proto(request.audio)
+            audio_io.check_level(audio, "request audio")
         except AudioError as err:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
         if not request.HasField("region"):
@@ -135,6 +200,13 @@ class EditorService(pb_grpc.EditorServicer):
                 f"{self.limits.max_region_seconds:g} s",
             )
         return audio, sr, region
+
+    def _check(self, context: grpc.ServicerContext, check: Callable[[], object]) -> None:
+        """Refuse unusable parameters before the request takes a place in the queue."""
+        try:
+            check()
+        except EditError as err:
+            context.abort(*status_for(err))
 
     def _stream(self, context: grpc.ServicerContext, work: Callable[[Callable], Iterator]) -> Iterator:
         """Run `work(progress)` in a worker thread under an admission slot, yielding what it emits.
@@ -173,7 +245,11 @@ class EditorService(pb_grpc.EditorServicer):
         while True:
             kind, payload = events.get()
             if kind == "message":
-                yield payload
+                self.replies.sending(context)
+                try:
+                    yield payload  # returns once gRPC has handed the message to the client
+                finally:
+                    self.replies.sent(context)
             elif kind == "end":
                 return
             else:
@@ -223,6 +299,7 @@ class EditorService(pb_grpc.EditorServicer):
         pipeline = self._pipeline(context)
         audio, sr, _ = self._inputs(request, context)
         edit = wire.request_from_proto(request)
+        self._check(context, lambda: pipeline.check(edit))
 
         def work(progress: Callable) -> Iterator[pb.EditEvent]:
             result = pipeline.edit(audio, sr, edit, progress)
@@ -255,6 +332,7 @@ class EditorService(pb_grpc.EditorServicer):
         pipeline = self._pipeline(context)
         audio, sr, _ = self._inputs(request, context)
         explore = wire.request_from_proto(request)
+        self._check(context, lambda: pipeline.check(explore, explore=True))
 
         def work(progress: Callable) -> Iterator[pb.ExploreVariant]:
             variants = pipeline.explore(audio, sr, explore, progress)

@@ -69,7 +69,8 @@ REPLIES: dict[str, str] = {
     f"{PREFIX}/inferred": "action [action ...] (one per chunk of the region)",
     f"{PREFIX}/variant": "action out_path",
     f"{PREFIX}/done": "[out_path] (edit: the result file; actions/explore: nothing)",
-    f"{PREFIX}/error": "CODE message (CODE is a gRPC status name or INVALID_ARGUMENT for a bad message)",
+    f"{PREFIX}/error": "CODE message (a gRPC status name; INVALID_ARGUMENT for a bad message, with id -1 "
+    "when the id is unreadable; RESOURCE_EXHAUSTED when the bridge's queue is full)",
 }
 
 PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE = (

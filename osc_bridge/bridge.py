@@ -1,15 +1,20 @@
 """The OSC bridge: UDP in from Max/Ableton, gRPC out to the engine, files for audio.
 
-One datagram = one request. Requests run on a small thread pool so several jobs can be in flight and
-progress flows back while an edit renders. Replies go to the sender's host on the reply port. Nothing a
-client sends can stop the bridge: every failure becomes `/musegenie/error id CODE message`.
+One datagram = one request (or a bundle of at most MAX_BUNDLE_MESSAGES, nested at most MAX_BUNDLE_DEPTH).
+Requests run on a small thread pool so several jobs can be in flight and progress flows back while an edit
+renders; at most `max_queue` more wait in line, first come first served, and any beyond are refused with
+RESOURCE_EXHAUSTED. Replies go to the sender's host on the reply port. Nothing a client sends can stop the
+bridge: every failure becomes `/musegenie/error id CODE message`, with the request's id whenever the bytes
+still show it (else -1).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import socketserver
+import struct
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,11 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pythonosc import osc_packet
+from pythonosc import osc_message
 from pythonosc.osc_message_builder import build_msg
 
 from engine.audio import AudioError, load, save_wav
 from engine.client import EditorClient, EditorError
+from engine.published_file import remove_stale_temporaries
 from engine.request import EditRequest
 from osc_bridge import addresses as osc
 from osc_bridge.parsing import BadMessage, parse
@@ -29,13 +35,64 @@ from osc_bridge.parsing import BadMessage, parse
 log = logging.getLogger(__name__)
 
 UDP_MAX = 65507  # the largest UDP payload over IPv4; python-osc's default server drops anything over 8 KB
+MAX_BUNDLE_DEPTH = 4  # bundles inside bundles; python-osc would recurse until the stack runs out
+MAX_BUNDLE_MESSAGES = 64  # requests in one datagram: one packet must not become thousands of jobs
+BUNDLE_HEAD = b"#bundle\0"
+# Bytes python-osc's message parser may trip over (bad type tags, truncation, non-UTF-8 strings).
+PARSE_ERRORS = (osc_message.ParseError, ValueError, IndexError, struct.error, OverflowError)
 
+# A temp file is `.<name>.<pid>.<8 random>.tmp` (engine.published_file): its name must fit the limit too.
+TEMP_NAME_EXTRA = 1 + 1 + 7 + 1 + 8 + 4
 Reply = Callable[..., None]
 
 
-class _UDPServer(socketserver.ThreadingUDPServer):
+class PacketError(Exception):
+    """A datagram that is not OSC, or a bundle beyond the bounds above."""
+
+
+def split_packet(data: bytes, depth: int = 0, out: list[bytes] | None = None) -> list[bytes]:
+    """The message datagrams of an OSC packet, bundles unpacked (time tags are ignored: jobs run now)."""
+    out = [] if out is None else out
+    if not data.startswith(BUNDLE_HEAD):
+        out.append(data)
+        return out
+    if depth >= MAX_BUNDLE_DEPTH:
+        raise PacketError(f"bundles nested more than {MAX_BUNDLE_DEPTH} deep")
+    if len(data) < 16:
+        raise PacketError("bundle shorter than its header")
+    pos = 16  # "#bundle\0" and the 8-byte time tag
+    while pos < len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big", signed=True)
+        if pos + 4 > len(data) or size <= 0 or size % 4 or pos + 4 + size > len(data):
+            raise PacketError(f"bundle element at byte {pos} has a bad size ({size})")
+        split_packet(data[pos + 4 : pos + 4 + size], depth + 1, out)
+        if len(out) > MAX_BUNDLE_MESSAGES:
+            raise PacketError(f"more than {MAX_BUNDLE_MESSAGES} messages in one datagram: send fewer")
+        pos += 4 + size
+    return out
+
+
+def recover_id(dgram: bytes) -> int:
+    """The request id of a message python-osc could not parse, if its first argument is still readable."""
+    try:
+        address_end = dgram.index(b"\0")
+        tags = -(-(address_end + 1) // 4) * 4  # strings are NUL-terminated and padded to 4 bytes
+        if dgram[tags : tags + 2] not in (b",i", b",h"):
+            return -1
+        args = -(-(dgram.index(b"\0", tags) + 1) // 4) * 4
+        size = 4 if dgram[tags + 1 : tags + 2] == b"i" else 8
+        if args + size > len(dgram):
+            return -1
+        return int.from_bytes(dgram[args : args + size], "big", signed=True)
+    except ValueError:
+        return -1
+
+
+class _UDPServer(socketserver.UDPServer):
+    """Datagrams are handled one at a time, in arrival order (parsing and queueing are quick; the jobs
+    run on the pool): a thread per datagram would let a later request overtake an earlier one."""
+
     max_packet_size = UDP_MAX
-    daemon_threads = True
     allow_reuse_address = True
 
 
@@ -47,7 +104,8 @@ class OscBridge:
         listen: (host, port) to receive on; 127.0.0.1 unless told otherwise.
         reply_port: replies go to the sender's host on this port (Max: `udpreceive 9001`).
         out_dir: every file the bridge writes goes here, with a unique name.
-        workers: jobs that may run at once (more wait in line).
+        workers: jobs that may run at once.
+        max_queue: jobs that may wait for a worker; more are refused with RESOURCE_EXHAUSTED.
     """
 
     def __init__(
@@ -57,12 +115,17 @@ class OscBridge:
         reply_port: int = 9001,
         out_dir: str | Path = "musegenie-out",
         workers: int = 4,
+        max_queue: int = 32,
     ):
         self.client = client
         self.reply_port = reply_port
         self.out_dir = Path(out_dir).expanduser().resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="osc-job")
+        for stale in remove_stale_temporaries(self.out_dir):  # writes of an earlier bridge that was killed
+            log.info("removed stale temporary file %s", stale)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="osc-job")  # FIFO
+        self._places = threading.BoundedSemaphore(workers + max_queue)  # jobs running or waiting
+        self._capacity = workers + max_queue
         self._send_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         bridge = self
 
@@ -72,6 +135,10 @@ class OscBridge:
 
         self._server = _UDPServer(listen, Handler)
         self._thread: threading.Thread | None = None
+        try:
+            self._name_max = os.pathconf(self.out_dir, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            self._name_max = 255
         self._handlers: dict[str, Callable[..., None]] = {
             osc.PING: self._ping,
             osc.ACTIONS: self._actions,
@@ -117,18 +184,31 @@ class OscBridge:
     def _on_datagram(self, data: bytes, sender: tuple[str, int]) -> None:
         host = sender[0]
         try:
-            messages = [m.message for m in osc_packet.OscPacket(data).messages]
-        except osc_packet.ParseError as err:
-            self._send(host, osc.ERROR, -1, "INVALID_ARGUMENT", f"malformed OSC packet: {err}")
+            dgrams = split_packet(data)
+        except PacketError as err:
+            self._send(host, osc.ERROR, recover_id(data), "INVALID_ARGUMENT", f"malformed OSC packet: {err}")
             return
-        for message in messages:
+        for dgram in dgrams:
             try:
+                message = osc_message.OscMessage(dgram)
                 request, request_id, values = parse(message.address, list(message.params))
             except BadMessage as err:
                 self._send(host, osc.ERROR, err.request_id, "INVALID_ARGUMENT", str(err))
                 continue
+            except PARSE_ERRORS as err:
+                reason = f"malformed OSC message: {type(err).__name__}: {err}"
+                self._send(host, osc.ERROR, recover_id(dgram), "INVALID_ARGUMENT", reason)
+                continue
+            if not self._places.acquire(blocking=False):
+                reason = f"bridge busy: {self._capacity} jobs running or waiting; wait for their replies"
+                self._send(host, osc.ERROR, request_id, "RESOURCE_EXHAUSTED", reason)
+                continue
             reply = lambda address, *args, _h=host: self._send(_h, address, *args)  # noqa: E731
-            self._pool.submit(self._run, self._handlers[request.address], reply, request_id, values)
+            try:
+                self._pool.submit(self._run, self._handlers[request.address], reply, request_id, values)
+            except RuntimeError:  # the bridge is stopping
+                self._places.release()
+                self._send(host, osc.ERROR, request_id, "UNAVAILABLE", "the bridge is shutting down")
 
     def _run(
         self, handler: Callable[..., None], reply: Reply, request_id: int, values: dict[str, Any]
@@ -144,6 +224,8 @@ class OscBridge:
         except Exception as err:  # the bridge outlives any one job; the log keeps the traceback
             log.exception("request %d failed", request_id)
             reply(osc.ERROR, request_id, "INTERNAL", f"{type(err).__name__}: {err}")
+        finally:
+            self._places.release()
 
     # --- files -----------------------------------------------------------------------------------------
     def _read(self, request_id: int, in_path: str) -> tuple[Any, int]:
@@ -155,7 +237,11 @@ class OscBridge:
         return load(path)
 
     def _output_path(self, in_path: str, tag: str) -> Path:
-        out = self.out_dir / f"{Path(in_path).stem}.{tag}.{uuid.uuid4().hex[:8]}.wav"
+        """A new name under out_dir: the input's stem (shortened to fit the file-name limit), tag, random."""
+        suffix = f".{tag}.{uuid.uuid4().hex[:8]}.wav"
+        room = max(0, self._name_max - len(suffix.encode()) - TEMP_NAME_EXTRA)
+        stem = Path(in_path).stem.encode()[:room].decode(errors="ignore")
+        out = self.out_dir / f"{stem}{suffix}"
         if out.resolve() == Path(in_path).expanduser().resolve() or self.out_dir not in out.resolve().parents:
             raise BadMessage(-1, f"refusing to write {out}")
         return out
@@ -189,10 +275,11 @@ class OscBridge:
         instrument: list[str],
     ) -> None:
         audio, sample_rate = self._read(request_id, in_path)
+        out = self._output_path(in_path, f"edit{request_id}")  # before the work: a bad name fails fast
         progress = lambda fraction, _stage: reply(osc.PROGRESS, request_id, float(fraction))  # noqa: E731
         request = EditRequest((start_s, end_s), tuple(action), tuple(instrument) or None)
         result = self.client.edit(audio, sample_rate, request, on_progress=progress)
-        out = save_wav(self._output_path(in_path, f"edit{request_id}"), result.audio, sample_rate)
+        out = save_wav(out, result.audio, sample_rate)
         reply(osc.DONE, request_id, str(out))
 
     def _infer(self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float) -> None:

@@ -51,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=4, help="requests handled at once (others wait in line)"
     )
+    parser.add_argument("--max-queue", type=int, default=32,
+                        help="requests waiting for a worker; more get /musegenie/error id RESOURCE_EXHAUSTED")  # fmt: skip
     parser.add_argument("--serve-bundle", type=Path, metavar="DIR",
                         help="also run the engine in this process on this bundle (binds --engine's port on 127.0.0.1)")  # fmt: skip
     parser.add_argument("--providers", default="auto", help="onnxruntime providers for --serve-bundle")
@@ -64,14 +66,16 @@ def run(args: argparse.Namespace) -> int:
         port = host_port(args.engine)[1]
         try:
             server = start_server(
-                args.serve_bundle, ServerConfig(port=port, token=token), RuntimeConfig(args.providers)
+                args.serve_bundle,
+                ServerConfig(port=port, token=token, max_per_peer=0),  # the bridge is its only client
+                RuntimeConfig(args.providers),
             )
         except (BundleError, OSError, RuntimeError) as err:
             raise CommandError(f"could not serve {args.serve_bundle}: {err}") from err
         target = server.target
     client = EditorClient(target, token=token, tls_ca=args.tls_ca)
     try:
-        bridge = OscBridge(client, args.listen, args.reply_port, args.out_dir, args.workers)
+        bridge = OscBridge(client, args.listen, args.reply_port, args.out_dir, args.workers, args.max_queue)
     except OSError as err:
         raise CommandError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {err}") from err
     bridge.start()

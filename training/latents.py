@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import random
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.published_file import publish
+from engine.published_file import publish, temp_beside
 from training.data.annotations import EVENT_TYPES, INSTRUMENTS
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ def write_entry(
             if value.shape[0] != frames:
                 raise ValueError(f"{name}: {key} has {value.shape[0]} frames, latents have {frames}")
             arrays[key] = np.asarray(value, dtype=np.uint8)  # (T, I) or (T, E)
-    fd, tmp = tempfile.mkstemp(dir=latent_dir, prefix=f".{name}.", suffix=".npz")
+    fd, tmp = temp_beside(latent_dir / f"{name}.npz")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)

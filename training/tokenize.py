@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from engine import audio as audio_io
+from engine.published_file import remove_stale_temporaries
 from training import checkpoint
 from training.data import annotations
 from training.data.manifest import Entry, read_entries
@@ -150,6 +151,7 @@ def tokenize(
         bar.update(1)
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)  # half-written shards of a run that was killed
     with tqdm(total=len(todo), desc="tokenize", unit="file", dynamic_ncols=True) as bar:
         for i, (_, entry) in enumerate(todo):
             duration = None if entry.end is None else entry.end - entry.start

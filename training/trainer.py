@@ -114,6 +114,14 @@ class _Window:
             value = value.detach().float() if isinstance(value, torch.Tensor) else float(value)
             self.sums[name] = self.sums.get(name, 0.0) + value
 
+    def state(self) -> dict[str, Any]:
+        """The running sums, for a checkpoint: a resumed run then logs what an uninterrupted one would."""
+        return {"steps": self.steps, "sums": {k: float(v) for k, v in self.sums.items()}}
+
+    def load(self, state: dict[str, Any] | None) -> None:
+        if state is not None:  # checkpoints written before the window was saved have none
+            self.steps, self.sums = int(state["steps"]), dict(state["sums"])
+
     def means(self) -> dict[str, float]:
         return {k: float(v) / max(1, self.steps) for k, v in self.sums.items()}
 
@@ -180,8 +188,9 @@ def _restore(
     ema: EMA,
     optimizer: torch.optim.Optimizer,
     info: distributed.DistInfo,
-) -> tuple[int, int, int]:
-    """Load weights, EMA, optimizer and this rank's RNG states from a checkpoint; returns (step, epoch, position)."""
+) -> tuple[int, int, int, dict | None]:
+    """Load weights, EMA, optimizer and this rank's RNG states from a checkpoint; returns (step, epoch,
+    position, the loss-averaging window's state)."""
     state, optimizer_state, rng_states = checkpoint.load_training_state(found, info.device)
     _check_resume(state, task, config, found)
     checkpoint.load_weights(task.model, found, ema=False)
@@ -197,7 +206,7 @@ def _restore(
             info.world_size,
         )
     log.info("resumed %s from %s (step %d, epoch %d)", task.kind, found, state["step"], state["epoch"])
-    return state["step"], state["epoch"], state["position"]
+    return state["step"], state["epoch"], state["position"], state.get("window")
 
 
 def train(
@@ -274,9 +283,9 @@ def _train(
     ema = EMA(model, config.ema_decay)
     optimizer = make_optimizer(model, config)
     rng.seed_everything(config.seed + info.rank)
-    step, epoch, position = 0, 0, 0
+    step, epoch, position, window_state = 0, 0, 0, None
     if found is not None:
-        step, epoch, position = _restore(found, task, config, ema, optimizer, info)
+        step, epoch, position, window_state = _restore(found, task, config, ema, optimizer, info)
 
     if config.compile:
         model.compile()
@@ -328,6 +337,7 @@ def _train(
                 "position": position,
                 "ema_updates": ema.updates,
                 "world_size": info.world_size,
+                "window": window.state(),
             }
             path = checkpoint.save(
                 run_dir, step, model, ema.model, optimizer, state, rng_states, config.keep_checkpoints
@@ -349,6 +359,7 @@ def _train(
         dynamic_ncols=True,
     )
     window = _Window()
+    window.load(window_state)
     started = time.monotonic()
     saved_step = step if found is not None else -1
     first_step = step

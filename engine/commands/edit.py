@@ -6,12 +6,15 @@
 
 Runs on a server (--engine HOST:PORT) or in this process (--bundle DIR, default models/default). The
 output has the input's rate and channels; everything outside the region and its short crossfades is
-bit-identical to the input.
+bit-identical to the input. `-o` may name a folder: the result is then `<input stem>_edit.wav` in it. An
+output that is the input (the same path, a symlink or a hard link to it) is refused before any work: the
+original is never replaced.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from tqdm import tqdm
@@ -27,6 +30,7 @@ from engine.commands.editor_args import (
     open_editor,
     split_list,
 )
+from engine.published_file import remove_stale_temporaries
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,14 +39,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--action", help="one action (id or name) for the whole region")
     which.add_argument("--actions", help="comma-separated actions spread evenly across the region")
     parser.add_argument(
-        "-o", "--output", type=Path, required=True, help="where to write the edited audio (WAV)"
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="where to write the edited audio (WAV); a folder gets <input stem>_edit.wav; never the input",
     )
     add_instrument_argument(parser)
     add_sampling_arguments(parser)
     add_engine_arguments(parser)
 
 
+def output_path(input_path: Path, output: Path) -> Path:
+    """Where to write: `output`, or `<stem>_edit.wav` inside it when it is a folder. Raises CommandError
+    when that would replace the input (however it is reached) or cannot be a file, before any work."""
+    if output.is_dir():
+        output = output / f"{input_path.stem}_edit.wav"
+    if output.resolve() == input_path.resolve() or (
+        output.exists() and input_path.exists() and os.path.samefile(output, input_path)
+    ):
+        raise CommandError(f"output {output} is the input file: choose another -o, the original is kept")
+    if output.is_dir():
+        raise CommandError(f"output {output} is a folder")
+    parent = output.parent
+    while not parent.exists():  # save_wav creates missing folders; a file in the way cannot become one
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CommandError(f"cannot write {output}: {parent} is not a folder")
+    return output
+
+
 def run(args: argparse.Namespace) -> int:
+    output = output_path(args.input, args.output)
+    remove_stale_temporaries(output.parent, output.name)  # left by an earlier run that was killed
     actions = [args.action] if args.action is not None else split_list(args.actions)
     if not actions:
         raise CommandError("--actions is empty")
@@ -55,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
             bar.update(round(100 * fraction) - bar.n)
 
         edited = editor.edit(audio, sr, request, on_progress=on_progress).audio
-    audio_io.save_wav(args.output, edited, sr)
+    audio_io.save_wav(output, edited, sr)
     print(
-        f"wrote {args.output} ({edited.shape[0]} ch, {sr} Hz, region {args.start:g}-{args.end:g} s, actions {actions})"
+        f"wrote {output} ({edited.shape[0]} ch, {sr} Hz, region {args.start:g}-{args.end:g} s, actions {actions})"
     )
     return 0

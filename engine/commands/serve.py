@@ -1,7 +1,8 @@
 """Run the gRPC edit server on a model bundle until SIGTERM/Ctrl-C (in-flight edits finish first).
 
 Binds 127.0.0.1:50051 by default. For a remote GPU box bind 0.0.0.0 and set a token (--token or
-$MUSEGENIE_TOKEN) and, better, --tls-cert/--tls-key. Health (grpc.health.v1) turns SERVING once the bundle
+$MUSEGENIE_TOKEN) and, better, --tls-cert/--tls-key: a host other than loopback without a token is
+refused unless --insecure is given (then, and without TLS, a warning is logged). Health (grpc.health.v1) turns SERVING once the bundle
 is loaded and warm; reflection is on, so `grpcurl -plaintext 127.0.0.1:50051 list` works.
 """
 

@@ -150,3 +150,9 @@ def test_absurd_sample_rate(tmp_path):
 def test_check_rejects(array, message):
     with pytest.raises(AudioError, match=message):
         audio.check(array, 16000, source="request")
+
+
+def test_unusable_paths_are_audio_errors(tmp_path):
+    for path in ("/" + "a" * 300 + ".wav", tmp_path, tmp_path / "missing.wav"):
+        with pytest.raises(AudioError):
+            audio.load(path)

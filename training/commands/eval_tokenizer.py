@@ -18,6 +18,7 @@ from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from training.checkpoint import load_model
 from training.commands.runs import run_of_kind
+from training.data.audio_segments import readable_entries
 from training.data.manifest import read_entries, split_entries
 from training.evaluation.tokenizer import TokenizerEvalConfig, evaluate, summary_table
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     data = args.data or info.extra.get("data")
     if data is None:
         raise CommandError("the run does not record its data: pass --data")
-    entries = read_entries(data)
+    entries = readable_entries(read_entries(data))  # split as training did: unreadable files first out
     if args.split == "held-out":
         task = info.extra.get("task", {})
         _, entries = split_entries(

@@ -26,6 +26,29 @@ SAMPLE_RATE = 16_000
 _MAX_ATTEMPTS = 8  # draws per item before giving up when files turn out corrupt mid-read
 
 
+def readable_entries(entries: Sequence[Entry]) -> list[Entry]:
+    """The entries whose file has a readable header and at least one sample, each bad file warned about
+    once. Splitting only these keeps one corrupt file from becoming the whole held-out set."""
+    bad: dict[Path, str] = {}
+    checked: set[Path] = set()
+    for entry in entries:
+        if entry.path in checked:
+            continue
+        checked.add(entry.path)
+        try:
+            if audio_io.info(entry.path).frames == 0:
+                raise audio_io.AudioError("no samples")
+        except audio_io.AudioError as err:
+            bad[entry.path] = str(err)
+            log.warning("skipping %s: %s", entry.path, err)
+    if bad:
+        log.warning("%d of %d files skipped as unreadable", len(bad), len(checked))
+    good = [e for e in entries if e.path not in bad]
+    if not good:
+        raise ManifestError(f"none of the {len(checked)} files is readable audio")
+    return good
+
+
 @dataclass(frozen=True)
 class _Source:
     path: Path

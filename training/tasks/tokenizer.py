@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from training.data.audio_segments import AudioSegments, Curriculum, random_crop
+from training.data.audio_segments import AudioSegments, Curriculum, random_crop, readable_entries
 from training.data.manifest import read_entries, split_entries
 from training.diffusion import FlowConfig, flow_loss, sample_time, synchronise_noise
 from training.metrics import log_mel_distance
@@ -57,7 +57,8 @@ class TokenizerTask:
         self.model: Tokenizer = build(config.preset, **model_overrides)
         self.curriculum = Curriculum.parse(config.curriculum)
         sample_rate = self.model.config.sample_rate
-        train_entries, held_out = split_entries(read_entries(data), config.val_fraction, seed)
+        entries = readable_entries(read_entries(data))  # before splitting: see readable_entries
+        train_entries, held_out = split_entries(entries, config.val_fraction, seed)
         # Items are the longest curriculum length; `loss` crops them to the current one (hop multiples).
         self.dataset = AudioSegments(train_entries, self.curriculum.max_seconds, sample_rate, seed)
         log.info(
