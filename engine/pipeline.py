@@ -218,6 +218,26 @@ class Pipeline:
                 raise EditError(str(err.args[0])) from err
         return ids
 
+    def instrument_ids(self, instruments: Sequence[int | str]) -> list[int]:
+        """Indices into the bundle's instrument vocabulary for instruments given by id or name."""
+        names = self.bundle.instruments
+        if not self.conditioned or not names:
+            raise EditError(
+                f"bundle {self.bundle.name!r} was trained without instrument conditioning, so it cannot "
+                "be asked who plays: leave instruments unset, or use a bundle that lists instruments"
+            )
+        ids = []
+        for item in instruments:
+            if isinstance(item, (int, np.integer)) or (isinstance(item, str) and item.isdigit()):
+                if not 0 <= int(item) < len(names):
+                    raise EditError(f"instrument id {item} out of range 0..{len(names) - 1}")
+                ids.append(int(item))
+            elif item in names:
+                ids.append(names.index(item))
+            else:
+                raise EditError(f"unknown instrument {item!r} (this bundle knows: {', '.join(names)})")
+        return sorted(set(ids))
+
     def explore_ids(self, actions: Sequence[int | str] | None) -> list[int]:
         """The ids `explore` renders: the given ones (each once is plenty) or every action (raises EditError)."""
         ids = self.action_ids(actions) if actions else [a.id for a in self.actions]
