@@ -31,6 +31,7 @@ from engine.bundle import Bundle, load_bundle  # noqa: E402
 from engine.client import EditorClient, EditorError  # noqa: E402
 from engine.commands.editor_args import default_bundle  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
+from engine.request import EditRequest  # noqa: E402
 from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
 from engine.server import ServerConfig, start_server  # noqa: E402
 
@@ -114,7 +115,9 @@ def time_edits(pipeline, region_s: float, repeats: int, context: float) -> list[
     times = []
     for i in range(repeats + 1):  # the first call is a warm-up for this shape
         began = time.perf_counter()
-        pipeline.edit(audio, SR, (start, start + region_s), [i % pipeline.bundle.num_actions], seed=i)
+        pipeline.edit(
+            audio, SR, EditRequest((start, start + region_s), [i % pipeline.bundle.num_actions], seed=i)
+        )
         if i:
             times.append(time.perf_counter() - began)
     return times
@@ -132,7 +135,11 @@ def throughput(pipeline, clients: int, edits_each: int) -> tuple[float, float, i
         with EditorClient(server.target) as c:
             for j in range(edits_each):
                 try:
-                    c.edit(audio, SR, 3.0, 3.0 + region, [(i + j) % pipeline.bundle.num_actions], seed=j)
+                    c.edit(
+                        audio,
+                        SR,
+                        EditRequest((3.0, 3.0 + region), [(i + j) % pipeline.bundle.num_actions], seed=j),
+                    )
                 except EditorError as err:
                     if err.code != "RESOURCE_EXHAUSTED":
                         raise

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from engine.audio import load  # noqa: E402
 from engine.client import EditorClient, EditorError  # noqa: E402
 from engine.commands.editor_args import default_bundle  # noqa: E402
+from engine.request import EditRequest  # noqa: E402
 from engine.runtime import RuntimeConfig  # noqa: E402
 from engine.server import ServerConfig, start_server  # noqa: E402
 from osc_bridge.demo import EXAMPLE  # noqa: E402
@@ -52,7 +53,7 @@ def run_client(
                     started.append(time.perf_counter())
 
             try:
-                client.edit(audio, SR, *region, [i % 4], seed=seed + i, on_progress=on_progress)
+                client.edit(audio, SR, EditRequest(region, [i % 4], seed=seed + i), on_progress=on_progress)
                 done = time.perf_counter()
                 records.append(("OK", started[0] - sent, done - started[0]))
             except EditorError as err:
@@ -87,7 +88,7 @@ def main() -> None:
     records: list[tuple[str, float, float | None]] = []
     try:
         with EditorClient(server.target) as warm:  # one edit first: the timings below are steady state
-            warm.edit(audio, SR, *region, [0])
+            warm.edit(audio, SR, EditRequest(region, [0]))
         threads = [
             threading.Thread(
                 target=run_client, args=(server.target, audio, region, args.edits, 100 * c, records)

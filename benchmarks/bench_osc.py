@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.audio import load, save_wav
 from engine.commands.editor_args import default_bundle
+from engine.request import EditRequest
 from engine.server import ServerConfig, start_server
 from osc_bridge import addresses as osc
 from osc_bridge.demo import EXAMPLE
@@ -58,7 +59,9 @@ def main() -> None:
             def over_osc() -> None:
                 assert max_patch.call(osc.EDIT, str(song), start, end, 0, timeout=600)[-1][0] == osc.DONE
 
-            grpc_s = timed(lambda: bridge.client.edit(audio, sr, start, end, [0]), args.repeats)
+            grpc_s = timed(
+                lambda: bridge.client.edit(audio, sr, EditRequest((start, end), [0])), args.repeats
+            )
             osc_s = timed(over_osc, args.repeats)
     finally:
         server.stop(0)

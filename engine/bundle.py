@@ -53,6 +53,7 @@ REQUIRED_KEYS = (
     "parity",
     "command",
 )
+ESTIMATOR_KEY = "instrument_estimator"  # optional: file of the instrument-activity estimator (.npz)
 DEFAULT_KEYS = ("steps", "decoder_steps", "guidance", "sampler", "context_seconds", "crossfade_ms")
 _CHUNK = 1 << 20
 
@@ -240,7 +241,8 @@ class Manifest:
     decoder_space: DecoderSpace  # where the tokenizer decoder's flow runs (engine.decoder_space)
     num_actions: int
     actions: list[Action]
-    instruments: list[str]
+    instruments: list[str]  # the conditioning vocabulary an edit may ask for ([] = not conditioned)
+    estimator: str | None  # file of the instrument-activity estimator (engine/instruments.py), if any
     defaults: Defaults
     graphs: Mapping[str, GraphSpec]
     files: Mapping[str, Mapping[str, Any]]  # relpath -> {sha256, bytes}
@@ -278,6 +280,9 @@ class Manifest:
         except (ValueError, TypeError) as err:
             raise BundleError(f"{where}: decoder space: {err}") from err
         files = _table(data, "files", where)
+        estimator = data.get(ESTIMATOR_KEY)
+        if estimator is not None and estimator not in files:
+            raise BundleError(f"{where}: {ESTIMATOR_KEY} file {estimator!r} is not listed in files")
         return cls(
             format_version=FORMAT_VERSION,
             name=get("name", str),
@@ -292,6 +297,7 @@ class Manifest:
             num_actions=num_actions,
             actions=actions,
             instruments=[str(i) for i in _table(data, "instruments", where, list)],
+            estimator=None if estimator is None else str(estimator),
             defaults=_defaults(_table(data, "defaults", where), where),
             graphs=_graphs(_table(data, "graphs", where), files, where),
             files=files,
@@ -322,6 +328,11 @@ class Bundle(Manifest):
     """A loaded bundle: its parsed manifest and the folder its files are in."""
 
     path: Path
+
+    @property
+    def estimator_path(self) -> Path | None:
+        """The instrument-activity estimator's file, if the bundle has one."""
+        return None if self.estimator is None else self.path / self.estimator
 
     def graph_path(self, name: str) -> Path:
         """Absolute path of a graph's ONNX file."""

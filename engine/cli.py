@@ -30,6 +30,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "training.commands.train_dynamics",
         "train the action-conditioned inpainting model",
     ),
+    ("train", "instruments"): (
+        "training.commands.train_instruments",
+        "train the instrument-activity estimator (who plays, per second)",
+    ),
     ("tokenize",): ("training.commands.tokenize", "encode a collection into latent shards for LAM/dynamics"),
     ("eval", "tokenizer"): (
         "training.commands.eval_tokenizer",
@@ -59,7 +63,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
 
 GROUPS = {
     "data": "data quality filter: label clips, train the filter, filter a collection",
-    "train": "train a model (tokenizer, lam, dynamics)",
+    "train": "train a model (tokenizer, lam, dynamics, instruments)",
     "eval": "evaluate a trained model",
     "actions": "work with the learned actions of a bundle",
     "bundle": "inspect a model bundle",

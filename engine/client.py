@@ -2,9 +2,11 @@
 
     with EditorClient("127.0.0.1:50051") as engine:
         engine.wait_ready()
-        edited = engine.edit(audio, 44100, start=4.0, end=6.0, actions=["a3"], seed=1)
+        result = engine.edit(audio, 44100, EditRequest((4.0, 6.0), actions=["a3"], seed=1))
+        edited = result.audio
 
-Audio is (C, N) float32 at any rate; actions are ids or names. Failures raise `EditorError` whose `code`
+Audio is (C, N) float32 at any rate; actions and instruments are ids or names (`engine.request`).
+Failures raise `EditorError` whose `code`
 is the gRPC status name ("INVALID_ARGUMENT", "OUT_OF_RANGE", "RESOURCE_EXHAUSTED", "UNAUTHENTICATED",
 "UNAVAILABLE", "DEADLINE_EXCEEDED", ...).
 """
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -22,6 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from engine import wire
 from engine.bundle import Action
+from engine.request import EditRequest, EditResult
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
 
@@ -138,65 +142,71 @@ class EditorClient:
         names = ", ".join(a.name for a in self.info().actions)
         raise EditorError("INVALID_ARGUMENT", f"unknown action {action!r} (known: {names})")
 
-    # Work ------------------------------------------------------------------------------------------------
-    def edit_with_actions(
-        self,
-        audio: np.ndarray,
-        sample_rate: int,
-        start: float,
-        end: float,
-        actions: Sequence[int | str],
-        steps: int | None = None,
-        guidance: float | None = None,
-        seed: int = 0,
-        on_progress: Callable[[float, str], None] | None = None,
-        context_seconds: float | None = None,
-        decoder_steps: int | None = None,
-        timeout: float | None = None,
-    ) -> tuple[np.ndarray, list[int]]:
-        """`edit`, also returning the action id the engine used for each latent frame of the region."""
-        request = pb.EditRequest(
-            audio=wire.audio_to_proto(audio, sample_rate),
-            region=pb.Region(start=start, end=end),
-            actions=[self.action_id(a) for a in actions],
-            params=wire.params_to_proto(steps, guidance, seed, context_seconds, decoder_steps),
+    def instrument_name(self, instrument: int | str) -> str:
+        """An instrument name from an id, a digit string or a name (raises EditorError INVALID_ARGUMENT)."""
+        names = list(self.info().instruments)
+        if not names:
+            raise EditorError(
+                "INVALID_ARGUMENT",
+                f"the engine's bundle {self.info().bundle_name!r} was trained without instrument conditioning: "
+                "leave instruments unset",
+            )
+        if isinstance(instrument, (int, np.integer)) or (
+            isinstance(instrument, str) and instrument.isdigit()
+        ):
+            if 0 <= int(instrument) < len(names):
+                return names[int(instrument)]
+            raise EditorError(
+                "INVALID_ARGUMENT", f"instrument id {instrument} out of range 0..{len(names) - 1}"
+            )
+        if instrument in names:
+            return str(instrument)
+        raise EditorError(
+            "INVALID_ARGUMENT", f"unknown instrument {instrument!r} (known: {', '.join(names)})"
         )
-        try:
-            for event in self._stub.Edit(request, **self._kw(timeout)):
-                if event.HasField("progress") and on_progress is not None:
-                    on_progress(event.progress.fraction, event.progress.stage)
-                elif event.HasField("result"):
-                    edited, _ = wire.audio_from_proto(event.result.audio, "engine reply")
-                    return edited, list(event.result.frame_actions)
-        except grpc.RpcError as err:
-            raise EditorError.from_rpc(err) from err
-        raise EditorError("INTERNAL", "the engine closed the edit stream without a result")
 
+    def _resolved(self, request: EditRequest) -> EditRequest:
+        """The request with action ids and instrument names, as the wire carries them."""
+        instruments = request.instruments
+        if instruments is not None:
+            instruments = tuple(self.instrument_name(i) for i in instruments)
+        return replace(
+            request, actions=tuple(self.action_id(a) for a in request.actions), instruments=instruments
+        )
+
+    # Work ------------------------------------------------------------------------------------------------
     def edit(
         self,
         audio: np.ndarray,
         sample_rate: int,
-        start: float,
-        end: float,
-        actions: Sequence[int | str],
-        steps: int | None = None,
-        guidance: float | None = None,
-        seed: int = 0,
+        request: EditRequest,
         on_progress: Callable[[float, str], None] | None = None,
-        context_seconds: float | None = None,
-        decoder_steps: int | None = None,
         timeout: float | None = None,
-    ) -> np.ndarray:
-        """Re-imagine [start, end) seconds of (C, N) audio; returns the whole edited (C, N) float32 signal."""
-        return self.edit_with_actions(
-            audio, sample_rate, start, end, actions, steps, guidance, seed, on_progress,
-            context_seconds, decoder_steps, timeout,
-        )[0]  # fmt: skip
+    ) -> EditResult:
+        """Re-imagine `request.region` of (C, N) audio; the result holds the whole edited signal."""
+        message = wire.request_to_proto(audio, sample_rate, self._resolved(request))
+        try:
+            for event in self._stub.Edit(message, **self._kw(timeout)):
+                if event.HasField("progress") and on_progress is not None:
+                    on_progress(event.progress.fraction, event.progress.stage)
+                elif event.HasField("result"):
+                    r = event.result
+                    edited, _ = wire.audio_from_proto(r.audio, "engine reply")
+                    return EditResult(
+                        edited,
+                        sample_rate,
+                        np.asarray(r.frame_actions, np.int64),
+                        tuple(r.instruments),
+                        r.seconds,
+                    )
+        except grpc.RpcError as err:
+            raise EditorError.from_rpc(err) from err
+        raise EditorError("INTERNAL", "the engine closed the edit stream without a result")
 
     def infer_actions(
         self, audio: np.ndarray, sample_rate: int, start: float, end: float, timeout: float | None = None
     ) -> list[dict]:
-        """Per chunk of the region: {"start", "end", "action", "probabilities"} (seconds, id, list)."""
+        """Per chunk of the region: {"start", "end", "action", "probabilities", "instruments"}."""
         request = pb.InferActionsRequest(
             audio=wire.audio_to_proto(audio, sample_rate), region=pb.Region(start=start, end=end)
         )
@@ -205,33 +215,24 @@ class EditorClient:
         except grpc.RpcError as err:
             raise EditorError.from_rpc(err) from err
         return [
-            {"start": c.start, "end": c.end, "action": c.action, "probabilities": list(c.probabilities)}
+            {
+                "start": c.start,
+                "end": c.end,
+                "action": c.action,
+                "probabilities": list(c.probabilities),
+                "instruments": list(c.instruments),
+            }
             for c in reply.chunks
         ]
 
     def explore(
-        self,
-        audio: np.ndarray,
-        sample_rate: int,
-        start: float,
-        end: float,
-        actions: Sequence[int | str] | None = None,
-        steps: int | None = None,
-        guidance: float | None = None,
-        seed: int = 0,
-        context_seconds: float | None = None,
-        decoder_steps: int | None = None,
-        timeout: float | None = None,
+        self, audio: np.ndarray, sample_rate: int, request: EditRequest, timeout: float | None = None
     ) -> Iterator[tuple[Action, np.ndarray]]:
-        """Yield (action, edited (C, N) audio) for each action (all by default) as the engine finishes it."""
-        request = pb.ExploreRequest(
-            audio=wire.audio_to_proto(audio, sample_rate),
-            region=pb.Region(start=start, end=end),
-            actions=[self.action_id(a) for a in actions or ()],
-            params=wire.params_to_proto(steps, guidance, seed, context_seconds, decoder_steps),
-        )
+        """Yield (action, edited (C, N) audio) per action of the request (all when it names none), as the
+        engine finishes each."""
+        message = wire.request_to_proto(audio, sample_rate, self._resolved(request), pb.ExploreRequest)
         try:
-            for variant in self._stub.Explore(request, **self._kw(timeout)):
+            for variant in self._stub.Explore(message, **self._kw(timeout)):
                 edited, _ = wire.audio_from_proto(variant.audio, "engine reply")
                 yield Action(variant.action.id, variant.action.name, variant.action.description), edited
         except grpc.RpcError as err:

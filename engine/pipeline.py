@@ -1,34 +1,40 @@
 """The edit: encode -> mask -> action-conditioned dynamics sampling -> guided decode -> stitch.
 
-`Pipeline(runtime).edit(audio, sample_rate, region, actions, ...)` re-imagines `region` (seconds) of a
-(C, N) float32 signal of any rate and channel count:
+`Pipeline(runtime).edit(audio, sample_rate, EditRequest(region, actions, ...))` re-imagines `region`
+(seconds) of a (C, N) float32 signal of any rate and channel count:
 
 1. take the region plus `context_seconds` each side (clipped at the file edges), downmix to mono and
    resample to the model rate; pad to a whole number of action chunks;
 2. encode to latents (T, D); mask the frames the region touches;
 3. sample the dynamics model from noise on the masked frames (classifier-free guidance: the conditional
    and the null-action batch run together), with the chosen actions on the masked frames and the actions
-   the LAM hears in the context on the others; one id fills the region, several are spread evenly;
+   the LAM hears in the context on the others; one id fills the region, several are spread evenly; an
+   instrument-conditioned bundle also gets who plays in each frame: the context's players as the bundle's
+   instrument estimator hears them, and in the region the requested set (default: the players heard there);
 4. decode the region plus a margin with the diffusion decoder, re-imposing the known audio (noised to
    the current level) outside the region after every step, so the edit joins its surroundings;
 5. resample back, equal-power crossfade over `crossfade_ms` just outside each region edge and write the
    result into every channel. Samples outside region +/- crossfade are returned bit-identical; the same
    seed gives the same output.
 
-Letters in shape comments: B batch, C channels, N samples, T latent frames, D latent width, K chunks.
+Letters in shape comments: B batch, C channels, N samples, T latent frames, D latent width, K chunks,
+I instruments.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine import audio as audio_io
 from engine.bundle import Action
+from engine.instruments import InstrumentEstimator, seconds_to_frames
+from engine.request import EditRequest, EditResult
 from engine.runtime import Runtime
 from engine.sampling import METHODS, sample, timesteps, velocity_calls
 
@@ -42,7 +48,7 @@ DECODER_MARGIN_S = 1.0
 
 
 class EditError(ValueError):
-    """Parameters that cannot be used: unknown action, steps out of range, too many actions."""
+    """Parameters that cannot be used: unknown action or instrument, steps out of range, too many actions."""
 
 
 class RegionError(EditError):
@@ -182,6 +188,9 @@ class Prepared:
     model_audio: np.ndarray  # (1, 1, P) mono model-rate window, zero padded
     latents: np.ndarray  # (1, T, D)
     context_actions: np.ndarray  # (1, T) the LAM's action per frame of the window
+    heard: (
+        np.ndarray | None
+    )  # (T, I) who the estimator hears in each frame (bundle order); None = no estimator
 
 
 class Pipeline:
@@ -190,6 +199,9 @@ class Pipeline:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.bundle = runtime.bundle
+        path = self.bundle.estimator_path
+        self.estimator = InstrumentEstimator.load(path) if path is not None else None
+        self.conditioned = "instruments" in self.runtime["dynamics"].input_types
 
     @property
     def actions(self) -> list[Action]:
@@ -206,6 +218,26 @@ class Pipeline:
                 raise EditError(str(err.args[0])) from err
         return ids
 
+    def instrument_ids(self, instruments: Sequence[int | str]) -> list[int]:
+        """Indices into the bundle's instrument vocabulary for instruments given by id or name."""
+        names = self.bundle.instruments
+        if not self.conditioned or not names:
+            raise EditError(
+                f"bundle {self.bundle.name!r} was trained without instrument conditioning, so it cannot "
+                "be asked who plays: leave instruments unset, or use a bundle that lists instruments"
+            )
+        ids = []
+        for item in instruments:
+            if isinstance(item, (int, np.integer)) or (isinstance(item, str) and item.isdigit()):
+                if not 0 <= int(item) < len(names):
+                    raise EditError(f"instrument id {item} out of range 0..{len(names) - 1}")
+                ids.append(int(item))
+            elif item in names:
+                ids.append(names.index(item))
+            else:
+                raise EditError(f"unknown instrument {item!r} (this bundle knows: {', '.join(names)})")
+        return sorted(set(ids))
+
     def explore_ids(self, actions: Sequence[int | str] | None) -> list[int]:
         """The ids `explore` renders: the given ones (each once is plenty) or every action (raises EditError)."""
         ids = self.action_ids(actions) if actions else [a.id for a in self.actions]
@@ -216,11 +248,16 @@ class Pipeline:
             )
         return ids
 
-    def check_settings(self, **settings: float | int | None) -> None:
-        """Raise EditError for settings `edit`/`explore` would refuse (steps, guidance, decoder_steps,
-        context_seconds; seed is always usable), so a server can refuse them before queueing."""
-        settings.pop("seed", None)
-        self._settings(**settings)
+    def check(self, request: EditRequest, explore: bool = False) -> None:
+        """Raise EditError for a request `edit` (or `explore`) would refuse: actions, instruments and
+        sampling settings, so a server can refuse it before it takes a place in the queue."""
+        if explore:
+            self.explore_ids(request.actions)
+        elif not self.action_ids(request.actions):
+            raise EditError("no action given")
+        if request.instruments is not None:
+            self.instrument_ids(request.instruments)
+        self._settings(request.steps, request.guidance, request.decoder_steps, request.context_seconds)
 
     def _settings(
         self,
@@ -249,11 +286,31 @@ class Pipeline:
         return steps, guidance, decoder_steps, context
 
     # Stages ------------------------------------------------------------------------------------------
-    def _lam(self, latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _hear(self, model_audio: np.ndarray, frames: int) -> np.ndarray | None:
+        """(T, I) who the estimator hears per latent frame, in the bundle's instrument order (the
+        estimator's own order for a bundle without a vocabulary); None without an estimator."""
+        if self.estimator is None:
+            return None
+        per_second = self.estimator.activity(model_audio, self.bundle.sample_rate)  # (S, E)
+        names = self.bundle.instruments or list(self.estimator.names)
+        columns = [self.estimator.names.index(n) if n in self.estimator.names else -1 for n in names]
+        heard = np.zeros((per_second.shape[0], len(names)), np.float32)  # (S, I)
+        for i, c in enumerate(columns):
+            if c >= 0:
+                heard[:, i] = per_second[:, c]
+        return seconds_to_frames(heard, self.bundle.frame_rate, frames)  # (T, I)
+
+    def _context_instruments(self, heard: np.ndarray | None, frames: int) -> np.ndarray:
+        """(1, T, I) conditioning for the context: what is heard, zeros where nothing can hear it."""
+        if heard is None or heard.shape[1] != self.bundle.num_instruments:
+            return np.zeros((1, frames, self.bundle.num_instruments), np.float32)
+        return heard[None].astype(np.float32)
+
+    def _lam(self, latents: np.ndarray, heard: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """(logits (1, K, A), ids (1, K)) for latents (1, T, D) with T % k == 0."""
         inputs = {"latents": latents}
         if "instruments" in self.runtime["lam_encoder"].input_types:
-            inputs["instruments"] = np.zeros((*latents.shape[:2], self.bundle.num_instruments), np.float32)
+            inputs["instruments"] = self._context_instruments(heard, latents.shape[1])
         out = self.runtime["lam_encoder"].run(**inputs)
         return out["action_logits"], out["actions"].astype(np.int64)
 
@@ -279,14 +336,16 @@ class Pipeline:
         model_audio = np.zeros((1, 1, w.padded_length), np.float32)  # (1, 1, P)
         model_audio[0, :, : mono.shape[1]] = mono
         latents = self.runtime["tokenizer_encoder"].run(audio=model_audio)["latents"]  # (1, T, D)
-        _, chunk_ids = self._lam(latents)  # (1, K)
+        heard = self._hear(model_audio[0, 0], latents.shape[1])  # (T, I) or None
+        _, chunk_ids = self._lam(latents, heard)  # (1, K)
         context_actions = np.repeat(chunk_ids, b.chunk_frames, axis=1)[:, : latents.shape[1]]  # (1, T)
-        return Prepared(audio, int(sample_rate), w, model_audio, latents, context_actions)
+        return Prepared(audio, int(sample_rate), w, model_audio, latents, context_actions, heard)
 
     def _sample_latents(
         self,
         p: Prepared,
         frame_actions: np.ndarray,
+        region_instruments: np.ndarray | None,
         steps: int,
         guidance: float,
         rng: np.random.Generator,
@@ -311,8 +370,12 @@ class Pipeline:
             "mask": np.repeat(mask, batch, axis=0),  # (B, T)
             "actions": np.concatenate(rows, axis=0),  # (B, T)
         }
-        if "instruments" in self.runtime["dynamics"].input_types:
-            constants["instruments"] = np.zeros((batch, frames, b.num_instruments), np.float32)
+        if self.conditioned:
+            instruments = self._context_instruments(p.heard, frames)  # (1, T, I)
+            if region_instruments is not None:
+                instruments = instruments.copy()
+                instruments[:, w.frame_start : w.frame_end] = region_instruments
+            constants["instruments"] = np.repeat(instruments, batch, axis=0)  # (B, T, I)
         velocity = self.runtime["dynamics"].bind(**constants)
 
         def velocity_fn(x: np.ndarray, t: float) -> np.ndarray:
@@ -361,16 +424,23 @@ class Pipeline:
         self,
         p: Prepared,
         action_ids: Sequence[int],
-        steps: int,
-        guidance: float,
-        decoder_steps: int,
+        instrument_ids: Sequence[int] | None,
+        settings: tuple[int, float, int],
         seed: int,
         progress: Progress | None = None,
         span: tuple[float, float] = (0.0, 1.0),
     ) -> tuple[np.ndarray, np.ndarray]:
-        """One rendering of a prepared window: (edited audio (C, N), per-frame action ids of the region)."""
+        """One rendering of a prepared window: (edited audio (C, N), per-frame action ids of the region).
+
+        `settings` is (steps, guidance, decoder_steps); `instrument_ids` None keeps the players heard.
+        """
+        steps, guidance, decoder_steps = settings
         w = p.window
         frame_actions = spread_actions(list(action_ids), w.frame_end - w.frame_start)  # (F,)
+        region_instruments = None
+        if instrument_ids is not None:
+            region_instruments = np.zeros(self.bundle.num_instruments, np.float32)  # (I,)
+            region_instruments[list(instrument_ids)] = 1.0
         d = self.bundle.defaults
         dynamics_calls = velocity_calls(steps, d.sampler)
         total = dynamics_calls + velocity_calls(decoder_steps, d.decoder_sampler)
@@ -383,7 +453,7 @@ class Pipeline:
                 progress(span[0] + (span[1] - span[0]) * min(done[0] / total, 1.0), stage)
 
         rng = _rng(seed)
-        latents = self._sample_latents(p, frame_actions, steps, guidance, rng, tick)  # (1, T, D)
+        latents = self._sample_latents(p, frame_actions, region_instruments, steps, guidance, rng, tick)
         return self._place(p, *self._decode(p, latents, decoder_steps, rng, tick)), frame_actions
 
     def roundtrip(self, p: Prepared, decoder_steps: int, seed: int) -> np.ndarray:
@@ -403,105 +473,97 @@ class Pipeline:
         decoded = (w.window_start + int(math.ceil(s0 * ratio)), w.window_start + int(s1 * ratio))
         return stitch(p.audio, generated, w.start, w.end, w.fade, decoded)
 
+    def _region_players(self, p: Prepared, instrument_ids: Sequence[int] | None) -> tuple[str, ...]:
+        """Names of who the region was conditioned on: the request's, else those heard there."""
+        if not self.conditioned:
+            return ()
+        names = self.bundle.instruments
+        if instrument_ids is not None:
+            return tuple(names[i] for i in instrument_ids)
+        if p.heard is None:
+            return ()
+        region = p.heard[p.window.frame_start : p.window.frame_end]  # (F, I)
+        return tuple(n for i, n in enumerate(names) if region[:, i].any())
+
     # Public API --------------------------------------------------------------------------------------
     def edit(
-        self,
-        audio: np.ndarray,
-        sample_rate: int,
-        region: tuple[float, float],
-        actions: Sequence[int | str],
-        steps: int | None = None,
-        guidance: float | None = None,
-        seed: int = 0,
-        progress: Progress | None = None,
-        *,
-        decoder_steps: int | None = None,
-        context_seconds: float | None = None,
-    ) -> np.ndarray:
-        """Re-imagine `region` (start_s, end_s) of (C, N) audio with `actions`; returns (C, N) float32."""
-        return self.edit_with_actions(
-            audio, sample_rate, region, actions, steps, guidance, seed, progress,
-            decoder_steps=decoder_steps, context_seconds=context_seconds,
-        )[0]  # fmt: skip
-
-    def edit_with_actions(
-        self,
-        audio: np.ndarray,
-        sample_rate: int,
-        region: tuple[float, float],
-        actions: Sequence[int | str],
-        steps: int | None = None,
-        guidance: float | None = None,
-        seed: int = 0,
-        progress: Progress | None = None,
-        *,
-        decoder_steps: int | None = None,
-        context_seconds: float | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """`edit`, also returning the action id used for each latent frame of the region."""
-        ids = self.action_ids(actions)
+        self, audio: np.ndarray, sample_rate: int, request: EditRequest, progress: Progress | None = None
+    ) -> EditResult:
+        """Re-imagine `request.region` of (C, N) audio with `request.actions`; the whole (C, N) result."""
+        started = time.perf_counter()
+        ids = self.action_ids(request.actions)
+        instrument_ids = None if request.instruments is None else self.instrument_ids(request.instruments)
         steps, guidance, decoder_steps, context = self._settings(
-            steps, guidance, decoder_steps, context_seconds
+            request.steps, request.guidance, request.decoder_steps, request.context_seconds
         )
         if progress is not None:
             progress(0.0, "encode")
-        prepared = self.prepare(audio, sample_rate, region, context)
-        out, frame_actions = self.render(prepared, ids, steps, guidance, decoder_steps, seed, progress)
+        prepared = self.prepare(audio, sample_rate, request.region, context)
+        out, frame_actions = self.render(
+            prepared, ids, instrument_ids, (steps, guidance, decoder_steps), request.seed, progress
+        )
         if progress is not None:
             progress(1.0, "done")
-        return out, frame_actions
+        players = self._region_players(prepared, instrument_ids)
+        return EditResult(out, int(sample_rate), frame_actions, players, time.perf_counter() - started)
 
     def infer_actions(self, audio: np.ndarray, sample_rate: int, region: tuple[float, float]) -> list[dict]:
         """The LAM's reading of `region`, chunk by chunk from its start.
 
-        Returns one dict per chunk: `start`, `end` (seconds in the input), `action` (most likely id) and
-        `probabilities` (softmax over the actions, a list of A floats).
+        Returns one dict per chunk: `start`, `end` (seconds in the input), `action` (most likely id),
+        `probabilities` (softmax over the actions, a list of A floats) and `instruments` (names of who the
+        bundle's instrument estimator hears in the chunk; empty without an estimator).
         """
         b = self.bundle
         prepared = self.prepare(audio, sample_rate, region, context_seconds=0.0)
-        logits, ids = self._lam(prepared.latents)  # (1, K, A), (1, K)
+        logits, ids = self._lam(prepared.latents, prepared.heard)  # (1, K, A), (1, K)
         logits = logits[0].astype(np.float64)  # (K, A)
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
         start_s, end_s = prepared.window.start / sample_rate, prepared.window.end / sample_rate
         chunk_s = b.chunk_samples / b.sample_rate
+        names = b.instruments or (list(self.estimator.names) if self.estimator is not None else [])
         chunks = []
         for k in range(ids.shape[1]):
             lo = start_s + k * chunk_s
             if lo >= end_s:
                 break
+            players: list[str] = []
+            if prepared.heard is not None:
+                frames = prepared.heard[k * b.chunk_frames : (k + 1) * b.chunk_frames]  # (k, I)
+                players = [n for i, n in enumerate(names) if frames[:, i].any()]
             chunks.append(
                 {
                     "start": lo,
                     "end": min(end_s, lo + chunk_s),
                     "action": int(ids[0, k]),
                     "probabilities": probs[k].tolist(),
+                    "instruments": players,
                 }
             )
         return chunks
 
     def explore(
-        self,
-        audio: np.ndarray,
-        sample_rate: int,
-        region: tuple[float, float],
-        actions: Sequence[int | str] | None = None,
-        steps: int | None = None,
-        guidance: float | None = None,
-        seed: int = 0,
-        progress: Progress | None = None,
-        *,
-        decoder_steps: int | None = None,
-        context_seconds: float | None = None,
-    ):
-        """Yield (Action, edited audio (C, N)) once per action (all of them by default), same seed each."""
-        ids = self.explore_ids(actions)
+        self, audio: np.ndarray, sample_rate: int, request: EditRequest, progress: Progress | None = None
+    ) -> Iterator[tuple[Action, np.ndarray]]:
+        """Yield (Action, edited audio (C, N)) once per action of the request (every action when it names
+        none), with the same seed each, so the differences are the actions'."""
+        ids = self.explore_ids(request.actions)
+        instrument_ids = None if request.instruments is None else self.instrument_ids(request.instruments)
         steps, guidance, decoder_steps, context = self._settings(
-            steps, guidance, decoder_steps, context_seconds
+            request.steps, request.guidance, request.decoder_steps, request.context_seconds
         )
-        prepared = self.prepare(audio, sample_rate, region, context)
+        prepared = self.prepare(audio, sample_rate, request.region, context)
         by_id = {a.id: a for a in self.actions}
         for i, action_id in enumerate(ids):
             span = (i / len(ids), (i + 1) / len(ids))
-            out, _ = self.render(prepared, [action_id], steps, guidance, decoder_steps, seed, progress, span)
+            out, _ = self.render(
+                prepared,
+                [action_id],
+                instrument_ids,
+                (steps, guidance, decoder_steps),
+                request.seed,
+                progress,
+                span,
+            )
             yield by_id[action_id], out

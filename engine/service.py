@@ -292,26 +292,24 @@ class EditorService(pb_grpc.EditorServicer):
                 max_steps=MAX_STEPS,
             ),
             engine_version=engine_version(),
+            instruments=b.instruments,
         )
 
     def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext) -> Iterator[pb.EditEvent]:
         pipeline = self._pipeline(context)
-        audio, sr, region = self._inputs(request, context)
-        kwargs = wire.params_from_proto(request.params)
-        actions = list(request.actions)
-        self._check(context, lambda: (pipeline.action_ids(actions), pipeline.check_settings(**kwargs)))
+        audio, sr, _ = self._inputs(request, context)
+        edit = wire.request_from_proto(request)
+        self._check(context, lambda: pipeline.check(edit))
 
         def work(progress: Callable) -> Iterator[pb.EditEvent]:
-            started = time.perf_counter()
-            out, frame_actions = pipeline.edit_with_actions(
-                audio, sr, region, actions, progress=progress, **kwargs
+            result = pipeline.edit(audio, sr, edit, progress)
+            reply = pb.EditResult(
+                audio=wire.audio_to_proto(result.audio, sr),
+                frame_actions=result.frame_actions.tolist(),
+                seconds=result.seconds,
+                instruments=result.instruments,
             )
-            result = pb.EditResult(
-                audio=wire.audio_to_proto(out, sr),
-                frame_actions=frame_actions.tolist(),
-                seconds=time.perf_counter() - started,
-            )
-            yield pb.EditEvent(result=result)
+            yield pb.EditEvent(result=reply)
 
         yield from self._stream(context, work)
 
@@ -332,14 +330,13 @@ class EditorService(pb_grpc.EditorServicer):
         self, request: pb.ExploreRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ExploreVariant]:
         pipeline = self._pipeline(context)
-        audio, sr, region = self._inputs(request, context)
-        kwargs = wire.params_from_proto(request.params)
-        actions = list(request.actions)
-        self._check(context, lambda: (pipeline.explore_ids(actions), pipeline.check_settings(**kwargs)))
+        audio, sr, _ = self._inputs(request, context)
+        explore = wire.request_from_proto(request)
+        self._check(context, lambda: pipeline.check(explore, explore=True))
 
         def work(progress: Callable) -> Iterator[pb.ExploreVariant]:
-            variants = pipeline.explore(audio, sr, region, actions, progress=progress, **kwargs)
-            total = len(actions) or pipeline.bundle.num_actions
+            variants = pipeline.explore(audio, sr, explore, progress)
+            total = len(explore.actions) or pipeline.bundle.num_actions
             for index, (action, out) in enumerate(variants):
                 yield pb.ExploreVariant(
                     action=pb.Action(id=action.id, name=action.name, description=action.description),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.audio import MAX_CHANNELS, AudioError, check
+from engine.request import EditRequest
 from protos.musegenie.v1 import engine_pb2 as pb
 
 PCM_DTYPE = np.dtype("<f4")
@@ -39,32 +40,45 @@ def audio_from_proto(message: pb.Audio, source: str = "request audio") -> tuple[
     return check(samples, sample_rate, source), sample_rate
 
 
-def params_to_proto(
-    steps: int | None = None,
-    guidance: float | None = None,
-    seed: int = 0,
-    context_seconds: float | None = None,
-    decoder_steps: int | None = None,
-) -> pb.EditParams:
-    """EditParams with only the given settings set (unset ones take the bundle's defaults)."""
-    params = pb.EditParams(seed=int(seed) % 2**64)
-    if steps is not None:
-        params.steps = int(steps)
-    if guidance is not None:
-        params.guidance = float(guidance)
-    if context_seconds is not None:
-        params.context_seconds = float(context_seconds)
-    if decoder_steps is not None:
-        params.decoder_steps = int(decoder_steps)
+def params_to_proto(request: EditRequest) -> pb.EditParams:
+    """The request's sampling settings, with only the ones it sets (unset take the bundle's defaults)."""
+    params = pb.EditParams(seed=int(request.seed) % 2**64)
+    if request.steps is not None:
+        params.steps = int(request.steps)
+    if request.guidance is not None:
+        params.guidance = float(request.guidance)
+    if request.context_seconds is not None:
+        params.context_seconds = float(request.context_seconds)
+    if request.decoder_steps is not None:
+        params.decoder_steps = int(request.decoder_steps)
     return params
 
 
-def params_from_proto(params: pb.EditParams) -> dict:
-    """Keyword arguments for `Pipeline.edit` / `explore` (None where the field is unset)."""
-    return {
-        "steps": params.steps if params.HasField("steps") else None,
-        "guidance": params.guidance if params.HasField("guidance") else None,
-        "context_seconds": params.context_seconds if params.HasField("context_seconds") else None,
-        "decoder_steps": params.decoder_steps if params.HasField("decoder_steps") else None,
-        "seed": int(params.seed),
-    }
+def request_to_proto(
+    audio: np.ndarray, sample_rate: int, request: EditRequest, message: type = pb.EditRequest
+):
+    """An `EditRequest` (or, with `message=pb.ExploreRequest`, an explore) on the wire.
+
+    Actions must already be ids and instruments names (the client resolves them against GetInfo)."""
+    return message(
+        audio=audio_to_proto(audio, sample_rate),
+        region=pb.Region(start=request.region[0], end=request.region[1]),
+        actions=[int(a) for a in request.actions],
+        params=params_to_proto(request),
+        instruments=[str(i) for i in request.instruments or ()],
+    )
+
+
+def request_from_proto(message: pb.EditRequest | pb.ExploreRequest) -> EditRequest:
+    """The `EditRequest` a wire message asks for (its audio is decoded separately: `audio_from_proto`)."""
+    p = message.params
+    return EditRequest(
+        region=(message.region.start, message.region.end),
+        actions=tuple(message.actions),
+        instruments=tuple(message.instruments) or None,
+        steps=p.steps if p.HasField("steps") else None,
+        guidance=p.guidance if p.HasField("guidance") else None,
+        decoder_steps=p.decoder_steps if p.HasField("decoder_steps") else None,
+        context_seconds=p.context_seconds if p.HasField("context_seconds") else None,
+        seed=int(p.seed),
+    )

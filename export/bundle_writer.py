@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -23,7 +24,8 @@ import onnxruntime
 import torch
 from torch import nn
 
-from engine.bundle import FORMAT, FORMAT_VERSION, write_manifest
+from engine.bundle import ESTIMATOR_KEY, FORMAT, FORMAT_VERSION, write_manifest
+from engine.instruments import InstrumentEstimator
 from engine.sampling import METHODS, timesteps
 from export.model_card import write_card
 from export.onnx_export import DEFAULT_OPSET, export_graph
@@ -32,6 +34,7 @@ from export.wrappers import GraphWrapper, build_wrappers
 
 log = logging.getLogger(__name__)
 
+ESTIMATOR_FILE = "instruments.npz"  # the instrument estimator's name inside a bundle
 DEFAULT_SAMPLE_RATE = 16_000  # the model rate of every stage (docs/interfaces.md)
 
 
@@ -123,6 +126,21 @@ def _copy_evals(evals: Mapping[str, str | Path], eval_dir: Path) -> None:
         shutil.copyfile(src, eval_dir / f"{key}.json")
 
 
+def _copy_estimator(path: str | os.PathLike | None, instruments: list[str], staging: Path) -> str | None:
+    """Copy the instrument estimator into the bundle (its file name there), after checking that it loads
+    and hears every instrument of the models' vocabulary; None when there is none."""
+    if path is None:
+        return None
+    estimator = InstrumentEstimator.load(path)  # EstimatorError (a ValueError) names the file
+    missing = [name for name in instruments if name not in estimator.names]
+    if missing:
+        raise ValueError(
+            f"{path}: the instrument estimator cannot hear {missing} (it knows {list(estimator.names)})"
+        )
+    shutil.copyfile(path, staging / ESTIMATOR_FILE)
+    return ESTIMATOR_FILE
+
+
 def export_bundle(
     tokenizer: nn.Module,
     lam: nn.Module,
@@ -140,6 +158,7 @@ def export_bundle(
     training: Mapping[str, Any] | None = None,
     parity_cases: Sequence[tuple[int, int]] = DEFAULT_CASES,
     overwrite: bool = False,
+    instrument_estimator: str | os.PathLike | None = None,
 ) -> Path:
     """Export the three (EMA) models to a verified bundle folder and return its path.
 
@@ -150,6 +169,8 @@ def export_bundle(
         evals: eval JSONs to copy, as {key: path} -> eval/<key>.json.
         training: the manifest's `training` record (export.model_card.training_record), for the card.
         parity_cases: (batch, length in chunks) pairs for the parity check.
+        instrument_estimator: `musegenie train instruments` output (.npz) to ship in the bundle, so the
+            engine hears who plays (and fills an instrument-conditioned model's context with it).
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
@@ -177,6 +198,7 @@ def export_bundle(
             parity[graph_name] = check_parity(wrapper, staging / file, parity_cases, fp16=fp16)
             graphs[graph_name] = graph_entry(wrapper, file)
         _copy_evals(evals or {}, staging / "eval")
+        estimator = _copy_estimator(instrument_estimator, instruments, staging)
         sample_rate = int(getattr(tokenizer.config, "sample_rate", DEFAULT_SAMPLE_RATE))
         hop = int(tokenizer.hop)
         manifest = {
@@ -197,6 +219,7 @@ def export_bundle(
             "num_actions": num_actions,
             "actions": actions,
             "instruments": instruments,
+            **({ESTIMATOR_KEY: estimator} if estimator else {}),
             "defaults": asdict(defaults),
             "graphs": graphs,
             "opset": opset,

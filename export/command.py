@@ -50,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="more eval JSON files to include, as eval/NAME.json (NAME defaults to the file's stem)",
     )
     parser.add_argument(
+        "--instrument-estimator",
+        type=Path,
+        help="`musegenie train instruments` output (.npz) to ship in the bundle: the engine then hears who "
+        "plays (actions infer, eval edit) and fills an instrument-conditioned model's context",
+    )
+    parser.add_argument(
         "--data-note",
         default="",
         help="what the training data is and under which licence (the model card's Training section)",
@@ -161,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
             command=command_line(args),
             training=training_record(runs, data, args.data_note, args.note),
             overwrite=args.force,
+            instrument_estimator=args.instrument_estimator,
         )
     except (ExportError, ParityError, ValueError) as err:
         raise CommandError(str(err)) from err

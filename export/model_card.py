@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.bundle import CARD_NAME, read_manifest
+from engine.bundle import CARD_NAME, read_manifest, write_manifest
 
 KINDS = ("tokenizer", "lam", "dynamics")
 # What every bundle is for and where it stops; the data-specific limits come from the training record's notes.
@@ -319,6 +319,17 @@ def write_card(bundle_dir: str | Path) -> Path:
     path = bundle_dir / CARD_NAME
     path.write_text(render_card(read_manifest(bundle_dir), load_evals(bundle_dir)))
     return path
+
+
+def record_eval(bundle_dir: str | Path, name: str, source: str | Path) -> Path:
+    """Put an evaluation JSON into a bundle as eval/NAME.json: the manifest's checksums and the card are
+    rewritten to include it, so the bundle still verifies and its card quotes the new figures."""
+    bundle_dir = Path(bundle_dir)
+    target = bundle_dir / "eval" / f"{name}.json"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(json.loads(Path(source).read_text()), indent=2) + "\n")
+    write_manifest(bundle_dir, read_manifest(bundle_dir))
+    return write_card(bundle_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,8 @@ PREFIX = "/musegenie"
 class Param:
     name: str
     kind: type  # int, float or str; an int is accepted where a float is asked for
-    variadic: bool = False  # one or more values of this kind close the message
+    variadic: bool = False  # a run of values of this kind (one or more unless optional) near the end
+    optional: bool = False  # a variadic run that may be empty
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ ID = Param("id", int)
 IN_PATH = Param("in_path", str)
 START = Param("start_s", float)
 END = Param("end_s", float)
+# Who should play in the region: instrument names (strings) after the actions; none = whoever plays now.
+INSTRUMENTS = Param("instrument", str, variadic=True, optional=True)
 
 REQUESTS: dict[str, Request] = {
     r.address: r
@@ -36,17 +39,23 @@ REQUESTS: dict[str, Request] = {
         Request(f"{PREFIX}/ping", (ID,), "is the bridge (and the engine) alive? -> pong"),
         Request(f"{PREFIX}/actions", (ID,), "list the model's actions -> action ... then done"),
         Request(
+            f"{PREFIX}/instruments",
+            (ID,),
+            "list the instruments an edit may ask for -> instrument ... then done (none: not conditioned)",
+        ),
+        Request(
             f"{PREFIX}/edit",
-            (ID, IN_PATH, START, END, Param("action", int, variadic=True)),
-            "re-imagine [start_s, end_s) of in_path with the actions (spread across the region) -> progress ... done",
+            (ID, IN_PATH, START, END, Param("action", int, variadic=True), INSTRUMENTS),
+            "re-imagine [start_s, end_s) of in_path with the actions (ints, spread across the region), "
+            "optionally played by the named instruments (strings after the actions) -> progress ... done",
         ),
         Request(
             f"{PREFIX}/infer", (ID, IN_PATH, START, END), "which actions does the region carry -> inferred"
         ),
         Request(
             f"{PREFIX}/explore",
-            (ID, IN_PATH, START, END),
-            "render the region once per action -> variant ... done",
+            (ID, IN_PATH, START, END, INSTRUMENTS),
+            "render the region once per action, optionally played by the named instruments -> variant ... done",
         ),
     )
 }
@@ -55,6 +64,7 @@ REQUESTS: dict[str, Request] = {
 REPLIES: dict[str, str] = {
     f"{PREFIX}/pong": "engine_status (SERVING or the reason it is not)",
     f"{PREFIX}/action": "index name description",
+    f"{PREFIX}/instrument": "index name",
     f"{PREFIX}/progress": "fraction in [0, 1]",
     f"{PREFIX}/inferred": "action [action ...] (one per chunk of the region)",
     f"{PREFIX}/variant": "action out_path",
@@ -63,9 +73,10 @@ REPLIES: dict[str, str] = {
     "when the id is unreadable; RESOURCE_EXHAUSTED when the bridge's queue is full)",
 }
 
-PING, ACTIONS, EDIT, INFER, EXPLORE = (
-    f"{PREFIX}/{n}" for n in ("ping", "actions", "edit", "infer", "explore")
+PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE = (
+    f"{PREFIX}/{n}" for n in ("ping", "actions", "instruments", "edit", "infer", "explore")
 )
-PONG, ACTION, PROGRESS, INFERRED, VARIANT, DONE, ERROR = (
-    f"{PREFIX}/{n}" for n in ("pong", "action", "progress", "inferred", "variant", "done", "error")
+PONG, ACTION, INSTRUMENT, PROGRESS, INFERRED, VARIANT, DONE, ERROR = (
+    f"{PREFIX}/{n}"
+    for n in ("pong", "action", "instrument", "progress", "inferred", "variant", "done", "error")
 )

@@ -28,6 +28,7 @@ from pythonosc.osc_message_builder import build_msg
 from engine.audio import AudioError, load, save_wav
 from engine.client import EditorClient, EditorError
 from engine.published_file import remove_stale_temporaries
+from engine.request import EditRequest
 from osc_bridge import addresses as osc
 from osc_bridge.parsing import BadMessage, parse
 
@@ -141,6 +142,7 @@ class OscBridge:
         self._handlers: dict[str, Callable[..., None]] = {
             osc.PING: self._ping,
             osc.ACTIONS: self._actions,
+            osc.INSTRUMENTS_LIST: self._instruments,
             osc.EDIT: self._edit,
             osc.INFER: self._infer,
             osc.EXPLORE: self._explore,
@@ -257,14 +259,27 @@ class OscBridge:
             reply(osc.ACTION, request_id, action.id, action.name, action.description)
         reply(osc.DONE, request_id)
 
+    def _instruments(self, reply: Reply, request_id: int) -> None:
+        for index, name in enumerate(self.client.info().instruments):
+            reply(osc.INSTRUMENT, request_id, index, name)
+        reply(osc.DONE, request_id)
+
     def _edit(
-        self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float, action: list[int]
+        self,
+        reply: Reply,
+        request_id: int,
+        in_path: str,
+        start_s: float,
+        end_s: float,
+        action: list[int],
+        instrument: list[str],
     ) -> None:
         audio, sample_rate = self._read(request_id, in_path)
         out = self._output_path(in_path, f"edit{request_id}")  # before the work: a bad name fails fast
         progress = lambda fraction, _stage: reply(osc.PROGRESS, request_id, float(fraction))  # noqa: E731
-        result = self.client.edit(audio, sample_rate, start_s, end_s, action, on_progress=progress)
-        out = save_wav(out, result, sample_rate)
+        request = EditRequest((start_s, end_s), tuple(action), tuple(instrument) or None)
+        result = self.client.edit(audio, sample_rate, request, on_progress=progress)
+        out = save_wav(out, result.audio, sample_rate)
         reply(osc.DONE, request_id, str(out))
 
     def _infer(self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float) -> None:
@@ -272,9 +287,12 @@ class OscBridge:
         chunks = self.client.infer_actions(audio, sample_rate, start_s, end_s)
         reply(osc.INFERRED, request_id, *[int(c["action"]) for c in chunks])
 
-    def _explore(self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float) -> None:
+    def _explore(
+        self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float, instrument: list[str]
+    ) -> None:
         audio, sample_rate = self._read(request_id, in_path)
-        for action, variant in self.client.explore(audio, sample_rate, start_s, end_s):
+        request = EditRequest((start_s, end_s), instruments=tuple(instrument) or None)
+        for action, variant in self.client.explore(audio, sample_rate, request):
             out = save_wav(
                 self._output_path(in_path, f"explore{request_id}-a{action.id}"), variant, sample_rate
             )

@@ -116,6 +116,46 @@ def export_tiny_bundle(out: Path, actions_json: Path) -> Path:
     )
 
 
+def tiny_estimator(path: Path, seed: int = 0) -> Path:
+    """A random-weight instrument estimator over the synthetic corpus's vocabulary (tests need its
+    plumbing, not its accuracy; training/instruments.py is tested on real pieces)."""
+    import numpy as np
+
+    from engine.instruments import N_MELS, InstrumentEstimator
+    from training.data.annotations import INSTRUMENTS
+
+    rng = np.random.default_rng(seed)
+    features = 4 * N_MELS
+    return InstrumentEstimator(
+        names=INSTRUMENTS,
+        mean=np.full(features, -60.0, np.float32),
+        scale=np.full(features, 20.0, np.float32),
+        weights=(0.3 * rng.standard_normal((features, len(INSTRUMENTS))).astype(np.float32),),
+        biases=(np.zeros(len(INSTRUMENTS), np.float32),),
+    ).save(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_instrument_bundle(tiny_actions_json: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny bundle whose LAM and dynamics are conditioned on 3 instruments, with an estimator."""
+    from export.bundle_writer import export_bundle
+    from export.parity import QUICK_CASES
+
+    folder = tmp_path_factory.mktemp("instrument_bundle")
+    models = build_tiny_models(num_instruments=3)
+    return export_bundle(
+        models.tokenizer,
+        models.lam,
+        models.dynamics,
+        folder / "tiny-instruments",
+        name="tiny-instruments",
+        actions_json=tiny_actions_json,
+        command="pytest tests/conftest.py::tiny_instrument_bundle",
+        parity_cases=QUICK_CASES,
+        instrument_estimator=tiny_estimator(folder / "estimator.npz"),
+    )
+
+
 @pytest.fixture(scope="session")
 def tiny_bundle(
     tiny_actions_json: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest

@@ -30,7 +30,7 @@ from engine.server import ServerConfig, start_server
 from osc_bridge import addresses as osc
 from osc_bridge.osc_client import OscClient, loopback_rig
 from protos.musegenie.v1 import engine_pb2 as pb
-from tests.engine.conftest import stereo, tiny_pipeline  # noqa: F401 (a fixture, used by name)
+from tests.engine.conftest import req, stereo, tiny_pipeline  # noqa: F401 (a fixture, used by name)
 
 SEED = 28
 GRPC_REQUESTS = 560
@@ -204,7 +204,9 @@ def engine(tiny_pipeline):  # noqa: F811
 
 
 def valid_edit(client: EditorClient) -> tuple[int, int]:
-    return client.edit(stereo(0.5), 44100, 0.1, 0.2, [1], steps=2, decoder_steps=2, timeout=60).shape
+    return client.edit(
+        stereo(0.5), 44100, req((0.1, 0.2), [1], steps=2, decoder_steps=2), timeout=60
+    ).audio.shape
 
 
 def test_grpc_fuzz(engine):

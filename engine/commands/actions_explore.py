@@ -17,10 +17,12 @@ import numpy as np
 from engine import audio as audio_io
 from engine.commands.editor_args import (
     add_engine_arguments,
+    add_instrument_argument,
     add_region_arguments,
     add_sampling_arguments,
+    edit_request,
     open_editor,
-    sampling_kwargs,
+    split_list,
 )
 from engine.explore_page import Variant, write_page
 
@@ -35,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", type=Path, required=True, help="folder for index.html, WAVs and PNGs"
     )
     parser.add_argument("--actions", help="comma-separated actions to render (default: every action)")
+    add_instrument_argument(parser)
     add_sampling_arguments(parser)
     add_engine_arguments(parser)
 
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     audio, sr = audio_io.load(args.input)
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
-    actions = [a.strip() for a in args.actions.split(",") if a.strip()] if args.actions else None
+    request = edit_request(args, split_list(args.actions))
     lo = int(max(0.0, args.start - VIEW_MARGIN_S) * sr)
     hi = int(min(audio.shape[1] / sr, args.end + VIEW_MARGIN_S) * sr)
     save_spectrograms = _spectrogram_writer()
@@ -73,9 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     variants = [keep("original", audio, "original", "the input, unedited")]
     with open_editor(args) as editor:
-        for action, edited in editor.explore(
-            audio, sr, args.start, args.end, actions, **sampling_kwargs(args)
-        ):
+        for action, edited in editor.explore(audio, sr, request):
             name = f"action_{action.id:02d}_{_slug(action.name)}"
             variants.append(keep(name, edited, f"{action.id} · {action.name}", action.description))
             print(f"rendered {action.id} {action.name}")

@@ -1,4 +1,5 @@
-"""Infer which action the latent action model hears in each chunk of a region of an audio file."""
+"""Infer which action the latent action model hears in each chunk of a region of an audio file, and who
+plays there (when the bundle has an instrument estimator)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([{**c, "name": names.get(c["action"], "")} for c in chunks], indent=2))
         return 0
-    print(f"{'start':>8} {'end':>8}  {'action':<24} p")
+    print(f"{'start':>8} {'end':>8}  {'action':<24} {'p':>4}  who plays")
     for c in chunks:
         label = f"{c['action']} {names.get(c['action'], '')}"
-        print(f"{c['start']:8.2f} {c['end']:8.2f}  {label:<24} {c['probabilities'][c['action']]:.2f}")
+        players = ",".join(c.get("instruments", [])) or "-"
+        print(
+            f"{c['start']:8.2f} {c['end']:8.2f}  {label:<24} {c['probabilities'][c['action']]:4.2f}  {players}"
+        )
     return 0

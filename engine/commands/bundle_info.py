@@ -64,7 +64,9 @@ def summary(bundle: Bundle) -> str:
         f"{bundle.chunk_frames / bundle.frame_rate:.2f} s; null action id {bundle.null_action})",
     ]
     lines += [f"  {a.id:>3}  {a.name:<20} {a.description}" for a in bundle.actions]
-    lines.append(f"instruments {', '.join(bundle.instruments) or '(none)'}")
+    lines.append(f"instruments {', '.join(bundle.instruments) or '(none: edits cannot ask who plays)'}")
+    if bundle.estimator is not None:
+        lines.append(f"estimator  {bundle.estimator} (hears who plays: actions infer, eval edit)")
     lines.append(
         f"defaults   steps {d.steps} {d.sampler}, decoder steps {d.decoder_steps} {d.decoder_sampler} "
         f"(shift {d.decoder_shift:g}), "

@@ -2,6 +2,7 @@
 
     musegenie edit song.wav --start 12 --end 16 --action 3 -o song_edit.wav
     musegenie edit song.wav --start 12 --end 16 --actions swing,solo -o out.wav --engine gpu-box:50051
+    musegenie edit song.wav --start 12 --end 16 --action 2 --instruments sax,bass,drums -o out.wav
 
 Runs on a server (--engine HOST:PORT) or in this process (--bundle DIR, default models/default). The
 output has the input's rate and channels; everything outside the region and its short crossfades is
@@ -22,10 +23,12 @@ from engine import audio as audio_io
 from engine.cli import CommandError
 from engine.commands.editor_args import (
     add_engine_arguments,
+    add_instrument_argument,
     add_region_arguments,
     add_sampling_arguments,
+    edit_request,
     open_editor,
-    sampling_kwargs,
+    split_list,
 )
 from engine.published_file import remove_stale_temporaries
 
@@ -42,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="where to write the edited audio (WAV); a folder gets <input stem>_edit.wav; never the input",
     )
+    add_instrument_argument(parser)
     add_sampling_arguments(parser)
     add_engine_arguments(parser)
 
@@ -68,13 +72,10 @@ def output_path(input_path: Path, output: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     output = output_path(args.input, args.output)
     remove_stale_temporaries(output.parent, output.name)  # left by an earlier run that was killed
-    actions = (
-        [args.action]
-        if args.action is not None
-        else [a.strip() for a in args.actions.split(",") if a.strip()]
-    )
+    actions = [args.action] if args.action is not None else split_list(args.actions)
     if not actions:
         raise CommandError("--actions is empty")
+    request = edit_request(args, actions)
     audio, sr = audio_io.load(args.input)
     with open_editor(args) as editor, tqdm(total=100, desc="edit", unit="%", leave=False) as bar:
 
@@ -82,9 +83,7 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(stage)
             bar.update(round(100 * fraction) - bar.n)
 
-        edited = editor.edit(
-            audio, sr, args.start, args.end, actions, on_progress=on_progress, **sampling_kwargs(args)
-        )
+        edited = editor.edit(audio, sr, request, on_progress=on_progress).audio
     audio_io.save_wav(output, edited, sr)
     print(
         f"wrote {output} ({edited.shape[0]} ch, {sr} Hz, region {args.start:g}-{args.end:g} s, actions {actions})"

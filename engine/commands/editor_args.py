@@ -16,6 +16,7 @@ from engine.bundle import Action, BundleError, load_bundle
 from engine.cli import CommandError
 from engine.client import EditorClient, EditorError
 from engine.pipeline import EditError, Pipeline
+from engine.request import EditRequest, EditResult
 from engine.runtime import Runtime, RuntimeConfig
 
 DEFAULT_BUNDLE = Path("models/default")
@@ -67,14 +68,35 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int, default=0, help="same seed and input give the same output")
 
 
-def sampling_kwargs(args: argparse.Namespace) -> dict:
-    return {
-        "steps": args.steps,
-        "guidance": args.guidance,
-        "seed": args.seed,
-        "context_seconds": args.context_seconds,
-        "decoder_steps": args.decoder_steps,
-    }
+def add_instrument_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--instruments",
+        help="who should play in the region: comma-separated names or ids from the bundle's vocabulary "
+        "(`musegenie bundle info` lists it), e.g. sax,bass,drums; default: whoever plays there now. "
+        "Only instrument-conditioned bundles accept it",
+    )
+
+
+def split_list(text: str | None) -> list[str]:
+    """Items of a comma-separated flag value, stripped, empty ones dropped."""
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+def edit_request(args: argparse.Namespace, actions: Sequence[int | str] = ()) -> EditRequest:
+    """The EditRequest the region, sampling and instrument flags describe."""
+    instruments = getattr(args, "instruments", None)
+    if instruments is not None and not split_list(instruments):
+        raise CommandError("--instruments is empty: name at least one instrument, or leave it out")
+    return EditRequest(
+        region=(args.start, args.end),
+        actions=tuple(actions),
+        instruments=None if instruments is None else tuple(split_list(instruments)),
+        steps=args.steps,
+        guidance=args.guidance,
+        decoder_steps=args.decoder_steps,
+        context_seconds=args.context_seconds,
+        seed=args.seed,
+    )
 
 
 class LocalEditor:
@@ -87,28 +109,17 @@ class LocalEditor:
         return self.pipeline.actions
 
     def edit(
-        self,
-        audio: np.ndarray,
-        sample_rate: int,
-        start: float,
-        end: float,
-        actions: Sequence[int | str],
-        **kw,
-    ):
-        kw.pop("timeout", None)
-        progress = kw.pop("on_progress", None)
-        return self.pipeline.edit(audio, sample_rate, (start, end), actions, progress=progress, **kw)
+        self, audio: np.ndarray, sample_rate: int, request: EditRequest, on_progress=None, timeout=None
+    ) -> EditResult:
+        return self.pipeline.edit(audio, sample_rate, request, on_progress)
 
     def infer_actions(
         self, audio: np.ndarray, sample_rate: int, start: float, end: float, **kw
     ) -> list[dict]:
         return self.pipeline.infer_actions(audio, sample_rate, (start, end))
 
-    def explore(
-        self, audio: np.ndarray, sample_rate: int, start: float, end: float, actions=None, **kw
-    ) -> Iterator:
-        kw.pop("timeout", None)
-        return self.pipeline.explore(audio, sample_rate, (start, end), actions, **kw)
+    def explore(self, audio: np.ndarray, sample_rate: int, request: EditRequest, timeout=None) -> Iterator:
+        return self.pipeline.explore(audio, sample_rate, request)
 
 
 def bundle_path(args: argparse.Namespace) -> Path:

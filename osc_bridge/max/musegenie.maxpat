@@ -380,15 +380,16 @@
      "id": "gate",
      "maxclass": "newobj",
      "numinlets": 2,
-     "numoutlets": 3,
+     "numoutlets": 4,
      "patching_rect": [
       20,
       410,
       60,
       22
      ],
-     "text": "gate 3",
+     "text": "gate 4",
      "outlettype": [
+      "",
       "",
       "",
       ""
@@ -454,15 +455,16 @@
      "id": "tre",
      "maxclass": "newobj",
      "numinlets": 1,
-     "numoutlets": 2,
+     "numoutlets": 3,
      "patching_rect": [
       250,
       350,
       50,
       22
      ],
-     "text": "t b b",
+     "text": "t b b b",
      "outlettype": [
+      "",
       "",
       ""
      ]
@@ -492,15 +494,18 @@
      "id": "tra",
      "maxclass": "newobj",
      "numinlets": 1,
-     "numoutlets": 3,
+     "numoutlets": 6,
      "patching_rect": [
       370,
       350,
-      60,
+      100,
       22
      ],
-     "text": "t b b b",
+     "text": "t b b b b b b",
      "outlettype": [
+      "",
+      "",
+      "",
       "",
       "",
       ""
@@ -569,7 +574,7 @@
      "numoutlets": 1,
      "patching_rect": [
       20,
-      480,
+      505,
       140,
       22
      ],
@@ -653,15 +658,16 @@
      "id": "route",
      "maxclass": "newobj",
      "numinlets": 1,
-     "numoutlets": 7,
+     "numoutlets": 8,
      "patching_rect": [
       420,
       550,
       560,
       22
      ],
-     "text": "route /musegenie/action /musegenie/progress /musegenie/done /musegenie/error /musegenie/variant /musegenie/pong",
+     "text": "route /musegenie/action /musegenie/progress /musegenie/done /musegenie/error /musegenie/variant /musegenie/pong /musegenie/instrument",
      "outlettype": [
+      "",
       "",
       "",
       "",
@@ -1070,6 +1076,262 @@
       45
      ]
     }
+   },
+   {
+    "box": {
+     "id": "instc",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      330,
+      250,
+      260,
+      20
+     ],
+     "text": "who plays (pick to add; none = as it is)"
+    }
+   },
+   {
+    "box": {
+     "id": "instmenu",
+     "maxclass": "umenu",
+     "numinlets": 1,
+     "numoutlets": 3,
+     "patching_rect": [
+      330,
+      270,
+      140,
+      22
+     ],
+     "outlettype": [
+      "",
+      "",
+      ""
+     ],
+     "items": []
+    }
+   },
+   {
+    "box": {
+     "id": "instsel",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      480,
+      270,
+      160,
+      22
+     ],
+     "text": "",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "instclrb",
+     "maxclass": "textbutton",
+     "numinlets": 1,
+     "numoutlets": 3,
+     "patching_rect": [
+      650,
+      270,
+      60,
+      22
+     ],
+     "text": "Clear",
+     "outlettype": [
+      "",
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "instclrt",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "patching_rect": [
+      650,
+      300,
+      50,
+      22
+     ],
+     "text": "t b b",
+     "outlettype": [
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "instset",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      650,
+      330,
+      30,
+      22
+     ],
+     "text": "set",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "instzlc",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      690,
+      330,
+      50,
+      22
+     ],
+     "text": "zlclear",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "instapp",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      330,
+      300,
+      100,
+      22
+     ],
+     "text": "prepend append",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "join",
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 2,
+     "patching_rect": [
+      20,
+      480,
+      80,
+      22
+     ],
+     "text": "zl join",
+     "outlettype": [
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "sel_i",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      230,
+      380,
+      30,
+      22
+     ],
+     "text": "4",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "pri",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      500,
+      480,
+      170,
+      22
+     ],
+     "text": "prepend /musegenie/instruments",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "clri",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      490,
+      380,
+      40,
+      22
+     ],
+     "text": "clear",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "slI",
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 2,
+     "patching_rect": [
+      1000,
+      590,
+      70,
+      22
+     ],
+     "text": "zl slice 2",
+     "outlettype": [
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "appI",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      1000,
+      620,
+      100,
+      22
+     ],
+     "text": "prepend append",
+     "outlettype": [
+      ""
+     ]
+    }
    }
   ],
   "lines": [
@@ -1304,47 +1566,11 @@
    {
     "patchline": {
      "source": [
-      "tra",
-      2
-     ],
-     "destination": [
-      "clr",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
       "clr",
       0
      ],
      "destination": [
       "menu",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "tra",
-      1
-     ],
-     "destination": [
-      "sel_a",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "tra",
-      0
-     ],
-     "destination": [
-      "cnt",
       0
      ]
     }
@@ -1429,18 +1655,6 @@
      ],
      "destination": [
       "pra",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "pke",
-      0
-     ],
-     "destination": [
-      "pre",
       0
      ]
     }
@@ -1778,6 +1992,294 @@
      "destination": [
       "dac",
       1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "instmenu",
+      1
+     ],
+     "destination": [
+      "instapp",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "instapp",
+      0
+     ],
+     "destination": [
+      "instsel",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "instclrb",
+      0
+     ],
+     "destination": [
+      "instclrt",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "instclrt",
+      1
+     ],
+     "destination": [
+      "instset",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "instclrt",
+      0
+     ],
+     "destination": [
+      "instzlc",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "instset",
+      0
+     ],
+     "destination": [
+      "instsel",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "instzlc",
+      0
+     ],
+     "destination": [
+      "join",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "tre",
+      2
+     ],
+     "destination": [
+      "instsel",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "instsel",
+      0
+     ],
+     "destination": [
+      "join",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "pke",
+      0
+     ],
+     "destination": [
+      "join",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "join",
+      0
+     ],
+     "destination": [
+      "pre",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "tra",
+      5
+     ],
+     "destination": [
+      "clr",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "tra",
+      4
+     ],
+     "destination": [
+      "clri",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "tra",
+      3
+     ],
+     "destination": [
+      "sel_a",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "tra",
+      2
+     ],
+     "destination": [
+      "cnt",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "tra",
+      1
+     ],
+     "destination": [
+      "sel_i",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "tra",
+      0
+     ],
+     "destination": [
+      "cnt",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "clri",
+      0
+     ],
+     "destination": [
+      "instmenu",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "sel_i",
+      0
+     ],
+     "destination": [
+      "gate",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "gate",
+      3
+     ],
+     "destination": [
+      "pri",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "pri",
+      0
+     ],
+     "destination": [
+      "send",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "route",
+      6
+     ],
+     "destination": [
+      "slI",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "slI",
+      1
+     ],
+     "destination": [
+      "appI",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "appI",
+      0
+     ],
+     "destination": [
+      "instmenu",
+      0
      ]
     }
    }

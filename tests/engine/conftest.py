@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.request import EditRequest
+
 FAST = {"steps": 4, "decoder_steps": 4}  # sampling settings for tests that are not about quality
+
+
+def req(region, actions=(), **settings) -> EditRequest:
+    """An EditRequest with the FAST sampling settings unless `settings` overrides them."""
+    return EditRequest(tuple(region), tuple(actions), **{**FAST, **settings})
 
 
 def stereo(seconds: float = 1.0, sr: int = 44100, seed: int = 0) -> np.ndarray:

@@ -19,7 +19,7 @@ from engine import audio as audio_io
 from engine.cli import main as cli_main
 from engine.client import EditorClient, EditorError
 from engine.server import ServerConfig, start_server
-from tests.engine.conftest import stereo
+from tests.engine.conftest import req, stereo
 
 ROOT = Path(__file__).resolve().parents[2]
 SR = 44100
@@ -228,13 +228,9 @@ def test_serve_process_finishes_in_flight_edit_on_sigterm(tiny_bundle: Path):
                 result["audio"] = client.edit(
                     stereo(1.0),
                     SR,
-                    0.2,
-                    0.8,
-                    [2],
-                    steps=60,
-                    decoder_steps=60,
+                    req((0.2, 0.8), [2], steps=60, decoder_steps=60),
                     on_progress=lambda f, s: started.set(),
-                )
+                ).audio
             except EditorError as err:
                 result["error"] = err
 
@@ -264,11 +260,12 @@ sys.meta_path.insert(0, Block())
 import numpy as np
 from engine.cli import main
 from engine.client import EditorClient
+from engine.request import EditRequest
 from engine.server import ServerConfig, start_server
 server = start_server(sys.argv[1], ServerConfig(port=0))
 with EditorClient(server.target) as client:
     x = np.zeros((2, 8000), np.float32)
-    y = client.edit(x, 16000, 0.1, 0.2, ["solo"], steps=2, decoder_steps=2)
+    y = client.edit(x, 16000, EditRequest((0.1, 0.2), ["solo"], steps=2, decoder_steps=2)).audio
     assert y.shape == x.shape
 server.stop(0)
 assert main(["actions", "list", "--bundle", sys.argv[1]]) == 0

@@ -18,7 +18,7 @@ from engine.service import Admission, Cancelled
 from engine.wire import audio_to_proto
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
-from tests.engine.conftest import FAST, stereo
+from tests.engine.conftest import FAST, req, stereo
 
 SR = 44100
 
@@ -61,29 +61,29 @@ def raw_call(channel: grpc.Channel, method: str, payload: bytes, streaming: bool
 
 def test_loud_input_is_refused_not_answered_with_nan(client, tiny_pipeline):
     x = stereo(0.5) * np.float32(1e20)  # finite, but its energies overflow float32
-    assert code_of(lambda: client.edit(x, SR, 0.1, 0.2, [0], **FAST)) == "INVALID_ARGUMENT"
+    assert code_of(lambda: client.edit(x, SR, req((0.1, 0.2), [0])).audio) == "INVALID_ARGUMENT"
     loud = stereo(0.5) * np.float32(100)  # loud but sane float audio still edits, finitely
-    assert np.isfinite(client.edit(loud, SR, 0.1, 0.2, [0], **FAST)).all()
+    assert np.isfinite(client.edit(loud, SR, req((0.1, 0.2), [0])).audio).all()
 
 
 def test_huge_context_is_clipped_to_the_file(client, tiny_pipeline):
     x = stereo(0.5)
-    huge = client.edit(x, SR, 0.1, 0.2, [1], context_seconds=1e308, **FAST)
-    whole = tiny_pipeline.edit(x, SR, (0.1, 0.2), [1], context_seconds=0.5, **FAST)
+    huge = client.edit(x, SR, req((0.1, 0.2), [1], context_seconds=1e308)).audio
+    whole = tiny_pipeline.edit(x, SR, req((0.1, 0.2), [1], context_seconds=0.5)).audio
     assert np.array_equal(huge, whole)  # asking for more context than the file has means the whole file
 
 
 def test_explore_takes_at_most_one_id_per_action(client):
     x = stereo(0.5)
-    many = lambda: list(client.explore(x, SR, 0.1, 0.2, [0] * 1000, **FAST))  # noqa: E731
+    many = lambda: list(client.explore(x, SR, req((0.1, 0.2), [0] * 1000)))  # noqa: E731
     assert code_of(many) == "INVALID_ARGUMENT"
-    assert len(list(client.explore(x, SR, 0.1, 0.2, [3, 2, 1, 0], **FAST))) == 4
+    assert len(list(client.explore(x, SR, req((0.1, 0.2), [3, 2, 1, 0])))) == 4
 
 
 def test_action_id_beyond_int32_is_invalid_argument(client):
     x = stereo(0.5)
     for action in (2**40, "99999999999", 2**31):
-        assert code_of(lambda a=action: client.edit(x, SR, 0.1, 0.2, [a], **FAST)) == "INVALID_ARGUMENT"
+        assert code_of(lambda a=action: client.edit(x, SR, req((0.1, 0.2), [a])).audio) == "INVALID_ARGUMENT"
 
 
 @pytest.mark.parametrize(
@@ -190,7 +190,7 @@ def test_clients_that_never_read_their_replies_cannot_starve_others(tiny_pipelin
             while running.guard.in_flight() and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert running.guard.in_flight() == 0
-            assert c.edit(stereo(0.5), SR, 0.1, 0.2, [0], timeout=30, **FAST).shape == (2, 22050)
+            assert c.edit(stereo(0.5), SR, req((0.1, 0.2), [0]), timeout=30).audio.shape == (2, 22050)
         codes = set()
         for call in stalled:
             try:
@@ -212,14 +212,12 @@ class BlockingPipeline:
     def __init__(self, pipeline) -> None:
         self.pipeline, self.bundle, self.runtime = pipeline, pipeline.bundle, pipeline.runtime
         self.release = threading.Event()
-        self.action_ids, self.check_settings = pipeline.action_ids, pipeline.check_settings
+        self.check = pipeline.check
 
-    def edit_with_actions(self, audio, sample_rate, region, actions, progress=None, **kwargs):
+    def edit(self, audio, sample_rate, request, progress=None):
         progress(0.0, "encode")
         self.release.wait(60)
-        return self.pipeline.edit_with_actions(
-            audio, sample_rate, region, actions, progress=progress, **kwargs
-        )
+        return self.pipeline.edit(audio, sample_rate, request, progress)
 
 
 def test_calls_in_flight_are_bounded_per_client_host(tiny_pipeline):
@@ -239,13 +237,13 @@ def test_calls_in_flight_are_bounded_per_client_host(tiny_pipeline):
             deadline = time.monotonic() + 30
             while running.guard.in_flight() < 2 and time.monotonic() < deadline:
                 time.sleep(0.05)
-            refused = code_of(lambda: c.edit(x, SR, 0.1, 0.2, [0], timeout=10, **FAST))
+            refused = code_of(lambda: c.edit(x, SR, req((0.1, 0.2), [0]), timeout=10).audio)
             assert refused == "RESOURCE_EXHAUSTED"
             assert c.health() == "SERVING" and c.info().num_actions == 4
             blocking.release.set()
             for call in calls:
                 assert isinstance(list(call)[-1], pb.EditEvent)
-            assert c.edit(x, SR, 0.1, 0.2, [0], timeout=30, **FAST).shape == x.shape
+            assert c.edit(x, SR, req((0.1, 0.2), [0]), timeout=30).audio.shape == x.shape
     finally:
         blocking.release.set()
         running.stop(0)

@@ -9,7 +9,7 @@ import pytest
 from engine import audio as audio_io
 from engine.pipeline import EditError, RegionError, crossfade_gains, plan_window, spread_actions, stitch
 from engine.runtime import resolve_providers
-from tests.engine.conftest import FAST, stereo
+from tests.engine.conftest import FAST, req, stereo
 
 SR = 44100
 
@@ -112,7 +112,7 @@ def changed_span(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
 def test_edit_stereo_44k_is_bit_identical_outside_region_and_deterministic(tiny_pipeline):
     x = stereo(1.0)
     fade = round(tiny_pipeline.bundle.defaults.crossfade_ms * SR / 1000)
-    y = tiny_pipeline.edit(x, SR, (0.4, 0.6), ["solo"], seed=7, **FAST)
+    y = tiny_pipeline.edit(x, SR, req((0.4, 0.6), ["solo"], seed=7)).audio
     assert y.shape == x.shape and y.dtype == np.float32 and np.isfinite(y).all()
     lo, hi = changed_span(x, y)
     assert lo >= round(0.4 * SR) - fade and hi <= round(0.6 * SR) + fade
@@ -120,20 +120,19 @@ def test_edit_stereo_44k_is_bit_identical_outside_region_and_deterministic(tiny_
     region = slice(round(0.4 * SR), round(0.6 * SR))
     assert np.array_equal(y[0, region], y[1, region])  # the mono edit is written into every channel
     assert np.abs(y[:, region] - x[:, region]).mean() > 1e-3
-    again = tiny_pipeline.edit(x, SR, (0.4, 0.6), ["solo"], seed=7, **FAST)
+    again = tiny_pipeline.edit(x, SR, req((0.4, 0.6), ["solo"], seed=7)).audio
     assert np.array_equal(y, again)
-    other_seed = tiny_pipeline.edit(x, SR, (0.4, 0.6), ["solo"], seed=8, **FAST)
+    other_seed = tiny_pipeline.edit(x, SR, req((0.4, 0.6), ["solo"], seed=8)).audio
     assert not np.array_equal(y, other_seed)
-    other_action = tiny_pipeline.edit(x, SR, (0.4, 0.6), ["drop"], seed=7, **FAST)
+    other_action = tiny_pipeline.edit(x, SR, req((0.4, 0.6), ["drop"], seed=7)).audio
     assert not np.array_equal(y[:, region], other_action[:, region])
 
 
 def test_actions_by_name_and_id_agree_and_are_spread(tiny_pipeline):
     x = stereo(0.5, sr=16000)[:1]  # mono at the model rate
-    by_name, frames = tiny_pipeline.edit_with_actions(
-        x, 16000, (0.1, 0.3), ["louder", "drop"], seed=1, **FAST
-    )
-    by_id = tiny_pipeline.edit(x, 16000, (0.1, 0.3), [0, 3], seed=1, **FAST)
+    result = tiny_pipeline.edit(x, 16000, req((0.1, 0.3), ["louder", "drop"], seed=1))
+    by_name, frames = result.audio, result.frame_actions
+    by_id = tiny_pipeline.edit(x, 16000, req((0.1, 0.3), [0, 3], seed=1)).audio
     assert np.array_equal(by_name, by_id)
     half = len(frames) // 2
     assert set(frames[:half].tolist()) == {0} and set(frames[-half:].tolist()) == {3}
@@ -144,7 +143,7 @@ def test_edit_at_the_file_edges_and_with_guidance_extremes(tiny_pipeline):
     x = stereo(0.5, sr=22050)
     for region in ((0.0, 0.1), (0.4, 0.5)):
         for guidance in (0.0, 1.0, 3.0):
-            y = tiny_pipeline.edit(x, 22050, region, [1], guidance=guidance, context_seconds=0.1, **FAST)
+            y = tiny_pipeline.edit(x, 22050, req(region, [1], guidance=guidance, context_seconds=0.1)).audio
             assert y.shape == x.shape and np.isfinite(y).all()
             lo, hi = changed_span(x, y)
             assert lo >= round(region[0] * 22050) - 700 and hi <= round(region[1] * 22050) + 700
@@ -152,7 +151,7 @@ def test_edit_at_the_file_edges_and_with_guidance_extremes(tiny_pipeline):
 
 def test_progress_is_monotonic_and_ends_at_one(tiny_pipeline):
     seen = []
-    tiny_pipeline.edit(stereo(0.5), SR, (0.1, 0.2), [2], progress=lambda f, s: seen.append((f, s)), **FAST)
+    tiny_pipeline.edit(stereo(0.5), SR, req((0.1, 0.2), [2]), progress=lambda f, s: seen.append((f, s)))
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     assert [s for _, s in seen if s in ("encode", "dynamics", "decode")][0] == "encode"
@@ -168,19 +167,19 @@ def test_progress_is_monotonic_and_ends_at_one(tiny_pipeline):
 def test_bad_parameters_raise_edit_error(tiny_pipeline):
     x = stereo(0.5)
     with pytest.raises(EditError, match="unknown action"):
-        tiny_pipeline.edit(x, SR, (0.1, 0.2), ["nosuch"])
+        tiny_pipeline.edit(x, SR, req((0.1, 0.2), ["nosuch"]))
     with pytest.raises(EditError, match="out of range"):
-        tiny_pipeline.edit(x, SR, (0.1, 0.2), [4])  # 4 is the null action, not selectable
+        tiny_pipeline.edit(x, SR, req((0.1, 0.2), [4]))  # 4 is the null action, not selectable
     with pytest.raises(EditError, match="steps"):
-        tiny_pipeline.edit(x, SR, (0.1, 0.2), [0], steps=0)
+        tiny_pipeline.edit(x, SR, req((0.1, 0.2), [0], steps=0))
     with pytest.raises(EditError, match="guidance"):
-        tiny_pipeline.edit(x, SR, (0.1, 0.2), [0], guidance=float("nan"))
+        tiny_pipeline.edit(x, SR, req((0.1, 0.2), [0], guidance=float("nan")))
     with pytest.raises(audio_io.AudioError, match="NaN"):
         bad = x.copy()
         bad[0, 5] = np.nan
-        tiny_pipeline.edit(bad, SR, (0.1, 0.2), [0])
+        tiny_pipeline.edit(bad, SR, req((0.1, 0.2), [0]))
     with pytest.raises(RegionError):
-        tiny_pipeline.edit(x, SR, (0.2, 0.1), [0])
+        tiny_pipeline.edit(x, SR, req((0.2, 0.1), [0]))
 
 
 def test_infer_actions_covers_the_region_with_distributions(tiny_pipeline):
@@ -197,11 +196,11 @@ def test_infer_actions_covers_the_region_with_distributions(tiny_pipeline):
 
 def test_explore_renders_every_action_with_the_same_seed(tiny_pipeline):
     x = stereo(0.5)
-    variants = list(tiny_pipeline.explore(x, SR, (0.1, 0.2), seed=3, context_seconds=0.1, **FAST))
+    variants = list(tiny_pipeline.explore(x, SR, req((0.1, 0.2), seed=3, context_seconds=0.1)))
     assert [a.name for a, _ in variants] == ["louder", "softer", "solo", "drop"]
-    solo = tiny_pipeline.edit(x, SR, (0.1, 0.2), ["solo"], seed=3, context_seconds=0.1, **FAST)
+    solo = tiny_pipeline.edit(x, SR, req((0.1, 0.2), ["solo"], seed=3, context_seconds=0.1)).audio
     assert np.array_equal(variants[2][1], solo)
-    picked = list(tiny_pipeline.explore(x, SR, (0.1, 0.2), ["drop", 1], seed=3, context_seconds=0.1, **FAST))
+    picked = list(tiny_pipeline.explore(x, SR, req((0.1, 0.2), ["drop", 1], seed=3, context_seconds=0.1)))
     assert [a.id for a, _ in picked] == [3, 1]
 
 
@@ -237,8 +236,8 @@ def test_the_bundles_decoder_shift_moves_the_decoders_levels(tiny_pipeline, tiny
         return Pipeline(Runtime(load_bundle(folder), RuntimeConfig(providers="cpu", intra_op_threads=1)))
 
     x = stereo(0.5)
-    plain = tiny_pipeline.edit(x, SR, (0.1, 0.3), [0], seed=3, **FAST)
-    shifted = pipeline_with_shift(0.5).edit(x, SR, (0.1, 0.3), [0], seed=3, **FAST)
+    plain = tiny_pipeline.edit(x, SR, req((0.1, 0.3), [0], seed=3)).audio
+    shifted = pipeline_with_shift(0.5).edit(x, SR, req((0.1, 0.3), [0], seed=3)).audio
     assert np.isfinite(shifted).all() and not np.array_equal(plain, shifted)
     with pytest.raises(EditError, match="decoder_shift"):
-        pipeline_with_shift(0.0).edit(x, SR, (0.1, 0.3), [0], seed=3, **FAST)
+        pipeline_with_shift(0.0).edit(x, SR, req((0.1, 0.3), [0], seed=3))

@@ -19,7 +19,7 @@ from engine.server import EditorServer, ServerConfig, start_server
 from engine.wire import audio_to_proto
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
-from tests.engine.conftest import FAST, stereo
+from tests.engine.conftest import FAST, req, stereo
 
 SR = 44100
 
@@ -48,9 +48,9 @@ def raw_edit(client: EditorClient, request: pb.EditRequest) -> grpc.StatusCode:
     return grpc.StatusCode.OK
 
 
-def edit_code(client: EditorClient, *args, **kwargs) -> str:
+def edit_code(client: EditorClient, audio, sr, start, end, actions, timeout=None, **settings) -> str:
     try:
-        client.edit(*args, **kwargs)
+        client.edit(audio, sr, req((start, end), actions, **settings), timeout=timeout)
     except EditorError as err:
         return err.code
     return "OK"
@@ -72,9 +72,9 @@ def test_happy_path_stereo_44k_matches_in_process_edit(client, tiny_pipeline):
     x = stereo(1.0)
     progress = []
     y = client.edit(
-        x, SR, 0.4, 0.6, ["solo", "drop"], seed=5, on_progress=lambda f, s: progress.append(f), **FAST
-    )
-    local = tiny_pipeline.edit(x, SR, (0.4, 0.6), ["solo", "drop"], seed=5, **FAST)
+        x, SR, req((0.4, 0.6), ["solo", "drop"], seed=5), on_progress=lambda f, s: progress.append(f)
+    ).audio
+    local = tiny_pipeline.edit(x, SR, req((0.4, 0.6), ["solo", "drop"], seed=5)).audio
     assert np.array_equal(y, local)  # the wire is lossless and the server adds nothing
     fade = round(30 * SR / 1000)
     outside = np.ones(x.shape[1], bool)
@@ -82,7 +82,7 @@ def test_happy_path_stereo_44k_matches_in_process_edit(client, tiny_pipeline):
     assert np.array_equal(y[:, outside], x[:, outside])
     assert not np.array_equal(y[:, round(0.45 * SR)], x[:, round(0.45 * SR)])
     assert progress == sorted(progress) and progress[-1] == 1.0 and len(progress) >= 5
-    again = client.edit(x, SR, 0.4, 0.6, ["solo", "drop"], seed=5, **FAST)
+    again = client.edit(x, SR, req((0.4, 0.6), ["solo", "drop"], seed=5)).audio
     assert np.array_equal(y, again)
 
 
@@ -92,7 +92,7 @@ def test_infer_and_explore_over_the_wire(client, tiny_pipeline):
     assert [c["action"] for c in chunks] == [
         c["action"] for c in tiny_pipeline.infer_actions(x, SR, (0.1, 0.12))
     ]
-    variants = list(client.explore(x, SR, 0.1, 0.2, ["drop", "louder"], seed=2, context_seconds=0.1, **FAST))
+    variants = list(client.explore(x, SR, req((0.1, 0.2), ["drop", "louder"], seed=2, context_seconds=0.1)))
     assert [a.name for a, _ in variants] == ["drop", "louder"]
     assert all(v.shape == x.shape for _, v in variants)
     assert not np.array_equal(variants[0][1], variants[1][1])
@@ -187,7 +187,7 @@ def test_sixteen_concurrent_edits_succeed_or_are_refused(client):
 
 def test_still_serving_after_every_refusal(client):
     assert client.health() == "SERVING"
-    y = client.edit(stereo(0.5), SR, 0.1, 0.2, ["louder"], **FAST)
+    y = client.edit(stereo(0.5), SR, req((0.1, 0.2), ["louder"])).audio
     assert y.shape == (2, 22050)
 
 
@@ -203,7 +203,7 @@ def test_token_is_required_except_for_health(tiny_pipeline):
                 assert err.value.code == "UNAUTHENTICATED"
                 assert edit_code(c, x, SR, 0.1, 0.2, [0]) == "UNAUTHENTICATED"
         with EditorClient(server.target, token="s3cret") as c:
-            assert c.edit(x, SR, 0.1, 0.2, [0], **FAST).shape == x.shape
+            assert c.edit(x, SR, req((0.1, 0.2), [0])).audio.shape == x.shape
     finally:
         server.stop(0)
 
@@ -213,7 +213,7 @@ def test_unavailable_until_a_bundle_is_loaded(tiny_pipeline):
     try:
         with EditorClient(server.target) as c:
             assert c.health() == "NOT_SERVING"
-            for call in (c.info, lambda: c.edit(stereo(0.5), SR, 0.1, 0.2, [0])):
+            for call in (c.info, lambda: c.edit(stereo(0.5), SR, req((0.1, 0.2), [0])).audio):
                 with pytest.raises(EditorError) as err:
                     call()
                 assert err.value.code == "UNAVAILABLE"

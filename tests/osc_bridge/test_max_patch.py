@@ -29,9 +29,32 @@ def test_patch_addresses_exist_in_the_bridge_table():
     texts = " ".join(b["box"].get("text", "") for b in load_patch()["boxes"])
     used = set(re.findall(r"/musegenie/\w+", texts))
     assert {osc.EDIT, osc.EXPLORE, osc.ACTIONS, osc.ACTION, osc.PROGRESS, osc.DONE, osc.ERROR} <= used
+    assert {osc.INSTRUMENTS_LIST, osc.INSTRUMENT} <= used
     assert used <= set(osc.REQUESTS) | set(osc.REPLIES)
 
 
 def test_patch_talks_to_the_default_ports():
     texts = [b["box"].get("text", "") for b in load_patch()["boxes"]]
     assert "udpsend 127.0.0.1 9000" in texts and "udpreceive 9001" in texts
+
+
+def test_edit_appends_the_chosen_instruments_after_the_action():
+    """The Edit message is the pack's [id path start end action] joined with the instrument selector's
+    list, which the instrument replies fill."""
+    patcher = load_patch()
+    boxes = {b["box"]["id"]: b["box"] for b in patcher["boxes"]}
+    edges = {
+        (tuple(x["patchline"]["source"]), tuple(x["patchline"]["destination"])) for x in patcher["lines"]
+    }
+
+    def feeds(src: str, dst: str, inlet: int = 0) -> bool:
+        return any(s[0] == src and d == (dst, inlet) for s, d in edges)
+
+    join = next(i for i, b in boxes.items() if b.get("text") == "zl join")
+    edit = next(i for i, b in boxes.items() if b.get("text") == f"prepend {osc.EDIT}")
+    selector = next(i for i, b in boxes.items() if b["maxclass"] == "umenu" and feeds(i, "instapp"))
+    assert feeds("pke", join, 0) and feeds(join, edit, 0) and not feeds("pke", edit, 0)
+    assert feeds("instsel", join, 1) and feeds("instapp", "instsel", 0) and selector == "instmenu"
+    route = next(b for b in boxes.values() if b.get("text", "").startswith("route "))
+    outlet = route["text"].split()[1:].index(osc.INSTRUMENT)
+    assert any(s == (route["id"], outlet) for s, _ in edges)

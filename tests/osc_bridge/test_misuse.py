@@ -15,6 +15,7 @@ from pythonosc.osc_message_builder import build_msg
 
 from engine.audio import save_wav
 from engine.bundle import Action
+from engine.request import EditResult
 from engine.server import ServerConfig, start_server
 from osc_bridge import addresses as osc
 from osc_bridge.bridge import OscBridge
@@ -118,10 +119,10 @@ class SlowClient:
         self.release = threading.Event()
         self.started: list[float] = []
 
-    def edit(self, audio, sample_rate, start, end, actions, on_progress=None):
-        self.started.append(start)
+    def edit(self, audio, sample_rate, request, on_progress=None):
+        self.started.append(request.region[0])
         self.release.wait(30)
-        return audio
+        return EditResult(audio, sample_rate, np.zeros(0, np.int64))
 
     def actions(self) -> list[Action]:
         return []

@@ -38,6 +38,7 @@ from engine.runtime import Runtime, RuntimeConfig
 from training.data.manifest import read_entries
 from training.evaluation.edit import EditEvalConfig, EditEvalError, evaluate
 from training.evaluation.edit_baselines import BaselineError
+from training.evaluation.edit_instruments import format_summary
 from training.evaluation.edit_report import table, write_page
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         help="onnxruntime threads inside one operator (0 = every core)",
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also store edit.json in the bundle (eval/edit.json) and rewrite its checksums and model card, "
+        "so the card quotes these figures",
     )
     add_dataclass_arguments(parser, EditEvalConfig)
 
@@ -108,7 +115,12 @@ def run(args: argparse.Namespace) -> int:
     except (EditEvalError, EditError, BaselineError) as err:
         raise CommandError(str(err)) from err
     print(table(summary))
+    print(format_summary(summary["instrument_fidelity"]))
     print(f"{summary['clips']} clips -> {args.out / 'edit.json'}")
     if config.page:
         print(f"listen: {write_page(args.out, results, summary, bundle)}")
+    if args.record:
+        from export.model_card import record_eval
+
+        print(f"recorded in {bundle_dir}: {record_eval(bundle_dir, 'edit', args.out / 'edit.json')}")
     return 0

@@ -15,7 +15,9 @@ Scores (`training.evaluation.edit_scores`), each the mean over clips (geometric 
 indistinguishable from the original regions). Beside them: `action_effect` (mean log-mel L1 between
 renderings with two different actions over that between two seeds of the inferred actions: > 1 when the
 actions change more than the noise does), `action_fidelity` (how often the LAM reads action a back from a
-region edited with a, against chance 1/A) and `visqol_roundtrip` (ViSQOL MOS-LQO of the round trip).
+region edited with a, against chance 1/A), `visqol_roundtrip` (ViSQOL MOS-LQO of the round trip) and, for an
+instrument-conditioned bundle with an estimator, `instrument_fidelity` (training.evaluation.edit_instruments:
+whether asking for an instrument set makes the estimator hear it, against the same edits unasked).
 """
 
 from __future__ import annotations
@@ -34,9 +36,12 @@ from tqdm import tqdm
 
 from engine import audio as audio_io
 from engine.pipeline import Pipeline
+from engine.request import EditRequest
 from training.data.manifest import Entry
 from training.evaluation import edit_scores as scores
 from training.evaluation.edit_baselines import BaselineError, copy_baseline, copy_source, shaped_noise
+from training.evaluation.edit_instruments import fidelity_for_clip
+from training.evaluation.edit_instruments import summarise as summarise_instruments
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +172,9 @@ def evaluate_clip(
     inferred = [c["action"] for c in pipeline.infer_actions(x, sr, region)]
 
     def edit(ids: list[int], seed: int) -> np.ndarray:
-        return pipeline.render(prepared, ids, d.steps, d.guidance, d.decoder_steps, seed)[0][0]  # (N,)
+        return pipeline.render(prepared, ids, None, (d.steps, d.guidance, d.decoder_steps), seed)[0][
+            0
+        ]  # (N,)
 
     stage("edit")
     signals = {
@@ -210,6 +217,9 @@ def evaluate_clip(
     for a in actions:
         read = [c["action"] for c in pipeline.infer_actions(signals[f"action_{a}"][None], sr, region)]
         fidelity[str(a)] = float(np.mean([r == a for r in read]))
+    base = EditRequest(region, tuple(inferred), context_seconds=context_s, seed=config.seed)
+    stage("instruments")
+    players = fidelity_for_clip(pipeline, x, sr, base, np.random.default_rng(config.seed))
     visqol = None
     if config.visqol:
         stage("visqol")
@@ -229,6 +239,7 @@ def evaluate_clip(
         "seed_distance": seed_distance,
         "action_fidelity": fidelity,
         "visqol_roundtrip": visqol,
+        "instruments": players,
     }
     return ClipResult(row, signals, features)
 
@@ -237,7 +248,9 @@ def _stage(bar: tqdm, name: str, stage: str) -> None:
     bar.set_postfix_str(f"{name}: {stage}")
 
 
-def summarise(results: list[ClipResult], num_actions: int, seed: int) -> dict[str, Any]:
+def summarise(
+    results: list[ClipResult], num_actions: int, seed: int, instruments: list[str]
+) -> dict[str, Any]:
     """The aggregate keys of edit.json from the clips' results."""
     rows = [r.row for r in results]
     methods: dict[str, dict[str, float]] = {}
@@ -256,6 +269,7 @@ def summarise(results: list[ClipResult], num_actions: int, seed: int) -> dict[st
         "action_fidelity": {"accuracy": float(np.mean(fidelity)), "chance": 1.0 / num_actions},
         "visqol_roundtrip": float(np.mean(visqol)) if visqol else None,
         "original_seam_flux_ratio": _mean("_ratio", [row["original_seam_flux_ratio"] for row in rows]),
+        "instrument_fidelity": summarise_instruments([row["instruments"] for row in rows], instruments),
     }
 
 
@@ -292,7 +306,7 @@ def evaluate(
         "clips": len(results),
         "region_seconds": config.region_seconds,
         "context_seconds": context_s,
-        **summarise(results, b.num_actions, config.seed),
+        **summarise(results, b.num_actions, config.seed, b.instruments),
         "per_clip": [r.row for r in results],
         "skipped": skipped,
         "defaults": asdict(b.defaults),

@@ -1,0 +1,151 @@
+"""Asking for who plays: instrument requests through the pipeline, gRPC, the CLI and OSC.
+
+An instrument-conditioned tiny bundle (3 instruments, with an estimator) must honour and validate them;
+the plain tiny bundle (no vocabulary) must keep editing and refuse an instrument request clearly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+
+from engine.audio import save_wav
+from engine.bundle import load_bundle
+from engine.cli import main as cli_main
+from engine.client import EditorClient, EditorError
+from engine.pipeline import EditError, Pipeline
+from engine.runtime import Runtime, RuntimeConfig
+from engine.server import ServerConfig, start_server
+from engine.wire import request_to_proto
+from osc_bridge import addresses as osc
+from osc_bridge.osc_client import loopback_rig
+from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
+from tests.engine.conftest import req, stereo
+
+SR = 44100
+FAST_FLAGS = ["--steps", "2", "--decoder-steps", "2"]
+
+
+@pytest.fixture(scope="module")
+def instrument_pipeline(tiny_instrument_bundle: Path) -> Pipeline:
+    bundle = load_bundle(tiny_instrument_bundle)
+    return Pipeline(Runtime(bundle, RuntimeConfig(providers="cpu", intra_op_threads=1)))
+
+
+@pytest.fixture(scope="module")
+def instrument_server(instrument_pipeline):
+    server = start_server(config=ServerConfig(port=0), pipeline=instrument_pipeline)
+    yield server
+    server.stop(0)
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory) -> Path:
+    return save_wav(tmp_path_factory.mktemp("songs") / "song.wav", stereo(1.0), SR)
+
+
+def test_the_bundle_lists_its_vocabulary_and_estimator(instrument_pipeline):
+    assert instrument_pipeline.bundle.instruments == ["piano", "guitar", "bass"]
+    assert instrument_pipeline.conditioned and instrument_pipeline.estimator is not None
+
+
+def test_requested_players_change_only_the_region(instrument_pipeline):
+    x = stereo(1.0)
+    bass = instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1], instruments=["bass"], seed=3))
+    piano = instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1], instruments=["piano"], seed=3))
+    by_id = instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1], instruments=[2], seed=3))
+    assert bass.instruments == ("bass",) and piano.instruments == ("piano",)
+    assert np.array_equal(bass.audio, by_id.audio)  # ids and names name the same vocabulary
+    region = slice(round(0.4 * SR), round(0.6 * SR))
+    assert not np.array_equal(bass.audio[:, region], piano.audio[:, region])
+    fade = round(instrument_pipeline.bundle.defaults.crossfade_ms * SR / 1000)
+    outside = slice(0, round(0.4 * SR) - fade)
+    assert np.array_equal(bass.audio[:, outside], x[:, outside])
+
+
+def test_unset_players_are_the_ones_heard(instrument_pipeline):
+    x = stereo(1.0)
+    result = instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1]))
+    chunks = instrument_pipeline.infer_actions(x, SR, (0.4, 0.6))
+    heard = {name for c in chunks for name in c["instruments"]}
+    assert set(result.instruments) <= set(instrument_pipeline.bundle.instruments)
+    assert heard <= set(instrument_pipeline.bundle.instruments)
+
+
+@pytest.mark.parametrize(("instruments", "match"), [(["kazoo"], "unknown instrument"), ([7], "out of range")])
+def test_bad_instruments_raise_edit_error(instrument_pipeline, instruments, match):
+    with pytest.raises(EditError, match=match):
+        instrument_pipeline.edit(stereo(0.5), SR, req((0.1, 0.2), [0], instruments=instruments))
+
+
+def test_a_bundle_without_instruments_refuses_clearly_and_still_edits(tiny_pipeline):
+    with pytest.raises(EditError, match="without instrument conditioning"):
+        tiny_pipeline.edit(stereo(0.5), SR, req((0.1, 0.2), [0], instruments=["bass"]))
+    result = tiny_pipeline.edit(stereo(0.5), SR, req((0.1, 0.2), [0]))
+    assert result.instruments == () and result.audio.shape == (2, 22050)
+    assert all(c["instruments"] == [] for c in tiny_pipeline.infer_actions(stereo(0.5), SR, (0.1, 0.2)))
+
+
+def test_grpc_lists_validates_and_honours_instruments(instrument_server, instrument_pipeline):
+    x = stereo(0.5)
+    with EditorClient(instrument_server.target) as client:
+        assert list(client.info().instruments) == ["piano", "guitar", "bass"]
+        remote = client.edit(x, SR, req((0.1, 0.3), [0], instruments=["bass", 0], seed=2))
+        local = instrument_pipeline.edit(x, SR, req((0.1, 0.3), [0], instruments=["piano", "bass"], seed=2))
+        assert np.array_equal(remote.audio, local.audio) and remote.instruments == ("piano", "bass")
+        with pytest.raises(EditorError) as err:
+            client.edit(x, SR, req((0.1, 0.3), [0], instruments=["kazoo"]))
+        assert err.value.code == "INVALID_ARGUMENT" and "kazoo" in err.value.details
+        # a client that skips the name check meets the server's own
+        stub = pb_grpc.EditorStub(client.channel)
+        with pytest.raises(grpc.RpcError) as rpc:
+            list(stub.Edit(request_to_proto(x, SR, req((0.1, 0.3), [0], instruments=["kazoo"])), timeout=30))
+        assert rpc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        variants = list(client.explore(x, SR, req((0.1, 0.3), [0, 1], instruments=["guitar"])))
+        assert [a.id for a, _ in variants] == [0, 1]
+
+
+def test_grpc_plain_bundle_refuses_an_instrument_request(tiny_pipeline):
+    server = start_server(config=ServerConfig(port=0), pipeline=tiny_pipeline)
+    try:
+        with EditorClient(server.target) as client:
+            assert list(client.info().instruments) == []
+            with pytest.raises(EditorError) as err:
+                client.edit(stereo(0.5), SR, req((0.1, 0.2), [0], instruments=["bass"]))
+            assert err.value.code == "INVALID_ARGUMENT" and "instrument conditioning" in err.value.details
+            stub = pb_grpc.EditorStub(client.channel)
+            with pytest.raises(grpc.RpcError) as rpc:
+                list(stub.Edit(request_to_proto(stereo(0.5), SR, req((0.1, 0.2), [0], instruments=["bass"]))))
+            assert rpc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    finally:
+        server.stop(0)
+
+
+def test_cli_edit_with_instruments(tiny_instrument_bundle, tiny_bundle, song, tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    base = ["edit", str(song), "--start", "0.3", "--end", "0.6", "--action", "1", "-o", str(out), *FAST_FLAGS]
+    assert cli_main([*base, "--instruments", "bass,guitar", "--bundle", str(tiny_instrument_bundle)]) == 0
+    assert out.is_file()
+    assert cli_main([*base, "--instruments", "kazoo", "--bundle", str(tiny_instrument_bundle)]) != 0
+    assert "unknown instrument 'kazoo'" in capsys.readouterr().err
+    assert cli_main([*base, "--instruments", "bass", "--bundle", str(tiny_bundle)]) != 0
+    assert "without instrument conditioning" in capsys.readouterr().err
+    assert cli_main([*base, "--instruments", " , ", "--bundle", str(tiny_instrument_bundle)]) != 0
+
+
+def test_osc_instruments_list_and_edit(instrument_server, song, tmp_path):
+    with loopback_rig(instrument_server.target, tmp_path / "out") as (_, max_patch):
+        replies = max_patch.call(osc.INSTRUMENTS_LIST)
+        assert replies == [
+            (osc.INSTRUMENT, [0, "piano"]),
+            (osc.INSTRUMENT, [1, "guitar"]),
+            (osc.INSTRUMENT, [2, "bass"]),
+            (osc.DONE, []),
+        ]
+        done = max_patch.call(osc.EDIT, str(song), 0.3, 0.6, 1, "bass", "piano", timeout=120)[-1]
+        assert done[0] == osc.DONE and Path(done[1][0]).is_file()
+        error = max_patch.call(osc.EDIT, str(song), 0.3, 0.6, 1, "kazoo", timeout=120)[-1]
+        assert error[0] == osc.ERROR and error[1][0] == "INVALID_ARGUMENT" and "kazoo" in error[1][1]
