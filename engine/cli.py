@@ -50,6 +50,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ),
     ("export",): ("export.command", "export trained models to a versioned ONNX bundle"),
     ("bundle", "info"): ("engine.commands.bundle_info", "print a bundle's manifest and verify its checksums"),
+    ("bundle", "update"): (
+        "export.bundle_update",
+        "add an evaluation or an instrument estimator to a bundle (checksums and card rewritten)",
+    ),
     ("serve",): ("engine.commands.serve", "run the gRPC edit server on a model bundle"),
     ("edit",): ("engine.commands.edit", "re-imagine a region of an audio file with chosen actions"),
     ("actions", "list"): ("engine.commands.actions_list", "list the bundle's actions and their descriptions"),
@@ -66,7 +70,7 @@ GROUPS = {
     "train": "train a model (tokenizer, lam, dynamics, instruments)",
     "eval": "evaluate a trained model",
     "actions": "work with the learned actions of a bundle",
-    "bundle": "inspect a model bundle",
+    "bundle": "inspect a model bundle, or add evaluations and an instrument estimator to one",
 }
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ N_MELS = 64
 N_FFT = 1024
 HOP = 256
 THRESHOLD = 0.5  # probability above which an instrument counts as playing
+BUNDLE_FILE = "instruments.npz"  # the estimator's name inside a bundle folder
 
 
 class EstimatorError(ValueError):
@@ -144,3 +147,16 @@ class InstrumentEstimator:
             if isinstance(err, EstimatorError):
                 raise
             raise EstimatorError(f"{path}: not a readable instrument estimator ({err})") from err
+
+
+def install(source: str | os.PathLike, bundle_dir: str | os.PathLike, vocabulary: Sequence[str]) -> str:
+    """Copy an estimator into a bundle folder after checking that it loads and hears every instrument of
+    the bundle's conditioning vocabulary; returns its file name there (the manifest's estimator key)."""
+    estimator = InstrumentEstimator.load(source)
+    missing = [name for name in vocabulary if name not in estimator.names]
+    if missing:
+        raise EstimatorError(
+            f"{source}: the instrument estimator cannot hear {missing} (it knows {list(estimator.names)})"
+        )
+    shutil.copyfile(source, Path(bundle_dir) / BUNDLE_FILE)
+    return BUNDLE_FILE

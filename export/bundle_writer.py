@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from engine.bundle import ESTIMATOR_KEY, FORMAT, FORMAT_VERSION, write_manifest
-from engine.instruments import InstrumentEstimator
+from engine.instruments import install as install_estimator
 from engine.sampling import METHODS, timesteps
 from export.model_card import write_card
 from export.onnx_export import DEFAULT_OPSET, export_graph
@@ -34,7 +34,6 @@ from export.wrappers import GraphWrapper, build_wrappers
 
 log = logging.getLogger(__name__)
 
-ESTIMATOR_FILE = "instruments.npz"  # the instrument estimator's name inside a bundle
 DEFAULT_SAMPLE_RATE = 16_000  # the model rate of every stage (docs/interfaces.md)
 
 
@@ -126,21 +125,6 @@ def _copy_evals(evals: Mapping[str, str | Path], eval_dir: Path) -> None:
         shutil.copyfile(src, eval_dir / f"{key}.json")
 
 
-def _copy_estimator(path: str | os.PathLike | None, instruments: list[str], staging: Path) -> str | None:
-    """Copy the instrument estimator into the bundle (its file name there), after checking that it loads
-    and hears every instrument of the models' vocabulary; None when there is none."""
-    if path is None:
-        return None
-    estimator = InstrumentEstimator.load(path)  # EstimatorError (a ValueError) names the file
-    missing = [name for name in instruments if name not in estimator.names]
-    if missing:
-        raise ValueError(
-            f"{path}: the instrument estimator cannot hear {missing} (it knows {list(estimator.names)})"
-        )
-    shutil.copyfile(path, staging / ESTIMATOR_FILE)
-    return ESTIMATOR_FILE
-
-
 def export_bundle(
     tokenizer: nn.Module,
     lam: nn.Module,
@@ -198,7 +182,11 @@ def export_bundle(
             parity[graph_name] = check_parity(wrapper, staging / file, parity_cases, fp16=fp16)
             graphs[graph_name] = graph_entry(wrapper, file)
         _copy_evals(evals or {}, staging / "eval")
-        estimator = _copy_estimator(instrument_estimator, instruments, staging)
+        estimator = (
+            None
+            if instrument_estimator is None
+            else install_estimator(instrument_estimator, staging, instruments)
+        )
         sample_rate = int(getattr(tokenizer.config, "sample_rate", DEFAULT_SAMPLE_RATE))
         hop = int(tokenizer.hop)
         manifest = {

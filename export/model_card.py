@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.bundle import CARD_NAME, read_manifest, write_manifest
+from engine.bundle import CARD_NAME, read_manifest
 
 KINDS = ("tokenizer", "lam", "dynamics")
 # What every bundle is for and where it stops; the data-specific limits come from the training record's notes.
@@ -83,6 +83,44 @@ def _edit_section(edit: Mapping[str, Any] | None) -> tuple[list[str], str]:
         f"action effect {_num(edit.get('action_effect'))}, "
         f"requested action recovered {_num(fidelity.get('accuracy'))} (chance {_num(fidelity.get('chance'))})."
     )
+    return lines, summary
+
+
+def _instruments_section(
+    metrics: Mapping[str, Any] | None, manifest: Mapping[str, Any]
+) -> tuple[list[str], str]:
+    """The instrument estimator's held-out scores (eval/instruments.json from `train instruments`)."""
+    if not manifest.get("instrument_estimator"):
+        return ["No instrument estimator: `actions infer` cannot say who plays."], ""
+    if metrics is None:
+        return [
+            "The bundle has an instrument estimator; its scores are not recorded (no eval/instruments.json)."
+        ], ""
+    rows = [
+        [
+            name,
+            _num(metrics["accuracy"][name]),
+            _num(metrics["precision"][name]),
+            _num(metrics["recall"][name]),
+        ]
+        for name in metrics["names"]
+    ]
+    vocabulary = manifest.get("instruments") or []
+    conditioned = (
+        f"The LAM and dynamics are conditioned on {', '.join(vocabulary)}: an edit can ask who plays."
+        if vocabulary
+        else "The LAM and dynamics are not instrument-conditioned: the estimator only reports who plays "
+        "(`actions infer`, `eval edit`); an edit cannot ask for instruments."
+    )
+    lines = [
+        f"Per second, on {metrics['test_seconds']} held-out seconds (`{metrics.get('command', '')}`):",
+        "",
+        *_table(["instrument", "accuracy", "precision", "recall"], rows),
+        "",
+        f"Mean per-second accuracy {_num(metrics['mean_accuracy'])}; the whole set of players exactly right in "
+        f"{_num(metrics['exact_set'])} of the seconds. {conditioned}",
+    ]
+    summary = f"Who plays: the instrument estimator is right {_num(metrics['mean_accuracy'])} of the time per instrument and second."
     return lines, summary
 
 
@@ -217,6 +255,7 @@ def render_card(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> str:
     tokenizer, tokenizer_line = _tokenizer_section(evals.get("tokenizer_metrics"))
     lam, lam_line = _lam_section(evals.get("lam_metrics"), manifest)
     dynamics, dynamics_line = _dynamics_section(evals.get("dynamics"))
+    players, players_line = _instruments_section(evals.get("instruments"), manifest)
     record = manifest.get("training") or {}
     notes = list(record.get("notes", []))
     rate, frames = manifest["sample_rate"], manifest["frame_rate"]
@@ -224,7 +263,7 @@ def render_card(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> str:
         f"Bundle `{manifest['name']}`: a diffusion tokenizer ({rate} Hz mono -> {frames:g} latent frames/s x "
         f"{manifest['latent_dim']}), a latent action model with {manifest['num_actions']} actions learnt "
         "without labels, and an action-conditioned dynamics model that re-imagines a region of latents.",
-        *(line for line in (edit_line, tokenizer_line, lam_line, dynamics_line) if line),
+        *(line for line in (edit_line, tokenizer_line, lam_line, dynamics_line, players_line) if line),
         *notes,
     ]
     lines = [
@@ -252,6 +291,10 @@ def render_card(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> str:
         "## Dynamics",
         "",
         *dynamics,
+        "",
+        "## Who plays (instrument estimator)",
+        "",
+        *players,
         "",
         "## Training",
         "",
@@ -319,17 +362,6 @@ def write_card(bundle_dir: str | Path) -> Path:
     path = bundle_dir / CARD_NAME
     path.write_text(render_card(read_manifest(bundle_dir), load_evals(bundle_dir)))
     return path
-
-
-def record_eval(bundle_dir: str | Path, name: str, source: str | Path) -> Path:
-    """Put an evaluation JSON into a bundle as eval/NAME.json: the manifest's checksums and the card are
-    rewritten to include it, so the bundle still verifies and its card quotes the new figures."""
-    bundle_dir = Path(bundle_dir)
-    target = bundle_dir / "eval" / f"{name}.json"
-    target.parent.mkdir(exist_ok=True)
-    target.write_text(json.dumps(json.loads(Path(source).read_text()), indent=2) + "\n")
-    write_manifest(bundle_dir, read_manifest(bundle_dir))
-    return write_card(bundle_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,8 @@ import pytest
 
 from engine.bundle import CARD_NAME, load_bundle, read_manifest
 from engine.cli import main as cli_main
-from export.model_card import load_evals, record_eval, render_card, write_card
+from export.bundle_update import update
+from export.model_card import load_evals, render_card, write_card
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "default"
 EDIT = {
@@ -61,13 +62,13 @@ def test_bundle_info_prints_the_cards_summary(tiny_bundle: Path, capsys: pytest.
     assert "- The edit itself has not been measured" in capsys.readouterr().out
 
 
-def test_record_eval_adds_an_evaluation_the_bundle_verifies_and_the_card_quotes(
+def test_bundle_update_adds_an_evaluation_the_bundle_verifies_and_the_card_quotes(
     tiny_bundle: Path, tmp_path: Path
 ) -> None:
     bundle = Path(shutil.copytree(tiny_bundle, tmp_path / "b"))
     source = tmp_path / "edit.json"
     source.write_text(json.dumps(EDIT))
-    card = record_eval(bundle, "edit", source).read_text()
+    card = update(bundle, {"edit": source}).read_text()
     assert json.loads((bundle / "eval" / "edit.json").read_text()) == EDIT
     assert "eval/edit.json" in load_bundle(bundle).files  # checksummed, and every checksum still holds
     assert "Edit (12 clips)" in card

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if config.page:
         print(f"listen: {write_page(args.out, results, summary, bundle)}")
     if args.record:
-        from export.model_card import record_eval
+        from export.bundle_update import update
 
-        print(f"recorded in {bundle_dir}: {record_eval(bundle_dir, 'edit', args.out / 'edit.json')}")
+        print(f"recorded in {bundle_dir}: {update(Path(bundle_dir), {'edit': args.out / 'edit.json'})}")
     return 0
