@@ -29,10 +29,10 @@ def band_limit(
 ) -> np.ndarray:
     """Shellac/AM-radio bandwidth: low cut 150-350 Hz (None: no low cut), high cut 2.5-4.5 kHz."""
     nyq = 0.5 * sr
+    lo = None if low is None else rng.uniform(*low)
     hi = min(rng.uniform(*high), 0.9 * nyq)
-    if low is None:
+    if lo is None:
         return sosfilt(butter(order, hi / nyq, btype="lowpass", output="sos"), x)
-    lo = rng.uniform(*low)
     return sosfilt(butter(order, [lo / nyq, hi / nyq], btype="bandpass", output="sos"), x)
 
 
