@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: setup test lint format demo serve default-model protos bench clean
+.PHONY: setup test lint format demo serve default-model real-music protos bench clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ serve: setup  ## keep the engine (gRPC 127.0.0.1:50051) and the OSC bridge (127.
 
 default-model: setup  ## retrain the shipped model from scratch on the synthetic corpus (hours on 2 CPU cores)
 	bash scripts/default_model.sh
+
+real-music: setup  ## install the free-licensed real-music packages (root/sudo) and write their manifests to data/real_music
+	bash scripts/real_music.sh
 
 protos: setup  ## regenerate the gRPC stubs from protos/musegenie/v1/engine.proto
 	$(BIN)/python protos/generate.py

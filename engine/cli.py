@@ -20,6 +20,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("synth",): ("training.commands.synth", "render the synthetic jazz corpus (audio + annotations)"),
     ("data", "label"): ("training.commands.data_label", "listen to clips and label their recording quality"),
     ("data", "train-filter"): ("training.commands.data_train_filter", "train the ExtraTrees quality filter"),
+    ("data", "real-music"): (
+        "training.commands.data_real_music",
+        "manifests of the free-licensed real music in Debian packages",
+    ),
     ("data", "filter"): (
         "training.commands.data_filter",
         "score a collection and write a manifest of good audio",

@@ -185,3 +185,16 @@ def test_filter_of_another_feature_version_is_refused(model_path, tmp_path):
     (tmp_path / "junk.joblib").write_bytes(b"not a model")
     with pytest.raises(FilterFormatError):
         load_filter(tmp_path / "junk.joblib")
+
+
+def test_filter_carries_its_song_threshold_and_filtering_uses_it(corpus, model_path, tmp_path):
+    quality_filter = load_filter(model_path)
+    chosen = quality_filter.threshold
+    assert 0.05 <= chosen <= 0.95
+    assert chosen == joblib.load(model_path)["threshold"]
+    sources = list_sources(corpus["test"])[:4]
+    filter_collection(sources, model_path, tmp_path / "own.jsonl", FilterConfig())
+    for entry in read_manifest(tmp_path / "own.jsonl"):  # no --threshold: the filter's own
+        assert entry["passed"] == (np.mean(entry["smoothed_probs"]) > chosen)
+    filter_collection(sources, model_path, tmp_path / "all.jsonl", FilterConfig(threshold=0.0))
+    assert all(e["passed"] for e in read_manifest(tmp_path / "all.jsonl"))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
 
+import mido
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ from engine.audio import info, load
 from engine.cli import main as cli_main
 from training.data import annotations
 from training.data.annotations import EVENT_TYPES, INSTRUMENTS, activity_frames, event_frames
-from training.data.synth import compose, perform, render_piece, write_corpus
+from training.data.synth import compose, perform, render_piece, soundfont, write_corpus
 from training.data.synth.arrangement import activity
 from training.data.synth.degrade import DAMAGE
 
@@ -46,7 +48,12 @@ def test_corpus_jsonl_matches_files(synth_corpus: Path) -> None:
     assert len(entries) == CORPUS_PIECES
     assert [e["quality"] for e in entries].count("bad") == CORPUS_PIECES // 2
     for entry in entries:
-        assert set(entry) == {"path", "annotations", "duration", "sample_rate", "quality", "degradations"}
+        assert set(entry) == {
+            *("path", "annotations", "midi", "duration", "sample_rate", "quality", "degradations"),
+            *("renderer", "soundfont", "soundfont_sha256"),
+        }
+        assert (entry["renderer"], entry["soundfont"], entry["soundfont_sha256"]) == ("additive", None, None)
+        assert (synth_corpus / entry["midi"]).is_file()
         header = info(synth_corpus / entry["path"])
         assert (header.samplerate, header.channels) == (SR, 1)
         assert header.frames == entry["duration"] * SR == CORPUS_PIECE_SECONDS * SR
@@ -67,6 +74,8 @@ def test_annotation_schema_and_events(synth_corpus: Path) -> None:
         for event in ann["events"]:
             assert event["type"] in EVENT_TYPES
             assert float(event["time"]).is_integer() and 0 < event["time"] < ann["duration"]
+            if event["onset"] is not None:  # what is heard: the instrument's first note from the boundary on
+                assert event["time"] <= event["onset"] < event["time"] + 1 and event["type"] != "exit"
         times = sorted({e["time"] for e in ann["events"]})
         for t in times:  # 1-3 events per boundary
             assert 1 <= sum(e["time"] == t for e in ann["events"]) <= 3
@@ -230,3 +239,117 @@ def test_cli_help_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     audio, sr = load(tmp_path / "c" / "piece_00000.wav")
     assert sr == SR and audio.shape == (1, 6 * SR)
     assert cli_main(["synth", str(tmp_path / "d"), "--minutes", "0"]) == 1
+
+
+def _midi_activity(path: Path, seconds: int) -> np.ndarray:
+    """(seconds, I) 1 where a note of the instrument (the MIDI track's name) sounds during that second."""
+    out = np.zeros((seconds, len(INSTRUMENTS)), dtype=np.uint8)
+    midi = mido.MidiFile(path)
+    per_second = 2 * midi.ticks_per_beat  # the files keep MIDI's default 120 BPM
+    for track in midi.tracks:
+        column = INSTRUMENTS.index(next(m.name for m in track if m.type == "track_name"))
+        now, started = 0, {}
+        for message in track:
+            now += message.time
+            if message.type == "note_on" and message.velocity > 0:
+                assert message.note not in started, "one key never sounds twice at once on a channel"
+                started[message.note] = now / per_second
+            elif message.type in ("note_off", "note_on"):
+                first = started.pop(message.note)
+                out[int(np.floor(first)) : int(np.ceil(now / per_second)), column] = 1
+    return out
+
+
+def test_midi_beside_each_piece_plays_exactly_the_annotated_instruments(tmp_path: Path) -> None:
+    for seed in range(12):
+        _, ann = render_piece(seed, 20, midi_path=tmp_path / "piece.mid")
+        assert np.array_equal(_midi_activity(tmp_path / "piece.mid", 20), np.asarray(ann["activity"])), seed
+
+
+def _soundfont() -> Path:
+    try:
+        soundfont.fluidsynth_program()
+        return soundfont.find_soundfont()
+    except soundfont.SoundfontMissing as err:
+        pytest.skip(f"no soundfont renderer here ({err})")
+
+
+def _solo(midi: Path, instrument: str, out: Path) -> Path:
+    """The MIDI file with only the tracks of one instrument."""
+    whole = mido.MidiFile(midi)
+    solo = mido.MidiFile(type=1, ticks_per_beat=whole.ticks_per_beat)
+    solo.tracks = [t for t in whole.tracks if any(m.type == "track_name" and m.name == instrument for m in t)]
+    solo.save(out)
+    return out
+
+
+def _first_onset(audio: np.ndarray, after: float) -> float:
+    """Seconds of the first 1 ms frame from `after` - 50 ms on whose 4 ms energy rises 15 dB above the
+    loudest of the 40 ms before the boundary and comes within 35 dB of the next half second's peak."""
+    hop, width = SR // 1000, 4 * SR // 1000
+    frames = np.lib.stride_tricks.sliding_window_view(audio, width)[::hop]  # (F, width)
+    db = 10 * np.log10((frames**2).mean(axis=1) + 1e-12)  # (F,)
+    ms = int(after * 1000)
+    before = db[ms - 45 : ms - 5].max()
+    peak = db[ms : ms + 500].max()
+    rising = np.flatnonzero((db[ms - 50 :] > before + 15) & (db[ms - 50 :] > peak - 35))
+    return (ms - 50 + int(rising[0])) / 1000 + width / 2 / SR
+
+
+def test_soundfont_onsets_match_the_annotated_onsets(tmp_path: Path) -> None:
+    """Each instrument that enters is heard within 20 ms of the onset its event annotates (played solo)."""
+    font = _soundfont()
+    checked = []
+    for seed in range(16):
+        _, ann = render_piece(seed, 16, renderer="soundfont", midi_path=tmp_path / "piece.mid")
+        for event in ann["events"]:
+            if event["type"] != "enter" or event["onset"] is None:
+                continue
+            solo = _solo(tmp_path / "piece.mid", event["instrument"], tmp_path / "solo.mid")
+            audio = soundfont.render(solo, font, SR, ann["duration"])
+            heard = _first_onset(audio, event["time"])
+            checked.append((seed, event["instrument"], event["onset"], heard))
+    assert len(checked) >= 8, checked
+    late = [c for c in checked if abs(c[3] - c[2]) > 0.02]
+    assert not late, late
+
+
+def test_soundfont_same_seed_same_audio_and_corpus_records_the_font(tmp_path: Path) -> None:
+    font = _soundfont()
+    a, ann_a = render_piece(4, 8, renderer="soundfont")
+    b, ann_b = render_piece(4, 8, renderer="soundfont")
+    c, _ = render_piece(5, 8, renderer="soundfont")
+    assert a.shape == (1, 8 * SR) and np.array_equal(a, b) and ann_a == ann_b
+    assert not np.allclose(a, c)
+    additive, ann_additive = render_piece(4, 8)
+    assert ann_additive["activity"] == ann_a["activity"] and not np.allclose(a, additive)
+    entries = write_corpus(
+        tmp_path / "c", 0.2, seed=2, piece_seconds=(6, 6), renderer="soundfont", progress=False
+    )
+    again = write_corpus(tmp_path / "d", 0.2, seed=2, piece_seconds=(6, 6), renderer="auto", progress=False)
+    assert entries == again and {e["renderer"] for e in entries} == {"soundfont"}
+    assert entries[0]["soundfont"] == font.name
+    assert entries[0]["soundfont_sha256"] == hashlib.sha256(font.read_bytes()).hexdigest()
+    for entry in entries:
+        for key in ("path", "midi", "annotations"):
+            assert (tmp_path / "c" / entry[key]).read_bytes() == (tmp_path / "d" / entry[key]).read_bytes()
+
+
+def test_missing_soundfont_names_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(soundfont, "SEARCH", (str(tmp_path / "none.sf2"),))
+    with pytest.raises(soundfont.SoundfontMissing, match="apt-get install fluidsynth fluid-soundfont-gm"):
+        write_corpus(tmp_path / "c", 0.1, seed=0, piece_seconds=(6, 6), renderer="soundfont", progress=False)
+    args = ["synth", str(tmp_path / "c"), "--minutes", "0.1", "--piece-seconds", "6", "6"]
+    assert cli_main([*args, "--renderer", "soundfont"]) == 1
+    assert "fluid-soundfont-gm" in capsys.readouterr().err
+    assert cli_main([*args, "--renderer", "soundfont", "--soundfont", str(tmp_path / "x.sf2")]) == 1
+    assert "x.sf2 does not exist" in capsys.readouterr().err
+    monkeypatch.setattr(soundfont.shutil, "which", lambda name: None)
+    monkeypatch.setattr(soundfont, "SEARCH", (str(tmp_path / "a.sf2"),))
+    (tmp_path / "a.sf2").write_bytes(b"RIFF")
+    with pytest.raises(soundfont.SoundfontMissing, match="apt-get install fluidsynth"):
+        soundfont.choose_renderer("soundfont")
+    assert cli_main(args) == 0  # auto: the additive renderer, with a warning that says why
+    assert _entries(tmp_path / "c")[0]["renderer"] == "additive"

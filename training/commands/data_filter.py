@@ -59,12 +59,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = dataclass_from_args(FilterConfig, args)
-    if not 0.0 <= config.threshold <= 1.0 or config.sigma < 0 or config.min_good_seconds < 0:
+    threshold_ok = config.threshold is None or 0.0 <= config.threshold <= 1.0
+    if not threshold_ok or config.sigma < 0 or config.min_good_seconds < 0:
         raise CommandError("need 0 <= --threshold <= 1, --sigma >= 0 and --min-good-seconds >= 0")
     try:
         index, count = parse_shard(args.shard)
         sources = select_shard(list_sources(args.input), index, count)
-        load_filter(args.model)
+        threshold = config.threshold if config.threshold is not None else load_filter(args.model).threshold
     except (FileNotFoundError, ValueError, FilterFormatError) as err:
         raise CommandError(str(err)) from err
     if args.restart:
@@ -74,6 +75,6 @@ def run(args: argparse.Namespace) -> int:
     print(summary_table(entries, run_info))
     for path, why in run_info.errors[:10]:
         print(f"unreadable: {path}: {why}")
-    picture = save_filter_picture(entries, args.picture or args.out.with_suffix(".png"), config.threshold)
+    picture = save_filter_picture(entries, args.picture or args.out.with_suffix(".png"), threshold)
     print(f"manifest: {args.out}  picture: {picture}")
     return 0

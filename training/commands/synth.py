@@ -1,8 +1,9 @@
-"""Render the synthetic jazz corpus: OUT_DIR/NAME.wav + NAME.json per piece and OUT_DIR/corpus.jsonl.
+"""Render the synthetic jazz corpus: OUT_DIR/NAME.wav + NAME.json + NAME.mid per piece and OUT_DIR/corpus.jsonl.
 
 Swing pieces at 90-260 BPM in every key: ii-V-I progressions, piano/guitar comping, walking or pedal bass,
 drums (sticks or brushes; swing, double time, stop-time) and horn/vibes/guitar solos, in whole-second
-sections with 1-3 annotated musical events at each boundary. Deterministic for a seed, whatever --workers.
+sections with 1-3 annotated musical events at each boundary. Played by sampled instruments (a General MIDI
+soundfont through FluidSynth) or by the additive synthesiser. Deterministic for a seed, whatever --workers.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class SynthConfig:
     piece_seconds: tuple[int, ...] = (20, 40)  # shortest and longest piece, in seconds
     sample_rate: int = 16000  # output sample rate in Hz
     subtype: str = "PCM_16"  # WAV sample format (PCM_16, PCM_24, FLOAT)
+    renderer: str = "auto"  # soundfont (sampled instruments through FluidSynth), additive, or auto (soundfont if installed)
+    soundfont: Path | None = (
+        None  # General MIDI .sf2/.sf3 (default: the first of /usr/share/sounds/sf2/... found)
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,13 +53,17 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--piece-seconds takes two numbers: the shortest and the longest piece")
     if not 0.0 <= config.degrade_fraction <= 1.0:
         raise CommandError(f"--degrade-fraction must lie in [0, 1], got {config.degrade_fraction}")
+    if config.renderer not in ("auto", "soundfont", "additive"):
+        raise CommandError(f"--renderer must be auto, soundfont or additive, got {config.renderer!r}")
     started = time.perf_counter()
     entries = write_corpus(args.out_dir, **dataclasses.asdict(config))
     seconds = time.perf_counter() - started
     audio_s = sum(e["duration"] for e in entries)
     bad = sum(e["quality"] == "bad" for e in entries)
+    played = entries[0]["renderer"] + (f" ({entries[0]['soundfont']})" if entries[0]["soundfont"] else "")
     print(
-        f"{len(entries)} pieces, {audio_s / 60:.1f} min of audio ({bad} degraded) in {seconds:.1f} s "
+        f"{len(entries)} pieces played by {played}, {audio_s / 60:.1f} min of audio ({bad} degraded) "
+        f"in {seconds:.1f} s "
         f"({audio_s / seconds:.0f}x real time with {config.workers} worker(s)) -> {args.out_dir}/corpus.jsonl"
     )
     if args.picture:

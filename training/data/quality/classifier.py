@@ -30,6 +30,7 @@ from training.data.quality.labels import Label
 log = logging.getLogger(__name__)
 
 FORMAT = "musegenie-quality-filter"
+DEFAULT_THRESHOLD = 0.55  # the seed's song threshold: filters that could not be cross-validated keep it
 
 
 @dataclass
@@ -38,7 +39,8 @@ class FilterTrainConfig:
     min_samples_leaf: int = 2  # leaves of at least 2 segments give less all-or-nothing probabilities
     max_features: float = 0.5  # share of features tried per split: beats sqrt on few clips
 
-    folds: int = 5  # k of the k-fold accuracy (split by song; fewer when a class has fewer songs)
+    folds: int = 10  # k of the k-fold accuracy and threshold (split by song; fewer when a class has fewer
+    # songs): out-of-fold models trained on 90 % of the songs judge like the final one, so the threshold holds
     top_features: int = 12  # how many of the most useful features the report lists
     seed: int = 0  # seeds the trees and the fold split
     n_jobs: int = 1  # cores for the trees (-1 = all)
@@ -54,6 +56,9 @@ class QualityFilter:
     feature_config: FeatureConfig
     metadata: dict[str, Any] = field(default_factory=dict)  # training data, report, config, date
     feature_version: int = FEATURE_VERSION
+    threshold: float = (
+        DEFAULT_THRESHOLD  # song pass threshold on mean p(good), chosen out of fold in training
+    )
 
     def predict_good(self, features: np.ndarray) -> np.ndarray:
         """(S, D) features -> (S,) p(good) float32."""
@@ -75,6 +80,7 @@ class TrainReport:
     confusion: list[list[int]]  # out-of-fold, rows = true [bad, good], columns = predicted [bad, good]
     top_features: list[tuple[str, float]]  # (name, mean impurity decrease), most useful first
     unreadable: list[str]  # labelled clips whose audio could not be read
+    threshold: float = DEFAULT_THRESHOLD  # the song threshold chosen from the out-of-fold probabilities
 
     @property
     def accuracy(self) -> float:
@@ -93,6 +99,7 @@ class TrainReport:
                 f"  bad  {tn:5d}  {fp:5d}",
                 f"  good {fn:5d}  {tp:5d}",
             ]
+            lines.append(f"song threshold (best balanced accuracy out of fold): {self.threshold:.2f}")
         else:
             lines.append("no cross-validation: each class needs clips from at least 2 songs")
         lines.append("most useful features:")
@@ -131,7 +138,26 @@ def _model(config: FilterTrainConfig) -> ExtraTreesClassifier:
         max_features=config.max_features,
         random_state=config.seed,
         n_jobs=config.n_jobs,
+        class_weight="balanced",  # damaged copies of each song outnumber it: weigh the classes alike
     )
+
+
+def song_threshold(proba: np.ndarray, y: np.ndarray, units: np.ndarray) -> float:
+    """The threshold on a song's mean p(good) that best separates clean from damaged songs out of fold.
+
+    proba (S,) out-of-fold p(good), y (S,) labels, units (S,) ids of what is scored as one song (a clip,
+    or one version of a song). Maximises balanced accuracy; of equally good thresholds, the middle one.
+    """
+    _, index = np.unique(units.astype(np.int64) * 2 + y, return_inverse=True)  # (S,) a unit has one label
+    count = np.bincount(index)  # (U,)
+    mean = np.bincount(index, proba) / count  # (U,) mean p(good) per unit
+    good = np.bincount(index, y) / count > 0.5  # (U,)
+    if good.all() or not good.any():
+        return DEFAULT_THRESHOLD
+    candidates = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    scores = np.array([0.5 * (mean[good] > t).mean() + 0.5 * (mean[~good] <= t).mean() for t in candidates])
+    best = candidates[scores >= scores.max() - 1e-9]
+    return float(best[len(best) // 2])
 
 
 def train_filter(
@@ -140,15 +166,21 @@ def train_filter(
     groups: np.ndarray,
     config: FilterTrainConfig = FilterTrainConfig(),
     feature_config: FeatureConfig = FeatureConfig(),
+    units: np.ndarray | None = None,
 ) -> tuple[QualityFilter, TrainReport]:
-    """Cross-validate by song, then fit on everything. x (S, D), y (S,) 1 = good, groups (S,) song ids."""
+    """Cross-validate by song, choose the song threshold out of fold, then fit on everything.
+
+    x (S, D), y (S,) 1 = good, groups (S,) song ids (folds never split a song), units (S,) what is scored
+    as one song when choosing the threshold (default: a song's segments of one label).
+    """
     songs_per_class = [len(np.unique(groups[y == c])) for c in (0, 1)]
     folds = min(config.folds, *songs_per_class)
-    fold_accuracy, predicted = [], np.full(len(y), -1)
+    fold_accuracy, predicted, proba = [], np.full(len(y), -1), np.zeros(len(y))
     if folds >= 2:
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=config.seed)
         for train, test in splitter.split(x, y, groups):
-            predicted[test] = _model(config).fit(x[train], y[train]).predict(x[test])
+            proba[test] = _model(config).fit(x[train], y[train]).predict_proba(x[test])[:, 1]
+            predicted[test] = proba[test] > 0.5
             fold_accuracy.append(float((predicted[test] == y[test]).mean()))
     else:
         folds = 0
@@ -171,12 +203,15 @@ def train_filter(
         confusion=confusion.astype(int).tolist(),
         top_features=[(names[i], float(model.feature_importances_[i])) for i in order],
         unreadable=[],
+        threshold=song_threshold(proba, y, groups if units is None else units)
+        if folds
+        else DEFAULT_THRESHOLD,
     )
     metadata = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "train_config": asdict(config),
     }
-    return QualityFilter(model, feature_config, metadata), report
+    return QualityFilter(model, feature_config, metadata, threshold=report.threshold), report
 
 
 def save_filter(quality_filter: QualityFilter, path: str | Path) -> Path:
@@ -189,6 +224,7 @@ def save_filter(quality_filter: QualityFilter, path: str | Path) -> Path:
         "feature_config": asdict(quality_filter.feature_config),
         "feature_names": feature_names(quality_filter.feature_config),
         "metadata": quality_filter.metadata,
+        "threshold": quality_filter.threshold,
         "model": quality_filter.model,
     }
     joblib.dump(payload, path, compress=3)
@@ -212,4 +248,5 @@ def load_filter(path: str | Path) -> QualityFilter:
             f"{FEATURE_VERSION}: retrain it with `musegenie data train-filter`"
         )
     config = FeatureConfig(**payload["feature_config"])
-    return QualityFilter(payload["model"], config, payload["metadata"], payload["feature_version"])
+    threshold = payload.get("threshold", DEFAULT_THRESHOLD)
+    return QualityFilter(payload["model"], config, payload["metadata"], payload["feature_version"], threshold)

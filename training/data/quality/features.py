@@ -18,6 +18,9 @@ spectrogram. Here each 5 s segment of 16 kHz mono audio becomes one feature row:
   residual against the louder of its two neighbourhoods) and hiss (spectral flatness and level above
   1.5 kHz in the quietest short frames).
 
+- song context (context.py): what the whole song says (long-term spectrum, averaged mains bins, the
+  detectors' percentiles over its segments), the same in each of its rows.
+
 Everything is vectorised numpy over (segments, bands, frames); the mel filter bank is engine.spectrogram's.
 Letters in shape comments: S segments, L samples per segment, F frames, K FFT bins, M mel bands, G groups.
 Change FEATURE_VERSION whenever a feature changes: saved filters record it and refuse other versions.
@@ -32,9 +35,10 @@ import numpy as np
 from scipy.signal import butter, sosfilt
 
 from engine.spectrogram import mel_filterbank
+from training.data.quality.context import context_names, song_context
 from training.data.quality.detectors import DETECTOR_STATS, HISS_FFT, detector_stats
 
-FEATURE_VERSION = 2  # 2: hum, click and hiss detectors
+FEATURE_VERSION = 3  # 2: hum, click and hiss detectors; 3: song context
 EPS = 1e-10  # absolute power floor (-100 dB): keeps silence finite
 FLOOR_DB = 90.0  # power more than this below the segment's peak counts as the floor: keeps levels relative
 GROUP_STATS = ("mean", "std", "p10", "p90", "spike", "flux", "tflat")
@@ -80,10 +84,15 @@ class FeatureConfig:
         return int(round(self.segment_seconds * self.sample_rate))
 
 
-def feature_names(config: FeatureConfig = FeatureConfig()) -> list[str]:
+def segment_feature_names(config: FeatureConfig = FeatureConfig()) -> list[str]:
     """Column names of `segment_features` rows, in order."""
     group = [f"g{g}_{s}" for g in range(config.band_groups) for s in GROUP_STATS]
     return group + list(GLOBAL_STATS) + list(DETECTOR_STATS)
+
+
+def feature_names(config: FeatureConfig = FeatureConfig()) -> list[str]:
+    """Column names of `audio_features` rows: the segment's own features, then the song context."""
+    return segment_feature_names(config) + context_names()
 
 
 @functools.lru_cache(maxsize=8)
@@ -262,7 +271,7 @@ def _global_stats(
 
 
 def segment_features(segments: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
-    """(S, L) segments at config.sample_rate -> (S, len(feature_names())) float32 features."""
+    """(S, L) segments at config.sample_rate -> (S, len(segment_feature_names())) float32 features."""
     segments = np.atleast_2d(np.asarray(segments, dtype=np.float32))
     if segments.shape[1] != config.segment_samples:
         raise ValueError(f"segments have {segments.shape[1]} samples, expected {config.segment_samples}")
@@ -282,12 +291,16 @@ def segment_features(segments: np.ndarray, config: FeatureConfig = FeatureConfig
                 1,
             )
         )
-    return np.concatenate(rows).astype(np.float32)  # (S, len(feature_names()))
+    return np.concatenate(rows).astype(np.float32)  # (S, len(segment_feature_names()))
 
 
 def audio_features(
     audio: np.ndarray, config: FeatureConfig = FeatureConfig()
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(N,) or (1, N) mono audio at config.sample_rate -> (features (S, D), segment starts in samples (S,))."""
+    """(N,) or (1, N) mono audio at config.sample_rate -> (features (S, D), segment starts in samples (S,)):
+    each segment's own features, then the context of the whole audio (context.py)."""
     segments, starts = split_segments(audio, config)
-    return segment_features(segments, config), starts
+    own = segment_features(segments, config)  # (S, D0)
+    whole = np.asarray(audio, dtype=np.float32).reshape(-1)  # (N,)
+    context = song_context(whole, segments, own, segment_feature_names(config), config.sample_rate)  # (S, C)
+    return np.concatenate([own, context], axis=1), starts

@@ -48,7 +48,9 @@ MANIFEST_KEYS = (
 
 @dataclass
 class FilterConfig:
-    threshold: float = 0.55  # a song passes when its mean smoothed p(good) is above this (the seed used 0.55)
+    threshold: float | None = (
+        None  # a song passes when its mean smoothed p(good) is above this (default: the filter's own, chosen in training)
+    )
     sigma: float = 1.0  # Gaussian smoothing width along the song, in 5 s segments (0 = no smoothing)
     min_good_seconds: float = 0.0  # keep good runs at least this long from failing songs (0 = off; e.g. 30)
 
@@ -123,7 +125,8 @@ def score_song(
     probs = quality_filter.predict_good(features)  # (S,)
     smoothed = smooth(probs, config.sigma)  # (S,)
     duration = audio.shape[1] / sr
-    passed = song_passes(smoothed, config.threshold)
+    threshold = quality_filter.threshold if config.threshold is None else config.threshold
+    passed = song_passes(smoothed, threshold)
     if passed:
         spans = [[0.0, round(duration, 3)]]
     elif config.min_good_seconds > 0:
@@ -132,7 +135,7 @@ def score_song(
             starts / sr,
             features_config.segment_seconds,
             duration,
-            config.threshold,
+            threshold,
             config.min_good_seconds,
         )
     else:

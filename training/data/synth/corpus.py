@@ -37,6 +37,9 @@ GATE_FADE = 0.01  # seconds: an instrument that stops fades out over this before
 TIMING = {"bass": (0.0, 0.004), "piano": (0.0, 0.006), "guitar": (0.0, 0.005), "drums": (0.0, 0.003)}
 LEAD_TIMING = (0.012, 0.008)
 PEAK = 0.89  # mix peak after normalisation
+ONSET_WINDOW = 1.0  # seconds after its boundary an event's first note must sound to be its onset
+RENDERERS = ("additive", "soundfont")
+TICKS_PER_SECOND = 1920  # MIDI time resolution: 960 ticks per beat at the file's 120 BPM
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,9 @@ class Piece:
 
 
 def _seeds(seed: int | np.random.SeedSequence) -> list[np.random.SeedSequence]:
-    """Child streams for compose, perform, damage and room, derived without mutating `seed` (unlike spawn())."""
+    """Child streams for compose, perform, damage, room and the MIDI mix, derived without mutating `seed` (unlike spawn())."""
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    return [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k)) for k in range(4)]
+    return [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k)) for k in range(5)]
 
 
 def compose(seed: int | np.random.SeedSequence, duration: float) -> Piece:
@@ -73,11 +76,18 @@ def compose(seed: int | np.random.SeedSequence, duration: float) -> Piece:
     return Piece(seconds, grid, tonic, minor, chords, sections, events, style)
 
 
-def perform(piece: Piece, seed: int | np.random.SeedSequence, sample_rate: int = 16000) -> np.ndarray:
-    """Play the piece: stems (I, N) float32 in INSTRUMENTS order, silent where an instrument is inactive."""
+@dataclass(frozen=True)
+class Performance:
+    """What the players play, humanised and on the MIDI tick grid: both renderers play exactly this."""
+
+    notes: list[tuple[str, float, float, int, float]]  # (voice, onset s, end s, MIDI pitch, velocity 0..1)
+    hits: list[tuple[float, str, float, int, float, str, float]]  # (onset s, kind, velocity, variant,
+    # swish length s (0: the hit's own length), kit, end s of the drums' run of sections)
+
+
+def play(piece: Piece, seed: int | np.random.SeedSequence) -> Performance:
+    """The notes and drum hits of the piece, each nudged off the grid the way its player does."""
     rng = np.random.default_rng(_seeds(seed)[1])
-    n = piece.duration * sample_rate
-    stems = np.zeros((len(INSTRUMENTS), n), dtype=np.float32)  # (I, N)
     grid, chords, sections = piece.grid, piece.chords, piece.sections
     parts: dict[str, list[tuple[str, list[lines.Note]]]] = {
         "bass": [("bass", lines.bass_line(sections, grid, chords, piece.tonic, rng))],
@@ -87,37 +97,68 @@ def perform(piece: Piece, seed: int | np.random.SeedSequence, sample_rate: int =
     for lead in arrangement.LEADS:
         voice = "guitar_lead" if lead == "guitar" else lead
         parts.setdefault(lead, []).append((voice, lines.lead_line(sections, grid, chords, lead, rng)))
-    for name, voiced in parts.items():
-        buf = stems[INSTRUMENTS.index(name)]
-        for voice, notes in voiced:
+    notes = []
+    for voiced in parts.values():
+        for voice, line in voiced:
             timing = TIMING.get(voice, LEAD_TIMING)
-            for t, dur, pitch, vel in notes:
-                timbres.place(buf, voice, pitch, _humanise(t, timing, rng), dur, vel, sample_rate)
-    _play_drums(stems[INSTRUMENTS.index("drums")], piece, rng, sample_rate)
-    _gate(stems, arrangement.activity(sections, piece.duration), sample_rate)
-    return stems
-
-
-def _play_drums(buf: np.ndarray, piece: Piece, rng: np.random.Generator, sr: int) -> None:
+            for t, dur, pitch, vel in line:
+                onset = _humanise(t, timing, rng)
+                if onset < t + dur:  # the note still ends where the line cut it (at its role's end)
+                    notes.append((voice, onset, _tick(t + dur), pitch, vel))
+    hits = []
     for span in lines.spans(piece.sections, "drums", "drums"):
         state = span.section.state
-        hits = drums.pattern_hits(
+        section_hits = drums.pattern_hits(
             state.pattern, state.kit, piece.grid, span.section.start, span.section.end, rng
         )
         if span.entry:  # the drummer comes in with a crash and a kick
-            hits += [(float(span.section.start), "crash", 0.7), (float(span.section.start), "kick", 0.8)]
+            section_hits += [
+                (float(span.section.start), "crash", 0.7),
+                (float(span.section.start), "kick", 0.8),
+            ]
         level = arrangement.LEVELS[state.level] ** 1.5  # the same loudness curve as the pitched voices
-        swish = int(piece.grid.beat * sr / (2 if state.pattern == "double_time" else 1))
-        for t, kind, vel in hits:
-            length = swish if kind == "swish" else 0
+        swish = piece.grid.beat / (2 if state.pattern == "double_time" else 1)
+        for t, kind, vel in section_hits:
             variant = int(rng.integers(drums.VARIANTS))
-            drums.place_hit(buf, kind, _humanise(t, TIMING["drums"], rng), vel * level, sr, variant, length)
+            onset = _humanise(t, TIMING["drums"], rng)
+            length = swish if kind == "swish" else 0.0
+            hits.append((onset, kind, vel * level, variant, length, state.kit, span.end))
+    return Performance(notes, hits)
+
+
+def perform(piece: Piece, seed: int | np.random.SeedSequence, sample_rate: int = 16000) -> np.ndarray:
+    """The additive renderer: stems (I, N) float32 in INSTRUMENTS order, silent where an instrument is inactive."""
+    return additive_stems(piece, play(piece, seed), sample_rate)
+
+
+def additive_stems(piece: Piece, performance: Performance, sample_rate: int) -> np.ndarray:
+    """Play a performance on the additive timbres and drums: stems (I, N) float32, gated by the activity."""
+    stems = np.zeros((len(INSTRUMENTS), piece.duration * sample_rate), dtype=np.float32)  # (I, N)
+    for voice, onset, end, pitch, vel in performance.notes:
+        buf = stems[INSTRUMENTS.index(instrument_of(voice))]
+        timbres.place(buf, voice, pitch, onset, end - onset, vel, sample_rate)
+    buf = stems[INSTRUMENTS.index("drums")]
+    for onset, kind, vel, variant, length, _, _ in performance.hits:
+        drums.place_hit(buf, kind, onset, vel, sample_rate, variant, int(length * sample_rate))
+    _gate(stems, arrangement.activity(piece.sections, piece.duration), sample_rate)
+    return stems
+
+
+def instrument_of(voice: str) -> str:
+    """The annotated instrument a voice plays (the lead guitar is the guitar)."""
+    return "guitar" if voice == "guitar_lead" else voice
 
 
 def _humanise(t: float, timing: tuple[float, float], rng: np.random.Generator) -> float:
-    """Nudge an onset off the grid; one on a section boundary only moves later, never into the section before."""
+    """Nudge an onset off the grid (onto the MIDI tick grid). Sections start on whole seconds, so an onset
+    never moves back across the whole second before it: one on a boundary only moves later."""
     shift = timing[0] + timing[1] * rng.standard_normal()
-    return t + (abs(shift) if abs(t - round(t)) < 1e-9 else shift)
+    return _tick(max(np.floor(t + 1e-9), t + shift))
+
+
+def _tick(t: float) -> float:
+    """Seconds rounded to the MIDI file's tick, so the annotations, the MIDI and the audio agree exactly."""
+    return round(t * TICKS_PER_SECOND) / TICKS_PER_SECOND
 
 
 def _room(mix: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
@@ -144,8 +185,26 @@ def _gate(stems: np.ndarray, activity: np.ndarray, sr: int) -> None:
         stems[i] *= gate
 
 
-def annotation(piece: Piece, name: str, sample_rate: int, degradations: list[str]) -> dict[str, Any]:
-    """The `NAME.json` dict (schema in docs/interfaces.md; events also carry a `detail`)."""
+def _event_onsets(events: list[dict], performance: Performance) -> list[dict]:
+    """Events with the `onset` of what is heard: the first note (or drum hit) the event's instrument plays
+    from its boundary on, as written to the MIDI file; exits and band-wide events have none."""
+    starts: dict[str, list[float]] = {name: [] for name in INSTRUMENTS}
+    for voice, onset, *_ in performance.notes:
+        starts[instrument_of(voice)].append(onset)
+    starts["drums"] = [hit[0] for hit in performance.hits]
+    out = []
+    for event in events:
+        window = (event["time"], event["time"] + ONSET_WINDOW)
+        heard = [t for t in starts.get(event["instrument"] or "", []) if window[0] <= t < window[1]]
+        playing = event["type"] != "exit" and heard
+        out.append({**event, "onset": min(heard) if playing else None})
+    return out
+
+
+def annotation(
+    piece: Piece, name: str, sample_rate: int, degradations: list[str], performance: Performance
+) -> dict[str, Any]:
+    """The `NAME.json` dict (schema in docs/interfaces.md; events also carry a `detail` and an `onset`)."""
     return validate(
         {
             "name": name,
@@ -155,7 +214,7 @@ def annotation(piece: Piece, name: str, sample_rate: int, degradations: list[str
             "key": harmony.key_name(piece.tonic, piece.minor),
             "instruments": list(INSTRUMENTS),
             "activity": arrangement.activity(piece.sections, piece.duration).tolist(),
-            "events": piece.events,
+            "events": _event_onsets(piece.events, performance),
             "quality": "bad" if degradations else "good",
             "degradations": degradations,
             "swing": round(piece.grid.swing, 3),
@@ -171,24 +230,44 @@ def render_piece(
     sample_rate: int = 16000,
     degrade: bool = False,
     name: str = "piece",
+    renderer: str = "additive",
+    soundfont: Path | None = None,
+    midi_path: Path | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Compose, perform, mix (and maybe damage) one piece.
+    """Compose, perform, render (additive or soundfont), mix (and maybe damage) one piece.
+
+    The performance is also written as MIDI to `midi_path` (the soundfont renderer needs a file: a
+    temporary one when None).
 
     Returns:
         audio (1, N) float32 with N = ceil(duration) * sample_rate, and its annotation dict.
     """
+    from training.data.synth import soundfont as sf
+
+    streams = _seeds(seed)
     piece = compose(seed, duration)
-    mix = perform(piece, seed, sample_rate).sum(axis=0, dtype=np.float64)  # (N,)
-    mix = _room(mix, sample_rate, np.random.default_rng(_seeds(seed)[3]))
+    performance = play(piece, seed)
+    if renderer not in RENDERERS:
+        raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
+    with tempfile.TemporaryDirectory(prefix="musegenie_midi_") as tmp:
+        midi = Path(midi_path) if midi_path is not None else Path(tmp) / f"{name}.mid"
+        if midi_path is not None or renderer == "soundfont":
+            mix_rng = np.random.default_rng(streams[4])
+            sf.midi_file(performance.notes, performance.hits, piece.duration, mix_rng).save(midi)
+        if renderer == "soundfont":
+            mix = sf.render(midi, sf.find_soundfont(soundfont), sample_rate, piece.duration)  # (N,)
+        else:
+            mix = additive_stems(piece, performance, sample_rate).sum(axis=0, dtype=np.float64)  # (N,)
+    mix = _room(mix, sample_rate, np.random.default_rng(streams[3]))
     mix *= PEAK / max(float(np.abs(mix).max()), 1e-9)
     names: list[str] = []
     if degrade:
         from training.data.synth.degrade import damage
 
-        mix, names = damage(mix, sample_rate, np.random.default_rng(_seeds(seed)[2]))
+        mix, names = damage(mix, sample_rate, np.random.default_rng(streams[2]))
         mix *= PEAK / max(float(np.abs(mix).max()), 1e-9)
     audio = mix.astype(np.float32)[None]  # (1, N)
-    return audio, annotation(piece, name, sample_rate, names)
+    return audio, annotation(piece, name, sample_rate, names, performance)
 
 
 def _plan(
@@ -210,16 +289,24 @@ def _plan(
     return [(d, i in damaged) for i, d in enumerate(durations)]
 
 
-def _write_one(job: tuple[Path, str, int, int, int, bool, int, str]) -> dict[str, Any]:
-    out_dir, name, seed, index, duration, degrade, sample_rate, subtype = job
+def _write_one(job: tuple[Path, str, int, int, int, bool, int, str, str, Path | None]) -> dict[str, Any]:
+    out_dir, name, seed, index, duration, degrade, sample_rate, subtype, renderer, soundfont = job
     audio, ann = render_piece(
-        np.random.SeedSequence(seed, spawn_key=(index,)), duration, sample_rate, degrade, name
+        np.random.SeedSequence(seed, spawn_key=(index,)),
+        duration,
+        sample_rate,
+        degrade,
+        name,
+        renderer,
+        soundfont,
+        out_dir / f"{name}.mid",
     )
     save_wav(out_dir / f"{name}.wav", audio, sample_rate, subtype=subtype)
     _write_text(out_dir / f"{name}.json", json.dumps(ann, indent=1))
     return {
         "path": f"{name}.wav",
         "annotations": f"{name}.json",
+        "midi": f"{name}.mid",
         "duration": ann["duration"],
         "sample_rate": sample_rate,
         "quality": ann["quality"],
@@ -256,15 +343,27 @@ def write_corpus(
     sample_rate: int = 16000,
     subtype: str = "PCM_16",
     progress: bool = True,
+    renderer: str = "additive",
+    soundfont: str | os.PathLike | None = None,
 ) -> list[dict[str, Any]]:
-    """Render `minutes` of music into `out_dir`; returns the corpus.jsonl entries (also written)."""
+    """Render `minutes` of music into `out_dir`; returns the corpus.jsonl entries (also written).
+
+    `renderer` is "additive", "soundfont" (raises SoundfontMissing without one) or "auto" (the soundfont
+    when one is found, else additive with a warning); entries record which played and the soundfont's sha256.
+    """
+    from training.data.synth.soundfont import choose_renderer, sha256
+
     if not 0.0 <= degrade_fraction <= 1.0:
         raise ValueError(f"degrade fraction {degrade_fraction} is outside [0, 1]")
+    renderer, font = choose_renderer(renderer, soundfont)
+    played = {"renderer": renderer, "soundfont": font.name if font else None}
+    played["soundfont_sha256"] = sha256(font) if font else None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     plan = _plan(minutes, seed, degrade_fraction, piece_seconds)
     jobs = [
-        (out_dir, f"piece_{i:05d}", seed, i, d, bad, sample_rate, subtype) for i, (d, bad) in enumerate(plan)
+        (out_dir, f"piece_{i:05d}", seed, i, d, bad, sample_rate, subtype, renderer, font)
+        for i, (d, bad) in enumerate(plan)
     ]
     entries = []
     with contextlib.ExitStack() as stack:
@@ -274,7 +373,7 @@ def write_corpus(
             else stack.enter_context(_pool(workers)).imap(_write_one, jobs)
         )
         for entry in tqdm(results, total=len(jobs), desc="synth", unit="piece", disable=not progress):
-            entries.append(entry)
+            entries.append({**entry, **played})
     _write_text(out_dir / "corpus.jsonl", "".join(json.dumps(e) + "\n" for e in entries))
     log.info(
         "wrote %d pieces (%.1f min) to %s", len(entries), sum(e["duration"] for e in entries) / 60, out_dir

@@ -19,11 +19,21 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x**2)) + 1e-9)
 
 
-def band_limit(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """Shellac/AM-radio bandwidth: low cut 150-350 Hz, high cut 2.5-4.5 kHz."""
+def band_limit(
+    x: np.ndarray,
+    sr: int,
+    rng: np.random.Generator,
+    low: tuple[float, float] | None = (150, 350),
+    high: tuple[float, float] = (2500, 4500),
+    order: int = 4,
+) -> np.ndarray:
+    """Shellac/AM-radio bandwidth: low cut 150-350 Hz (None: no low cut), high cut 2.5-4.5 kHz."""
     nyq = 0.5 * sr
-    lo, hi = rng.uniform(150, 350), min(rng.uniform(2500, 4500), 0.9 * nyq)
-    return sosfilt(butter(4, [lo / nyq, hi / nyq], btype="bandpass", output="sos"), x)
+    lo = None if low is None else rng.uniform(*low)
+    hi = min(rng.uniform(*high), 0.9 * nyq)
+    if lo is None:
+        return sosfilt(butter(order, hi / nyq, btype="lowpass", output="sos"), x)
+    return sosfilt(butter(order, [lo / nyq, hi / nyq], btype="bandpass", output="sos"), x)
 
 
 def wow_flutter(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
@@ -42,31 +52,40 @@ def clipping(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x / peak * rng.uniform(3, 8), -1, 1) * peak
 
 
-def hum(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """Mains hum at 50 or 60 Hz with harmonics, 20-30 dB under the music."""
+def hum(x: np.ndarray, sr: int, rng: np.random.Generator, db: tuple[float, float] = (20, 30)) -> np.ndarray:
+    """Mains hum at 50 or 60 Hz with harmonics, 20-30 dB (`db`) under the music."""
     t = np.arange(len(x)) / sr
     f = 50.0 if rng.random() < 0.5 else 60.0
     tone = sum(np.sin(2 * np.pi * f * k * t + rng.uniform(0, 6.3)) / k for k in (1, 2, 3, 5))
-    return x + tone / _rms(tone) * _rms(x) * 10 ** (-rng.uniform(20, 30) / 20)
+    return x + tone / _rms(tone) * _rms(x) * 10 ** (-rng.uniform(*db) / 20)
 
 
-def hiss(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """Tape/surface hiss: bright noise 18-28 dB under the music."""
+def hiss(x: np.ndarray, sr: int, rng: np.random.Generator, db: tuple[float, float] = (18, 28)) -> np.ndarray:
+    """Tape/surface hiss: bright noise 18-28 dB (`db`) under the music."""
     noise = sosfilt(butter(2, 1500 / (0.5 * sr), btype="highpass", output="sos"), rng.standard_normal(len(x)))
-    return x + noise / _rms(noise) * _rms(x) * 10 ** (-rng.uniform(18, 28) / 20)
+    return x + noise / _rms(noise) * _rms(x) * 10 ** (-rng.uniform(*db) / 20)
 
 
-def crackle(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """Record crackle: 20-80 clicks per second of random size, plus a few loud pops."""
+def crackle(
+    x: np.ndarray,
+    sr: int,
+    rng: np.random.Generator,
+    rate: tuple[float, float] = (20, 80),
+    size: tuple[float, float] = (0.03, 0.08),
+    pops: bool = True,
+) -> np.ndarray:
+    """Record crackle: 20-80 (`rate`) clicks per second of random size (3-8 % of the peak on average:
+    `size`), plus a few loud pops."""
     n = len(x)
     clicks = np.zeros(n)
-    count = int(rng.uniform(20, 80) * n / sr)
+    count = int(rng.uniform(*rate) * n / sr)
     where = rng.integers(0, n, count)
     clicks[where] = rng.exponential(1.0, count) * rng.choice([-1, 1], count)
-    pops = rng.integers(0, n, max(1, n // (2 * sr)))
-    clicks[pops] = 8 * rng.choice([-1, 1], len(pops))
+    if pops:
+        loud = rng.integers(0, n, max(1, n // (2 * sr)))
+        clicks[loud] = 8 * rng.choice([-1, 1], len(loud))
     clicks = sosfilt(butter(2, 800 / (0.5 * sr), btype="highpass", output="sos"), clicks)
-    return x + clicks * float(np.abs(x).max()) * rng.uniform(0.03, 0.08)
+    return x + clicks * float(np.abs(x).max()) * rng.uniform(*size)
 
 
 DAMAGE: dict[str, Callable[[np.ndarray, int, np.random.Generator], np.ndarray]] = {
