@@ -40,7 +40,8 @@ fi
 resume() { [[ -d "$1/checkpoints" ]] && echo --resume || true; }
 
 [[ -f $WORK/corpus/corpus.jsonl ]] ||
-  $MG synth "$WORK/corpus" --minutes "$MINUTES" --seed 0 --workers 2 --degrade-fraction 0.25 --picture "$WORK/corpus.png"
+  $MG synth "$WORK/corpus" --minutes "$MINUTES" --seed 0 --workers 2 --degrade-fraction 0.25 --renderer additive \
+    --picture "$WORK/corpus.png"
 [[ -f $WORK/labels.csv ]] ||
   $MG data label "$WORK/corpus/corpus.jsonl" --out "$WORK/labels.csv" --n 200 --seed 0 --from-annotations --no-play --no-show
 [[ -f $WORK/filter.joblib ]] || $MG data train-filter "$WORK/labels.csv" --out "$WORK/filter.joblib"
@@ -69,6 +70,19 @@ $MG train dynamics --latents "$WORK/latents" --lam "$WORK/lam" --out "$WORK/dyna
   --max-minutes "${DYN[1]}" --seed 0 --threads "$THREADS" $(resume "$WORK/dynamics")
 $MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/dynamics" --decoder-steps 4 --windows 16
 
+# Who plays: the instrument estimator hears the additive corpus and sampled instruments (the FluidR3 General
+# MIDI soundfont: apt-get install fluidsynth fluid-soundfont-gm); held-out pieces of another seed score it.
+SF=(--renderer soundfont --soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2)
+I=$WORK/instruments
+if [[ ! -f $I/instruments.npz ]]; then
+  $MG synth "$I/additive-seed0" --minutes 60 --seed 0 --renderer additive
+  $MG synth "$I/soundfont-seed0" --minutes 30 --seed 0 "${SF[@]}"
+  $MG synth "$I/soundfont-seed1" --minutes 40 --seed 1 "${SF[@]}"
+  $MG synth "$I/heldout-additive-seed3" --minutes 6 --seed 3 --renderer additive
+  $MG synth "$I/heldout-soundfont-seed3" --minutes 6 --seed 3 "${SF[@]}"
+  $MG train instruments --data "$I"/{additive-seed0,soundfont-seed0,soundfont-seed1}/corpus.jsonl \
+    --held-out "$I"/heldout-{additive,soundfont}-seed3/corpus.jsonl --out "$I/instruments.npz"
+fi
 # The model card's words on the data and its limits (everything else on it is read from eval/*.json).
 DATA_NOTE="$MINUTES minutes of the synthetic jazz corpus (musegenie synth --minutes $MINUTES --seed 0 --degrade-fraction \
 0.25, a quarter of the pieces with old-recording damage), kept or trimmed by the quality filter trained on labels \
@@ -78,6 +92,11 @@ $MG export --tokenizer "$WORK/tokenizer" --lam "$WORK/lam" --dynamics "$WORK/dyn
   --actions-json "$WORK/eval/lam/actions.json" --default-decoder-steps 4 --default-decoder-sampler heun \
   --default-decoder-shift 0.8 --force \
   --eval tokenizer_metrics="$WORK/eval/tokenizer/metrics.json" dynamics="$WORK/eval/dynamics/dynamics.json" \
+    instruments="$I/instruments.json" --instrument-estimator "$I/instruments.npz" \
   --data-note "$DATA_NOTE" \
   --note "The models have heard only the additive synthesiser: no recorded instrument, voice or mix."
+# The edit as heard, through the engine on held-out pieces of another seed; --record puts it in the card.
+[[ -f $WORK/heldout/corpus.jsonl ]] || $MG synth "$WORK/heldout" --minutes 5 --seed 7 --renderer additive
+$MG eval edit --bundle "$OUT" --data "$WORK/heldout/corpus.jsonl" --out "$WORK/eval/edit" --clips 8 \
+  --region-seconds 4 --context-seconds 4 --record
 $MG bundle info "$OUT"
