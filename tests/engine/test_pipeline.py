@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from engine import audio as audio_io
-from engine.pipeline import EditError, RegionError, crossfade_gains, plan_window, spread_actions, stitch
 from engine.runtime import resolve_providers
+from engine.window import EditError, RegionError, crossfade_gains, plan_window, spread_actions, stitch
 from tests.engine.conftest import FAST, req, stereo
 
 SR = 44100

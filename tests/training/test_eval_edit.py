@@ -11,7 +11,7 @@ import soundfile as sf
 
 from engine import audio as audio_io
 from engine.cli import main
-from engine.pipeline import stitch
+from engine.window import stitch
 from training.evaluation import edit_scores as scores
 from training.evaluation.edit import METHODS, METRICS
 from training.evaluation.edit_baselines import BaselineError, copy_baseline, copy_source, shaped_noise

@@ -8,7 +8,7 @@
 - `shaped_noise`: Gaussian noise with the average power spectrum of the context on both sides: the floor
   any edit should clear.
 
-Both are crossfaded in exactly like an engine edit (`engine.pipeline.stitch`). Signals are mono (N,) at
+Both are crossfaded in exactly like an engine edit (`engine.window.stitch`). Signals are mono (N,) at
 one rate; the region is [start, end) samples, `fade` the crossfade length in samples.
 Letters: N samples, B mel bands, M frames, K frequency bins.
 """
@@ -19,7 +19,7 @@ import librosa
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from engine.pipeline import stitch
+from engine.window import stitch
 from training.metrics import log_mel
 
 MATCH_HOP = 512  # samples between candidate positions and between the frames compared
