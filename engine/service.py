@@ -29,7 +29,8 @@ import grpc
 from engine import audio as audio_io
 from engine import wire
 from engine.audio import AudioError
-from engine.pipeline import MAX_STEPS, EditError, Pipeline, RegionError
+from engine.pipeline import MAX_STEPS, Pipeline
+from engine.window import EditError, RegionError
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
 

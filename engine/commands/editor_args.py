@@ -15,9 +15,10 @@ import numpy as np
 from engine.bundle import Action, BundleError, load_bundle
 from engine.cli import CommandError
 from engine.client import EditorClient, EditorError
-from engine.pipeline import EditError, Pipeline
+from engine.pipeline import Pipeline
 from engine.request import EditRequest, EditResult
 from engine.runtime import Runtime, RuntimeConfig
+from engine.window import EditError
 
 DEFAULT_BUNDLE = Path("models/default")
 TOKEN_ENV = "MUSEGENIE_TOKEN"

@@ -16,9 +16,10 @@ from engine.audio import save_wav
 from engine.bundle import load_bundle
 from engine.cli import main as cli_main
 from engine.client import EditorClient, EditorError
-from engine.pipeline import EditError, Pipeline
+from engine.pipeline import Pipeline
 from engine.runtime import Runtime, RuntimeConfig
 from engine.server import ServerConfig, start_server
+from engine.window import EditError
 from engine.wire import request_to_proto
 from osc_bridge import addresses as osc
 from osc_bridge.osc_client import loopback_rig

@@ -33,8 +33,9 @@ from engine.bundle import BundleError, load_bundle
 from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.commands.editor_args import default_bundle
-from engine.pipeline import EditError, Pipeline
+from engine.pipeline import Pipeline
 from engine.runtime import Runtime, RuntimeConfig
+from engine.window import EditError
 from training.data.manifest import read_entries
 from training.evaluation.edit import EditEvalConfig, EditEvalError, evaluate
 from training.evaluation.edit_baselines import BaselineError
