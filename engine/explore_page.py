@@ -7,8 +7,11 @@ served as is; open index.html in any browser to hear what each action does to th
 from __future__ import annotations
 
 import html
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222; }
@@ -62,3 +65,13 @@ def write_page(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_page(source, region, variants, notes), encoding="utf-8")
     return path
+
+
+def spectrogram_writer():
+    """engine.spectrogram.save_spectrograms, or None when matplotlib is not installed."""
+    try:
+        from engine.spectrogram import save_spectrograms
+    except ImportError as err:
+        log.warning("no spectrograms (%s); the page will only have audio players", err)
+        return None
+    return save_spectrograms

@@ -30,7 +30,7 @@ from engine.server import ServerConfig, start_server
 from osc_bridge import addresses as osc
 from osc_bridge.osc_client import OscClient, loopback_rig
 from protos.musegenie.v1 import engine_pb2 as pb
-from tests.engine.conftest import req, stereo, tiny_pipeline  # noqa: F401 (a fixture, used by name)
+from tests.engine.conftest import raw_call, req, stereo, tiny_pipeline  # noqa: F401 (a fixture, used by name)
 
 SEED = 28
 GRPC_REQUESTS = 560
@@ -182,17 +182,7 @@ def grpc_cases(rng: np.random.Generator, n: int) -> list[tuple[str, bytes]]:
 
 
 def call(channel: grpc.Channel, method: str, payload: bytes) -> str:
-    identity = lambda b: b  # noqa: E731
-    streaming = METHODS[method][1]
-    make = channel.unary_stream if streaming else channel.unary_unary
-    stub = make(method, request_serializer=identity, response_deserializer=identity)
-    try:
-        result = stub(payload, timeout=60)
-        if streaming:
-            list(result)
-    except grpc.RpcError as err:
-        return err.code().name
-    return "OK"
+    return raw_call(channel, method, payload, METHODS[method][1], timeout=60).name
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ The same seed is used for every action, so the differences between the variants 
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 from pathlib import Path
 
@@ -24,9 +23,8 @@ from engine.commands.editor_args import (
     open_editor,
     split_list,
 )
-from engine.explore_page import Variant, write_page
+from engine.explore_page import Variant, spectrogram_writer, write_page
 
-log = logging.getLogger(__name__)
 
 VIEW_MARGIN_S = 1.0  # seconds shown either side of the region in the spectrograms
 
@@ -46,16 +44,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "action"
 
 
-def _spectrogram_writer():
-    """engine.spectrogram.save_spectrograms, or None when matplotlib is not installed."""
-    try:
-        from engine.spectrogram import save_spectrograms
-    except ImportError as err:
-        log.warning("no spectrograms (%s); the page will only have audio players", err)
-        return None
-    return save_spectrograms
-
-
 def run(args: argparse.Namespace) -> int:
     audio, sr = audio_io.load(args.input)
     out = args.output
@@ -63,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     request = edit_request(args, split_list(args.actions))
     lo = int(max(0.0, args.start - VIEW_MARGIN_S) * sr)
     hi = int(min(audio.shape[1] / sr, args.end + VIEW_MARGIN_S) * sr)
-    save_spectrograms = _spectrogram_writer()
+    save_spectrograms = spectrogram_writer()
 
     def keep(name: str, signal: np.ndarray, title: str, description: str) -> Variant:
         audio_io.save_wav(out / f"{name}.wav", signal, sr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 
@@ -32,3 +33,19 @@ def tiny_pipeline(tiny_bundle: Path):
     from engine.runtime import Runtime, RuntimeConfig
 
     return Pipeline(Runtime(load_bundle(tiny_bundle), RuntimeConfig(providers="cpu", intra_op_threads=1)))
+
+
+def raw_call(
+    channel: grpc.Channel, method: str, payload: bytes, streaming: bool, timeout: float = 30
+) -> grpc.StatusCode:
+    """Send `payload` as the request bytes of `method`, whatever they are."""
+    identity = lambda b: b  # noqa: E731
+    make = channel.unary_stream if streaming else channel.unary_unary
+    call = make(method, request_serializer=identity, response_deserializer=identity)
+    try:
+        result = call(payload, timeout=timeout)
+        if streaming:
+            list(result)
+    except grpc.RpcError as err:
+        return err.code()
+    return grpc.StatusCode.OK

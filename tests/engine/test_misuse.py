@@ -18,7 +18,7 @@ from engine.service import Admission, Cancelled
 from engine.wire import audio_to_proto
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
-from tests.engine.conftest import FAST, req, stereo
+from tests.engine.conftest import FAST, raw_call, req, stereo
 
 SR = 44100
 
@@ -43,20 +43,6 @@ def code_of(call) -> str:
     except EditorError as err:
         return err.code
     return "OK"
-
-
-def raw_call(channel: grpc.Channel, method: str, payload: bytes, streaming: bool) -> grpc.StatusCode:
-    """Send `payload` as the request bytes of `method`, whatever they are."""
-    identity = lambda b: b  # noqa: E731
-    make = channel.unary_stream if streaming else channel.unary_unary
-    call = make(method, request_serializer=identity, response_deserializer=identity)
-    try:
-        result = call(payload, timeout=30)
-        if streaming:
-            list(result)
-    except grpc.RpcError as err:
-        return err.code()
-    return grpc.StatusCode.OK
 
 
 def test_loud_input_is_refused_not_answered_with_nan(client, tiny_pipeline):

@@ -14,21 +14,7 @@ from engine.client import EditorClient
 from engine.server import ServerConfig, start_server
 from osc_bridge import addresses as osc
 from osc_bridge.bridge import OscBridge
-from osc_bridge.osc_client import OscClient, loopback_rig
-
-
-@pytest.fixture(scope="module")
-def engine(tiny_pipeline):
-    server = start_server(config=ServerConfig(port=0, max_queue=16), pipeline=tiny_pipeline)
-    yield server
-    server.stop(0)
-
-
-@pytest.fixture
-def rig(engine, tmp_path):
-    """(bridge, Max stand-in, out_dir) with the bridge replying to the stand-in's port."""
-    with loopback_rig(engine.target, tmp_path / "out") as (bridge, max_patch):
-        yield bridge, max_patch, tmp_path / "out"
+from osc_bridge.osc_client import OscClient
 
 
 @pytest.fixture(scope="module")

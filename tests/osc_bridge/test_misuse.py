@@ -16,10 +16,9 @@ from pythonosc.osc_message_builder import build_msg
 from engine.audio import save_wav
 from engine.bundle import Action
 from engine.request import EditResult
-from engine.server import ServerConfig, start_server
 from osc_bridge import addresses as osc
 from osc_bridge.bridge import OscBridge
-from osc_bridge.osc_client import OscClient, loopback_rig
+from osc_bridge.osc_client import OscClient
 
 
 def bundle(*elements: bytes) -> bytes:
@@ -32,19 +31,6 @@ def nested(depth: int) -> bytes:
     for _ in range(depth):
         packet = bundle(packet)
     return packet
-
-
-@pytest.fixture(scope="module")
-def engine(tiny_pipeline):
-    server = start_server(config=ServerConfig(port=0, max_queue=16), pipeline=tiny_pipeline)
-    yield server
-    server.stop(0)
-
-
-@pytest.fixture
-def rig(engine, tmp_path):
-    with loopback_rig(engine.target, tmp_path / "out") as (bridge, max_patch):
-        yield bridge, max_patch, tmp_path / "out"
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,14 @@ method (the region plus VIEW_MARGIN_S each side), in the style of the `actions e
 from __future__ import annotations
 
 import html
-import logging
 from pathlib import Path
 from typing import Any
 
 from engine.audio import save_wav
 from engine.bundle import Bundle
-from engine.explore_page import STYLE, Variant, variant_section
+from engine.explore_page import STYLE, Variant, spectrogram_writer, variant_section
 from training.evaluation.edit import METHODS, METRICS, ClipResult
 
-log = logging.getLogger(__name__)
 
 VIEW_MARGIN_S = 1.0  # seconds shown and played either side of the region
 DESCRIPTIONS = {
@@ -64,21 +62,11 @@ def _summary_html(summary: dict[str, Any]) -> str:
     return f"<table><tr><th>method</th>{head}</tr>{rows}</table><ul>{listed}</ul>"
 
 
-def _spectrogram_writer():
-    """engine.spectrogram.save_spectrograms, or None when matplotlib is not installed."""
-    try:
-        from engine.spectrogram import save_spectrograms
-    except ImportError as err:
-        log.warning("no spectrograms (%s); the page will only have audio players", err)
-        return None
-    return save_spectrograms
-
-
 def _clip_variants(folder: Path, rel: str, result: ClipResult, bundle: Bundle) -> list[Variant]:
     sr = bundle.sample_rate
     start_s, end_s = result.row["region"]
     lo, hi = int(max(0.0, start_s - VIEW_MARGIN_S) * sr), int((end_s + VIEW_MARGIN_S) * sr)
-    save_spectrograms = _spectrogram_writer()
+    save_spectrograms = spectrogram_writer()
     names = {f"action_{a.id}": f"action {a.id} · {a.name}" for a in bundle.actions}
     variants = []
     for key, signal in result.signals.items():
