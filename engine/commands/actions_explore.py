@@ -25,7 +25,6 @@ from engine.commands.editor_args import (
 )
 from engine.explore_page import Variant, spectrogram_writer, write_page
 
-
 VIEW_MARGIN_S = 1.0  # seconds shown either side of the region in the spectrograms
 
 

@@ -16,7 +16,6 @@ from engine.bundle import Bundle
 from engine.explore_page import STYLE, Variant, spectrogram_writer, variant_section
 from training.evaluation.edit import METHODS, METRICS, ClipResult
 
-
 VIEW_MARGIN_S = 1.0  # seconds shown and played either side of the region
 DESCRIPTIONS = {
     "original": "the clip, unedited",
