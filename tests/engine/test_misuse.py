@@ -218,8 +218,10 @@ def test_calls_in_flight_are_bounded_per_client_host(tiny_pipeline):
     )
     try:
         with EditorClient(running.target) as c:
-            calls = [pb_grpc.EditorStub(c.channel).Edit(request, timeout=60) for _ in range(2)]
-            next(calls[0])  # computing; the second waits in the queue
+            stub = pb_grpc.EditorStub(c.channel)
+            calls = [stub.Edit(request, timeout=60)]
+            next(calls[0])  # computing (sent alone first: two calls sent together may arrive in either order)
+            calls.append(stub.Edit(request, timeout=60))  # waits in the queue
             deadline = time.monotonic() + 30
             while running.guard.in_flight() < 2 and time.monotonic() < deadline:
                 time.sleep(0.05)
