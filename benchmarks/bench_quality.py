@@ -83,8 +83,9 @@ def _versions(path: Path, song: int, seed: int, excerpt: float | None) -> dict[s
 TRAIN_EXCERPT_SECONDS = 30.0  # training songs are cut into excerpts: more, and more varied, song contexts
 
 
-def real_songs(folder: Path, seed: int) -> None:
-    """Train on the training songs' versions, score the held-out songs' versions whole, print the table."""
+def real_songs(folder: Path, seed: int, save: Path | None = None) -> None:
+    """Train on the training songs' versions, score the held-out songs' versions whole, print the table;
+    `save` keeps the trained filter (for `musegenie data filter`)."""
     started = time.perf_counter()
     split = {name: list_sources(folder / name) for name in (TRAIN_NAME, HELD_OUT_NAME)}
     excerpt = {TRAIN_NAME: TRAIN_EXCERPT_SECONDS, HELD_OUT_NAME: None}  # held-out songs are scored whole
@@ -104,6 +105,8 @@ def real_songs(folder: Path, seed: int) -> None:
     quality_filter, report = train_filter(
         *(np.concatenate(a) for a in (x, y, groups)), units=np.concatenate(units)
     )
+    if save is not None:
+        print(f"filter saved to {save_filter(quality_filter, save)}")
     config = FilterConfig()
     passed: dict[str, list[bool]] = defaultdict(list)
     for versions in songs[HELD_OUT_NAME]:
@@ -159,9 +162,15 @@ def main() -> None:
         default=None,
         help="real-music folder (scripts/real_music.sh): the real-song mode",
     )
+    parser.add_argument(
+        "--save-filter",
+        type=Path,
+        default=None,
+        help="with --real: also save the filter trained on the training songs (for musegenie data filter)",
+    )
     args = parser.parse_args()
     if args.real is not None:
-        real_songs(args.real, args.seed)
+        real_songs(args.real, args.seed, args.save_filter)
         return
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench_quality_"))

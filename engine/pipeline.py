@@ -249,7 +249,11 @@ class Pipeline:
             if region_instruments is not None:
                 instruments = instruments.copy()
                 instruments[:, w.frame_start : w.frame_end] = region_instruments
-            constants["instruments"] = np.repeat(instruments, batch, axis=0)  # (B, T, I)
+            # The null row's instruments are unknown (zeros): training drops both together, so guidance
+            # strengthens who plays as well as what is played.
+            unknown = np.zeros_like(instruments)  # (1, T, I)
+            players = {1.0: [instruments], 0.0: [unknown]}.get(guidance, [instruments, unknown])
+            constants["instruments"] = np.concatenate(players, axis=0)  # (B, T, I)
         velocity = self.runtime["dynamics"].bind(**constants)
 
         def velocity_fn(x: np.ndarray, t: float) -> np.ndarray:

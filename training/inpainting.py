@@ -1,7 +1,9 @@
 """Guided inpainting with a torch dynamics model and a frozen LAM, on the shared sampler (`engine.sampling`).
 
 Classifier-free guidance (docs/interfaces.md): `v = v_null + g * (v_cond - v_null)`, where `v_null` is the
-velocity with every frame's action set to the null id A. g=0 ignores the actions, g=1 is the plain
+velocity with every frame's action set to the null id A and the instruments unknown (all zero), the
+pairing the model was trained on (a window trained with the null action also loses its instruments), so
+g > 1 strengthens who plays as well as what is played. g=0 ignores the actions, g=1 is the plain
 conditional model (one network call per step in both cases), g>1 pushes harder toward the actions (one
 batched call of twice the batch). Known frames (mask = 0) are re-imposed after every step and in the
 result, so they come back bit-identical.
@@ -47,23 +49,24 @@ def guided_velocity(
         guidance: g in `v_null + g * (v_cond - v_null)`.
     """
     null = torch.full_like(actions, model.null_action)  # (B, T)
+    unknown = None if instruments is None else torch.zeros_like(instruments)  # (B, T, I)
 
-    def call(x: torch.Tensor, t: float, ids: torch.Tensor) -> torch.Tensor:
+    def call(x: torch.Tensor, t: float, ids: torch.Tensor, players: torch.Tensor | None) -> torch.Tensor:
         tt = torch.full((x.shape[0],), t, dtype=x.dtype, device=x.device)  # (B,)
-        return model(x, tt, context, mask, ids, instruments)  # (B, T, D)
+        return model(x, tt, context, mask, ids, players)  # (B, T, D)
 
     def velocity_fn(x: torch.Tensor, t: float) -> torch.Tensor:
         if guidance == 0.0:
-            return call(x, t, null)
+            return call(x, t, null, unknown)
         if guidance == 1.0:
-            return call(x, t, actions)
+            return call(x, t, actions, instruments)
         both = model(
             torch.cat([x, x]),
             torch.full((2 * x.shape[0],), t, dtype=x.dtype, device=x.device),
             torch.cat([context, context]),
             torch.cat([mask, mask]),
             torch.cat([actions, null]),
-            None if instruments is None else torch.cat([instruments, instruments]),
+            None if instruments is None else torch.cat([instruments, unknown]),
         )  # (2B, T, D)
         v_cond, v_null = both.chunk(2)  # 2x (B, T, D)
         return v_null + guidance * (v_cond - v_null)

@@ -67,6 +67,20 @@ def test_requested_players_change_only_the_region(instrument_pipeline):
     assert np.array_equal(bass.audio[:, outside], x[:, outside])
 
 
+def test_guidance_null_row_has_unknown_players(instrument_pipeline):
+    """Training drops actions and instruments together, so the guidance's null velocity has unknown (zero)
+    instruments: at g=0 only the null row runs and who was asked for cannot matter; at g=2 it does."""
+    x = stereo(1.0)
+    region = slice(round(0.4 * SR), round(0.6 * SR))
+    at = {
+        g: [instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1], instruments=[who], seed=3, guidance=g))
+            for who in ("bass", "piano")]
+        for g in (0.0, 2.0)
+    }
+    assert np.array_equal(at[0.0][0].audio, at[0.0][1].audio)
+    assert not np.array_equal(at[2.0][0].audio[:, region], at[2.0][1].audio[:, region])
+
+
 def test_unset_players_are_the_ones_heard(instrument_pipeline):
     x = stereo(1.0)
     result = instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1]))

@@ -11,7 +11,7 @@ import pytest
 from engine.bundle import CARD_NAME, load_bundle, read_manifest
 from engine.cli import main as cli_main
 from export.bundle_update import update
-from export.model_card import load_evals, render_card, write_card
+from export.model_card import data_sources, load_evals, render_card, training_record, write_card
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "default"
 EDIT = {
@@ -72,3 +72,31 @@ def test_bundle_update_adds_an_evaluation_the_bundle_verifies_and_the_card_quote
     assert json.loads((bundle / "eval" / "edit.json").read_text()) == EDIT
     assert "eval/edit.json" in load_bundle(bundle).files  # checksummed, and every checksum still holds
     assert "Edit (12 clips)" in card
+
+
+def test_the_card_names_every_source_and_licence_of_the_training_data(tmp_path: Path) -> None:
+    old = tmp_path / "old"  # a corpus written before --renderer existed: additive
+    old.mkdir()
+    (old / "corpus.jsonl").write_text(json.dumps({"path": "a.wav", "duration": 30.0}) + "\n")
+    rows = [
+        {"path": str(old / "a.wav"), "duration": 30.0, "passed": True, "spans": [[0.0, 30.0]]},
+        {"path": "/x/b.wav", "duration": 60.0, "passed": True, "renderer": "soundfont", "soundfont": "FluidR3_GM.sf2"},
+        {"path": "/x/c.flac", "duration": 120.0, "passed": False, "spans": [[0.0, 30.0], [60.0, 90.0]],
+         "source_package": "asc-music", "license": "GPL-2+"},
+        {"path": "/x/d.wav", "duration": 6.0, "passed": True},
+    ]
+    data = tmp_path / "manifest.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    sources = data_sources(data)
+    assert sources == [
+        {"source": "Debian package `asc-music`", "licence": "GPL-2+", "files": 1, "minutes": 1.0},
+        {"source": "musegenie synth, sampled instruments (FluidR3_GM.sf2)", "licence": "MIT (fluid-soundfont-gm)",
+         "files": 1, "minutes": 1.0},
+        {"source": "musegenie synth, additive synthesiser",
+         "licence": "Apache-2.0 (musegenie's own synthesiser and scores)", "files": 1, "minutes": 0.5},
+        {"source": "unrecorded", "licence": "unknown licence", "files": 1, "minutes": 0.1},
+    ]
+    manifest = read_manifest(SHIPPED) | {"training": training_record({}, str(data))}
+    card = render_card(manifest, {})
+    assert "| Debian package `asc-music` | GPL-2+ | 1 | 1.0 |" in card
+    assert data_sources(tmp_path / "missing.jsonl") == [] and data_sources(None) == []

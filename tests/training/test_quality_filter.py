@@ -20,6 +20,7 @@ from training.data.quality.classifier import (
 from training.data.quality.clips import sample_clips
 from training.data.quality.filtering import (
     MANIFEST_KEYS,
+    PROVENANCE_KEYS,
     FilterConfig,
     filter_collection,
     good_spans,
@@ -132,8 +133,12 @@ def test_filter_writes_the_manifest_and_resumes(corpus, model_path, tmp_path):
     first = filter_collection(sources, model_path, out, config)
     entries = read_manifest(out)
     assert first.scored == len(sources) == len(entries) and first.errors == []
+    metadata = {str(s.path): s.metadata for s in sources}
     for entry in entries:
-        assert tuple(entry) == MANIFEST_KEYS
+        assert tuple(entry)[: len(MANIFEST_KEYS)] == MANIFEST_KEYS
+        provenance = {k: entry[k] for k in tuple(entry)[len(MANIFEST_KEYS) :]}
+        assert set(provenance) <= set(PROVENANCE_KEYS) and "renderer" in provenance  # the corpus says who played
+        assert all(metadata[entry["path"]][k] == v for k, v in provenance.items())
         assert Path(entry["path"]).is_absolute() and entry["sample_rate"] == 16_000
         assert (
             len(entry["segment_probs"]) == len(entry["smoothed_probs"]) == 4

@@ -44,6 +44,17 @@ MANIFEST_KEYS = (
     "spans",
     "annotations",
 )
+# Where a song comes from and under which licence (real-music manifests, synth corpora): copied from the
+# input listing to the manifest, so a model card can name every source and licence of its training data.
+PROVENANCE_KEYS = (
+    "source_package",
+    "source_files",
+    "license",
+    "copyright",
+    "renderer",
+    "soundfont",
+    "soundfont_sha256",
+)
 
 
 @dataclass
@@ -221,12 +232,14 @@ def filter_collection(
     if run.resumed:
         log.info("%d of %d songs already in %s: skipped", run.resumed, len(sources), out)
     jobs = [(str(s.path), str(s.annotations) if s.annotations else None) for s in todo]
+    provenance = {str(s.path): {k: s.metadata[k] for k in PROVENANCE_KEYS if k in s.metadata} for s in todo}
     started = time.perf_counter()
     errors_path = out.with_name(out.stem + ".errors.jsonl")
     with out.open("a") as sink, tqdm(total=len(jobs), desc="filter", unit="song", disable=None) as bar:
 
         def record(path: str, status: str, value: dict[str, Any] | str) -> None:
             if status == "ok":
+                value = value | provenance.get(path, {})
                 sink.write(json.dumps(value) + "\n")
                 sink.flush()
                 run.scored += 1
