@@ -28,6 +28,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "training.commands.data_filter",
         "score a collection and write a manifest of good audio",
     ),
+    ("data", "merge"): (
+        "training.commands.data_merge",
+        "merge corpora, real-music listings and filter manifests into one training manifest",
+    ),
     ("train", "tokenizer"): ("training.commands.train_tokenizer", "train the diffusion audio tokenizer"),
     ("train", "lam"): ("training.commands.train_lam", "train the latent action model on cached latents"),
     ("train", "dynamics"): (

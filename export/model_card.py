@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.bundle import CARD_NAME, read_manifest
+from training.data.provenance import data_sources
 
 KINDS = ("tokenizer", "lam", "dynamics")
 # What every bundle is for and where it stops; the data-specific limits come from the training record's notes.
@@ -354,65 +355,6 @@ def recipe_record(kind: str, names: Sequence[str]) -> list[dict[str, Any]]:
         values = load_recipe(kind, name).record()["values"]
         stages.append({"recipe": name, "sets": [], "values": json.loads(json.dumps(values)), "steps": None})
     return stages
-
-
-# Licences of the General MIDI soundfonts `musegenie synth --renderer soundfont` finds (their Debian
-# copyright files); the audio they render is a derived work of their samples.
-SOUNDFONT_LICENCES = {
-    "FluidR3_GM.sf2": "MIT (fluid-soundfont-gm)",
-    "TimGM6mb.sf2": "GPL-2 (timgm6mb-soundfont)",
-    "MuseScore_General.sf3": "MIT (musescore-general-soundfont)",
-}
-ADDITIVE = ("musegenie synth, additive synthesiser", "Apache-2.0 (musegenie's own synthesiser and scores)")
-
-
-def _row_minutes(row: Mapping[str, Any]) -> float:
-    if "passed" in row and not row["passed"]:  # a failed song of a filter manifest: its good spans only
-        return sum(end - start for start, end in row.get("spans") or []) / 60
-    return float(row.get("duration") or 0.0) / 60
-
-
-def _row_source(row: Mapping[str, Any], corpus_rows: Mapping[str, Mapping[str, Any]]) -> tuple[str, str]:
-    """(source, licence) of one manifest row; synth rows without provenance are looked up in the
-    corpus.jsonl beside their audio."""
-    if row.get("source_package"):
-        return f"Debian package `{row['source_package']}`", str(row.get("license") or "unknown licence")
-    info = row if row.get("renderer") else corpus_rows.get(str(Path(row["path"]).resolve()), {})
-    if info.get("renderer") == "soundfont":
-        font = str(info.get("soundfont") or "a soundfont")
-        return f"musegenie synth, sampled instruments ({font})", SOUNDFONT_LICENCES.get(font, "see the soundfont")
-    if info.get("renderer", "additive" if info else None) == "additive":  # corpora before --renderer: additive
-        return ADDITIVE
-    return "unrecorded", "unknown licence"
-
-
-def data_sources(data: str | Path | None) -> list[dict[str, Any]]:
-    """What a JSON-lines training manifest (corpus.jsonl or filter manifest) is made of: one row per
-    (source, licence) with its files and minutes. Empty when `data` is not such a readable file."""
-    path = Path(data) if data else None
-    if path is None or not path.is_file() or path.suffix != ".jsonl":
-        return []
-    corpus_rows: dict[str, dict[str, Any]] = {}
-    totals: dict[tuple[str, str], list[float]] = {}
-    for text in path.read_text().splitlines():
-        if not text.strip():
-            continue
-        row = json.loads(text)
-        audio = Path(row["path"]) if Path(row["path"]).is_absolute() else path.parent / row["path"]
-        row = {**row, "path": str(audio)}
-        corpus = audio.parent / "corpus.jsonl"
-        if not row.get("renderer") and corpus.is_file() and str(corpus) not in corpus_rows:
-            corpus_rows[str(corpus)] = {}
-            for line in corpus.read_text().splitlines():
-                entry = json.loads(line)
-                corpus_rows[str((audio.parent / entry["path"]).resolve())] = entry
-        key = _row_source(row, corpus_rows)
-        files, minutes = totals.get(key, [0, 0.0])
-        totals[key] = [files + 1, minutes + _row_minutes(row)]
-    return [
-        {"source": source, "licence": licence, "files": int(files), "minutes": round(minutes, 1)}
-        for (source, licence), (files, minutes) in sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[0]))
-    ]
 
 
 def training_record(

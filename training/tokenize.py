@@ -134,7 +134,12 @@ def tokenize(
         instruments = events = None
         if entry.annotations is not None:
             ann = annotations.load(entry.annotations)
-            instruments = annotations.activity_frames(ann, frame_rate, len(latents), start=entry.start)
+            if set(ann["instruments"]) >= set(annotations.INSTRUMENTS):
+                instruments = annotations.activity_frames(ann, frame_rate, len(latents), start=entry.start)
+            else:  # e.g. a real song's guitar stem: the others are unknown, not absent, so all are unknown
+                log.info(
+                    "%s: annotates only %s: its instruments are unknown", name, ", ".join(ann["instruments"])
+                )
             events = annotations.event_frames(ann, frame_rate, len(latents), start=entry.start)
         write_entry(
             out_dir,

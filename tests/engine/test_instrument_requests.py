@@ -73,8 +73,10 @@ def test_guidance_null_row_has_unknown_players(instrument_pipeline):
     x = stereo(1.0)
     region = slice(round(0.4 * SR), round(0.6 * SR))
     at = {
-        g: [instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1], instruments=[who], seed=3, guidance=g))
-            for who in ("bass", "piano")]
+        g: [
+            instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1], instruments=[who], seed=3, guidance=g))
+            for who in ("bass", "piano")
+        ]
         for g in (0.0, 2.0)
     }
     assert np.array_equal(at[0.0][0].audio, at[0.0][1].audio)

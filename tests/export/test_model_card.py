@@ -80,9 +80,21 @@ def test_the_card_names_every_source_and_licence_of_the_training_data(tmp_path: 
     (old / "corpus.jsonl").write_text(json.dumps({"path": "a.wav", "duration": 30.0}) + "\n")
     rows = [
         {"path": str(old / "a.wav"), "duration": 30.0, "passed": True, "spans": [[0.0, 30.0]]},
-        {"path": "/x/b.wav", "duration": 60.0, "passed": True, "renderer": "soundfont", "soundfont": "FluidR3_GM.sf2"},
-        {"path": "/x/c.flac", "duration": 120.0, "passed": False, "spans": [[0.0, 30.0], [60.0, 90.0]],
-         "source_package": "asc-music", "license": "GPL-2+"},
+        {
+            "path": "/x/b.wav",
+            "duration": 60.0,
+            "passed": True,
+            "renderer": "soundfont",
+            "soundfont": "FluidR3_GM.sf2",
+        },
+        {
+            "path": "/x/c.flac",
+            "duration": 120.0,
+            "passed": False,
+            "spans": [[0.0, 30.0], [60.0, 90.0]],
+            "source_package": "asc-music",
+            "license": "GPL-2+",
+        },
         {"path": "/x/d.wav", "duration": 6.0, "passed": True},
     ]
     data = tmp_path / "manifest.jsonl"
@@ -90,10 +102,18 @@ def test_the_card_names_every_source_and_licence_of_the_training_data(tmp_path: 
     sources = data_sources(data)
     assert sources == [
         {"source": "Debian package `asc-music`", "licence": "GPL-2+", "files": 1, "minutes": 1.0},
-        {"source": "musegenie synth, sampled instruments (FluidR3_GM.sf2)", "licence": "MIT (fluid-soundfont-gm)",
-         "files": 1, "minutes": 1.0},
-        {"source": "musegenie synth, additive synthesiser",
-         "licence": "Apache-2.0 (musegenie's own synthesiser and scores)", "files": 1, "minutes": 0.5},
+        {
+            "source": "musegenie synth, sampled instruments (FluidR3_GM.sf2)",
+            "licence": "MIT (fluid-soundfont-gm)",
+            "files": 1,
+            "minutes": 1.0,
+        },
+        {
+            "source": "musegenie synth, additive synthesiser",
+            "licence": "Apache-2.0 (musegenie's own synthesiser and scores)",
+            "files": 1,
+            "minutes": 0.5,
+        },
         {"source": "unrecorded", "licence": "unknown licence", "files": 1, "minutes": 0.1},
     ]
     manifest = read_manifest(SHIPPED) | {"training": training_record({}, str(data))}

@@ -168,3 +168,56 @@ def test_random_crop_takes_windows_of_each_item() -> None:
         start = int(window[0, 0] - item[0, 0])
         assert torch.equal(window, item[..., start : start + 5])
     assert random_crop(audio, 30) is audio
+
+
+def test_data_merge_keeps_each_inputs_files_spans_and_provenance(tmp_path, synth_corpus, capsys):
+    from engine.cli import main
+
+    real = tmp_path / "real"
+    real.mkdir()
+    tone(real / "song.flac", 3.0)
+    (real / "listing.jsonl").write_text(
+        json.dumps(
+            {
+                "path": "song.flac",
+                "annotations": None,
+                "duration": 3.0,
+                "source_package": "asc-music",
+                "license": "GPL-2+",
+            }
+        )
+        + "\n"
+    )
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    tone(loose / "a.wav", 2.0)
+    failed = tmp_path / "filtered.jsonl"  # a filter manifest: a failed song keeps only its good span
+    failed.write_text(
+        json.dumps(
+            {
+                "path": str(loose / "a.wav"),
+                "duration": 2.0,
+                "passed": False,
+                "spans": [[0.5, 1.5]],
+                "annotations": None,
+            }
+        )
+        + "\n"
+    )
+    out = tmp_path / "mix.jsonl"
+    args = ["data", "merge", "--out", str(out), str(synth_corpus), str(real / "listing.jsonl"), str(failed)]
+    assert main([*args, str(loose)]) == 0  # loose/a.wav again: kept once, as the filter manifest has it
+    printed = capsys.readouterr().out
+    assert "Debian package `asc-music`" in printed and "GPL-2+" in printed and "8 files" in printed
+    entries = read_entries(out)
+    assert len(entries) == 8 and all(e.path.is_absolute() and e.path.exists() for e in entries)
+    assert Entry(loose / "a.wav", 0.5, 1.5) in entries and Entry(real / "song.flac") in entries
+    synth = [e for e in entries if e.path.parent == synth_corpus]
+    assert len(synth) == 6 and all(e.annotations and e.annotations.exists() for e in synth)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r.get("renderer") for r in rows[:6]} == {"additive"} and rows[6]["license"] == "GPL-2+"
+    assert (
+        main(["data", "merge", "--out", str(failed), str(failed), str(loose)]) != 0
+    )  # never overwrite an input
+    assert main(["data", "merge", "--out", str(out), str(tmp_path / "missing")]) != 0
+    assert "no such file or folder" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import pytest
 
+from training.data.provenance import PROVENANCE_KEYS
 from training.data.quality.classifier import (
     FilterFormatError,
     FilterTrainConfig,
@@ -20,7 +21,6 @@ from training.data.quality.classifier import (
 from training.data.quality.clips import sample_clips
 from training.data.quality.filtering import (
     MANIFEST_KEYS,
-    PROVENANCE_KEYS,
     FilterConfig,
     filter_collection,
     good_spans,
@@ -137,7 +137,9 @@ def test_filter_writes_the_manifest_and_resumes(corpus, model_path, tmp_path):
     for entry in entries:
         assert tuple(entry)[: len(MANIFEST_KEYS)] == MANIFEST_KEYS
         provenance = {k: entry[k] for k in tuple(entry)[len(MANIFEST_KEYS) :]}
-        assert set(provenance) <= set(PROVENANCE_KEYS) and "renderer" in provenance  # the corpus says who played
+        assert (
+            set(provenance) <= set(PROVENANCE_KEYS) and "renderer" in provenance
+        )  # the corpus says who played
         assert all(metadata[entry["path"]][k] == v for k, v in provenance.items())
         assert Path(entry["path"]).is_absolute() and entry["sample_rate"] == 16_000
         assert (

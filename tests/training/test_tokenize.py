@@ -73,6 +73,25 @@ def test_tokenize_writes_latents_annotations_and_metadata(latent_dir, tokenizer_
     np.testing.assert_allclose(cached, direct, atol=2e-2)  # float16 storage
 
 
+def test_a_partial_annotation_leaves_the_instruments_unknown(tmp_path, tokenizer_run, synth_corpus):
+    """A real song's guitar stem annotates one instrument: the others are unknown, not absent, so the
+    cache marks the entry unannotated (all-zero instruments, what the models read as unknown)."""
+    ann = annotations.load(synth_corpus / "piece_00000.json")
+    column = ann["instruments"].index("guitar")
+    partial = {**ann, "instruments": ["guitar"], "activity": [[row[column]] for row in ann["activity"]]}
+    (tmp_path / "song.json").write_text(json.dumps(partial))
+    (tmp_path / "song.wav").symlink_to(synth_corpus / "piece_00000.wav")
+    (tmp_path / "corpus.jsonl").write_text(
+        json.dumps({"path": "song.wav", "annotations": "song.json"}) + "\n"
+    )
+    out = tmp_path / "latents"
+    tokenize(tokenizer_run, tmp_path, out, TokenizeConfig(batch_size=3, segment_seconds=5.0, device="cpu"))
+    (record,) = read_index(out)
+    arrays = load_entry(out, record["name"])
+    assert not record["annotated"] and "instruments" not in arrays
+    np.testing.assert_array_equal(arrays["events"], annotations.event_frames(ann, 500.0, record["frames"]))
+
+
 def test_tokenize_resumes_and_shards(tmp_path, tokenizer_run, synth_corpus):
     config = TokenizeConfig(batch_size=4, segment_seconds=6.0, device="cpu")
     assert tokenize(tokenizer_run, synth_corpus, tmp_path, config, shard=(1, 3))["written"] == 2

@@ -27,6 +27,7 @@ from scipy.ndimage import gaussian_filter1d
 from tqdm import tqdm
 
 from engine import audio as audio_io
+from training.data.provenance import PROVENANCE_KEYS  # copied from the input listing to the manifest
 from training.data.quality.classifier import QualityFilter, load_filter
 from training.data.quality.features import audio_features
 from training.data.quality.sources import Source
@@ -43,17 +44,6 @@ MANIFEST_KEYS = (
     "smoothed_probs",
     "spans",
     "annotations",
-)
-# Where a song comes from and under which licence (real-music manifests, synth corpora): copied from the
-# input listing to the manifest, so a model card can name every source and licence of its training data.
-PROVENANCE_KEYS = (
-    "source_package",
-    "source_files",
-    "license",
-    "copyright",
-    "renderer",
-    "soundfont",
-    "soundfont_sha256",
 )
 
 
