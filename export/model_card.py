@@ -69,6 +69,7 @@ def _edit_section(edit: Mapping[str, Any] | None) -> tuple[list[str], str]:
         f"Action effect {_num(edit.get('action_effect'))}; the LAM recovers the requested action "
         f"{_num(fidelity.get('accuracy'))} of the time (chance {_num(fidelity.get('chance'))}); ViSQOL of the "
         f"tokenizer round trip {_num(edit.get('visqol_roundtrip'), 2)}.",
+        *_instrument_fidelity_lines(edit.get("instrument_fidelity")),
     ]
     summary = f"Edit ({edit.get('clips', '?')} clips): "
     distance = {
@@ -85,6 +86,36 @@ def _edit_section(edit: Mapping[str, Any] | None) -> tuple[list[str], str]:
         f"requested action recovered {_num(fidelity.get('accuracy'))} (chance {_num(fidelity.get('chance'))})."
     )
     return lines, summary
+
+
+def _instrument_fidelity_lines(fidelity: Mapping[str, Any] | None) -> list[str]:
+    """Who plays in edits that ask for it (eval edit's `instrument_fidelity`), per instrument."""
+    if not fidelity or not fidelity.get("available"):
+        return []
+    add, remove = fidelity["add"], fidelity["remove"]
+    rows = [
+        [
+            name,
+            f"{_num(s.get('added'))} ({s.get('added_requests', 0)})",
+            f"{_num(s.get('removed'))} ({s.get('removed_requests', 0)})",
+            _num(s.get("precision")),
+            _num(s.get("recall")),
+        ]
+        for name, s in fidelity["per_instrument"].items()
+    ]
+    return [
+        "",
+        f"Asking who plays (the estimator's reading of the edited region, {fidelity['clips']} clips): an instrument "
+        f"asked for that the context lacks is heard in {_num(add['success'])} of {add['requests']} edits "
+        f"({_num(add['success_unasked'])} without the request); one asked away is gone in {_num(remove['success'])} "
+        f"of {remove['requests']} ({_num(remove['success_unasked'])} without); the whole set heard is the set asked "
+        f"in {_num(fidelity['exact'])}.",
+        "",
+        *_table(
+            ["instrument", "heard when added (edits)", "gone when removed (edits)", "precision", "recall"],
+            rows,
+        ),
+    ]
 
 
 def _instruments_section(

@@ -120,3 +120,37 @@ def test_the_card_names_every_source_and_licence_of_the_training_data(tmp_path: 
     card = render_card(manifest, {})
     assert "| Debian package `asc-music` | GPL-2+ | 1 | 1.0 |" in card
     assert data_sources(tmp_path / "missing.jsonl") == [] and data_sources(None) == []
+
+
+def test_the_card_quotes_who_plays_in_edits_that_ask(tiny_bundle: Path, tmp_path: Path) -> None:
+    per = {
+        "sax": {
+            "precision": 0.5,
+            "recall": 1.0,
+            "added": 0.75,
+            "added_requests": 4,
+            "removed": None,
+            "removed_requests": 0,
+        },
+        "bass": {
+            "precision": 1.0,
+            "recall": 0.5,
+            "added": None,
+            "added_requests": 0,
+            "removed": 1.0,
+            "removed_requests": 2,
+        },
+    }
+    fidelity = {
+        "available": True,
+        "clips": 6,
+        "add": {"requests": 4, "success": 0.75, "success_unasked": 0.25},
+        "remove": {"requests": 2, "success": 1.0, "success_unasked": 0.0},
+        "exact": 0.5,
+        "per_instrument": per,
+    }
+    bundle = Path(shutil.copytree(tiny_bundle, tmp_path / "b"))
+    (bundle / "eval" / "edit.json").write_text(json.dumps(EDIT | {"instrument_fidelity": fidelity}))
+    card = write_card(bundle).read_text()
+    assert "is heard in 0.750 of 4 edits (0.250 without the request)" in card
+    assert "| sax | 0.750 (4) | n/a (0) | 0.500 | 1.000 |" in card

@@ -43,6 +43,11 @@ def test_requests_are_scored_against_the_unasked_edit(instrument_pipeline):
     summary = summarise([record, None], instrument_pipeline.bundle.instruments)
     assert summary["available"] and summary["clips"] == 1
     assert set(summary["per_instrument"]) == vocabulary
+    for kind, key in (("add", "added"), ("remove", "removed")):
+        changed = record[kind]["instrument"] if kind in record else None
+        for name, s in summary["per_instrument"].items():
+            assert s[f"{key}_requests"] == int(name == changed)
+            assert s[key] == (float(record[kind]["success"]) if name == changed else None)
     assert "instrument fidelity over 1 clips" in format_summary(summary)
 
 

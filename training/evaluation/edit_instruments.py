@@ -8,7 +8,8 @@ against the same edit without an instrument request, so what the request itself 
 - `add`: the added instrument is heard in the edited region (in at least half of its seconds);
 - `remove`: the removed one is not;
 - `exact`: the set heard (instruments present in at least half of the seconds) is exactly the set asked;
-- per instrument, precision and recall of "asked to play" against "heard playing", over every request.
+- per instrument, precision and recall of "asked to play" against "heard playing", over every request, and
+  the add / remove success of the requests that changed that instrument.
 
 Only instrument-conditioned bundles with an estimator can be asked; `fidelity_for_clip` returns None for
 others and `summarise` reports why. Letters: S seconds, I instruments.
@@ -104,6 +105,10 @@ def summarise(records: list[dict[str, Any] | None], vocabulary: list[str]) -> di
             "precision": float((asked & heard).sum() / heard.sum()) if heard.any() else None,
             "recall": float((asked & heard).sum() / asked.sum()) if asked.any() else None,
         }
+        for kind, key in (("add", "added"), ("remove", "removed")):  # success of requests changing this one
+            mine = [r[kind]["success"] for r in usable if kind in r and r[kind].get("instrument") == name]
+            per[name][key] = float(np.mean(mine)) if mine else None
+            per[name][f"{key}_requests"] = len(mine)
     out["per_instrument"] = per
     return out
 
@@ -125,5 +130,9 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"  {verb}: {pct(s['success'])} of {s['requests']} requests (without the request: {pct(s['success_unasked'])})"
         )
     for name, s in summary["per_instrument"].items():
-        lines.append(f"  {name:<10} precision {pct(s['precision'])}  recall {pct(s['recall'])}")
+        lines.append(
+            f"  {name:<10} precision {pct(s['precision'])}  recall {pct(s['recall'])}  "
+            f"heard when added {pct(s.get('added'))} of {s.get('added_requests', 0)}  "
+            f"gone when removed {pct(s.get('removed'))} of {s.get('removed_requests', 0)}"
+        )
     return "\n".join(lines)
