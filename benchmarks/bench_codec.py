@@ -81,7 +81,7 @@ def excerpts(data: Path, clips: int, seconds: float, context: float) -> list[np.
 def opus(clip: np.ndarray, kbps: int, tmp: Path) -> np.ndarray:
     """The clip through Opus at `kbps` and back (16 kHz mono), aligned and trimmed to its length."""
     wav, enc, dec = tmp / "in.wav", tmp / "x.opus", tmp / "out.wav"
-    sf.write(wav, clip, SR, subtype="FLOAT")
+    sf.write(wav, clip, SR, subtype="PCM_24")  # no float PEAK chunk for opusenc to warn about
     subprocess.run(["opusenc", "--quiet", "--bitrate", str(kbps), str(wav), str(enc)], check=True)
     subprocess.run(["opusdec", "--quiet", "--rate", str(SR), str(enc), str(dec)], check=True)
     out, _ = sf.read(dec, dtype="float32")
@@ -89,7 +89,9 @@ def opus(clip: np.ndarray, kbps: int, tmp: Path) -> np.ndarray:
     return np.pad(out, (0, max(0, len(clip) - len(out))))[: len(clip)]
 
 
-def bundle_system(path: Path, context: float, seconds: float, seed: int) -> Callable[[np.ndarray], np.ndarray]:
+def bundle_system(
+    path: Path, context: float, seconds: float, seed: int
+) -> Callable[[np.ndarray], np.ndarray]:
     pipeline = Pipeline(Runtime(load_bundle(path), RuntimeConfig(providers="cpu", intra_op_threads=1)))
     steps = pipeline.bundle.defaults.decoder_steps
 
@@ -101,7 +103,9 @@ def bundle_system(path: Path, context: float, seconds: float, seed: int) -> Call
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--bundle",
         action="append",
@@ -119,7 +123,9 @@ def main() -> None:
     )
     parser.add_argument("--clips", type=int, default=12, help="excerpts per set")
     parser.add_argument("--seconds", type=float, default=5.0, help="scored length of each excerpt")
-    parser.add_argument("--context", type=float, default=1.0, help="audio each side the bundle hears, unscored")
+    parser.add_argument(
+        "--context", type=float, default=1.0, help="audio each side the bundle hears, unscored"
+    )
     parser.add_argument("--seed", type=int, default=0, help="decoder noise and Griffin-Lim's initial phase")
     parser.add_argument("--no-baselines", action="store_true", help="score the bundles only")
     parser.add_argument("--out", type=Path, default=None, help="also write the per-set means as JSON here")
@@ -128,7 +134,8 @@ def main() -> None:
         raise SystemExit(why)
     bundles = dict(b.split("=", 1) for b in (args.bundle or ["shipped=models/default"]))
     systems: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        name: bundle_system(Path(path), args.context, args.seconds, args.seed) for name, path in bundles.items()
+        name: bundle_system(Path(path), args.context, args.seconds, args.seed)
+        for name, path in bundles.items()
     }
     tmp = Path(tempfile.mkdtemp(prefix="bench_codec_"))
     if not args.no_baselines:
@@ -164,7 +171,9 @@ def main() -> None:
         cells = [f"{by_system[s]['visqol']:.2f} ({by_system[s]['log_mel_l1']:.3f})" for s in names]
         print(f"| {set_name}, {n:.0f} clips | " + " | ".join(cells) + " |")
     if args.out:
-        args.out.write_text(json.dumps({"config": vars(args) | {"out": str(args.out)}, "results": results}, indent=2))
+        args.out.write_text(
+            json.dumps({"config": vars(args) | {"out": str(args.out)}, "results": results}, indent=2)
+        )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def test_the_shipped_card_is_what_the_generator_writes_from_the_shipped_files() 
     edit = json.loads((SHIPPED / "eval" / "edit.json").read_text())["methods"]
     assert f"log-mel L1 to the original {edit['edit_inferred']['logmel_l1']:.3f}" in card
     assert f"{edit['copy']['logmel_l1']:.3f} for a copy" in card
-    assert "`shipped-4-mdct1024`" in card and "Licence:" in card
-    assert "additive synthesiser" in card.split("## Limits")[1]
+    assert "`shipped-4-mdct1024`" in card and "| Debian package `asc-music` | GPL-2+ |" in card
+    assert "Real recordings" in card.split("## Limits")[1]
+    fidelity = json.loads((SHIPPED / "eval" / "edit.json").read_text())["instrument_fidelity"]
+    assert f"is heard in {fidelity['add']['success']:.3f} of {fidelity['add']['requests']} edits" in card
 
 
 def test_an_edit_evaluation_is_the_first_table(tiny_bundle: Path, tmp_path: Path) -> None:
@@ -56,7 +58,7 @@ def test_bundle_info_prints_the_cards_summary(tiny_bundle: Path, capsys: pytest.
     assert cli_main(["bundle", "info", str(SHIPPED)]) == 0
     out = capsys.readouterr().out
     assert f"card       {SHIPPED / CARD_NAME}" in out and "checksums  OK" in out
-    assert "  - Tokenizer: held-out log-mel L1 0.543 against Griffin-Lim's 0.575" in out
+    assert "  - Tokenizer: held-out log-mel L1 0.592 against Griffin-Lim's 0.636" in out
     assert "## " not in out  # the summary only, not the card's other sections
     assert cli_main(["bundle", "info", str(tiny_bundle)]) == 0
     assert "- The edit itself has not been measured" in capsys.readouterr().out

@@ -28,6 +28,7 @@ from training.tasks.dynamics import (
     MaskConfig,
     draw_mask,
     load_lam,
+    player_changes,
     sample_mask,
 )
 
@@ -130,6 +131,40 @@ def test_known_frames_pass_through_untouched() -> None:
         assert torch.equal(out[known], x["context"][known])  # bit-identical
         assert not torch.allclose(out[~known], x["context"][~known])
         assert torch.isfinite(out).all()
+
+
+def test_masks_can_start_or_end_where_who_plays_changes() -> None:
+    players = np.zeros((64, 7), np.float32)
+    players[20:, 3] = 1.0  # drums come in at frame 20
+    players[50:, 0] = 1.0  # piano at 50
+    changes = player_changes(players)
+    assert changes.tolist() == [20, 50] and player_changes(players[:, :0]).size == 0
+    rng_ = np.random.default_rng(0)
+    masks = [sample_mask(64, 8, MaskConfig(change_prob=1.0), rng_, changes) for _ in range(400)]
+    edges = {(int(m.argmax()), int(64 - m[::-1].argmax())) for m in masks}  # (first, end) of the one region
+    assert edges == {(20, 64), (0, 20), (50, 64), (0, 50)}  # from a change to an edge, both ways, each change
+    plain = [sample_mask(64, 8, MaskConfig(change_prob=0.0), rng_, changes) for _ in range(100)]
+    assert len({(int(m.argmax()), int(m.sum())) for m in plain}) > 20  # off by default: the usual masks
+    no_change = [sample_mask(64, 8, MaskConfig(change_prob=1.0), rng_, changes[:0]) for _ in range(50)]
+    assert all(1 <= m.sum() <= 63 for m in no_change)
+
+
+def test_guidance_null_row_has_unknown_instruments() -> None:
+    """Training drops actions and instruments together, so the null velocity has all-zero instruments."""
+    model = _model(num_instruments=3)
+    x = _inputs()
+    players = torch.zeros(B, T, 3)
+    players[..., 1] = 1.0
+    xt, t = torch.randn(B, T, D), 0.7
+    tt = torch.full((B,), t)
+    v_cond = model(xt, tt, x["context"], x["mask"], x["actions"], players)
+    v_null = model(
+        xt, tt, x["context"], x["mask"], torch.full_like(x["actions"], A), torch.zeros_like(players)
+    )
+    g0 = guided_velocity(model, x["context"], x["mask"], x["actions"], players, guidance=0.0)(xt, t)
+    g2 = guided_velocity(model, x["context"], x["mask"], x["actions"], players, guidance=2.0)(xt, t)
+    assert torch.equal(g0, v_null)
+    assert torch.allclose(g2, v_null + 2.0 * (v_cond - v_null), atol=1e-5)
 
 
 def test_guidance_zero_and_one_behave_as_defined() -> None:

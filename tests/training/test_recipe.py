@@ -11,6 +11,7 @@ import pytest
 
 from engine.bundle import load_bundle
 from engine.cli import main
+from training.data.annotations import INSTRUMENTS
 from training.models.dynamics import DynamicsModel
 from training.models.dynamics import preset as dynamics_preset
 from training.models.lam import LatentActionModel, lam_config
@@ -19,7 +20,13 @@ from training.recipe import SECTIONS, RecipeError, load_recipe, recipe_names
 from training.tasks.lam import chunk_frames_for
 
 BUNDLE = Path(__file__).resolve().parents[2] / "models" / "default"
-TOKENIZER_STAGES = ("shipped-1-base", "shipped-2-spectrum", "shipped-3-anneal", "shipped-4-mdct1024")
+TOKENIZER_STAGES = (
+    "shipped-1-base",
+    "shipped-2-spectrum",
+    "shipped-3-anneal",
+    "shipped-4-mdct1024",
+    "shipped-5-mix",
+)
 
 
 def as_json(config: object) -> dict:
@@ -52,7 +59,7 @@ def test_the_shipped_recipes_rebuild_the_shipped_architecture() -> None:
         latent_dim=configs["tokenizer"]["latent_dim"],
         chunk_frames=chunk_frames_for(task.chunk_seconds, frame_rate),
         num_actions=task.actions,
-        num_instruments=0,
+        num_instruments=len(INSTRUMENTS) if task.instruments else 0,
         **lam.section("model"),
     )
     assert as_json(LatentActionModel(lam_cfg).config) == configs["lam"]
@@ -62,7 +69,7 @@ def test_the_shipped_recipes_rebuild_the_shipped_architecture() -> None:
         dynamics.build("task").preset,
         latent_dim=lam_cfg.latent_dim,
         num_actions=lam_cfg.num_actions,
-        num_instruments=0,
+        num_instruments=lam_cfg.num_instruments,
         **dynamics.section("model"),
     )
     assert as_json(DynamicsModel(dyn_cfg).config) == configs["dynamics"]

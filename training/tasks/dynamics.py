@@ -45,14 +45,33 @@ class MaskConfig:
     region_max: float = 0.7  # longest region, as a fraction of the window
     chunk_min: float = 0.2  # lowest per-chunk masking rate of random-chunk masks
     chunk_max: float = 0.7  # highest per-chunk masking rate of random-chunk masks
+    change_prob: float = 0.0  # share of windows where who plays changes whose region starts or ends there
 
 
-def sample_mask(frames: int, chunk_frames: int, config: MaskConfig, rng: np.random.Generator) -> np.ndarray:
-    """A (T,) float32 mask, 1 = generate: never all frames, never none (so there is context and a loss)."""
+def sample_mask(
+    frames: int,
+    chunk_frames: int,
+    config: MaskConfig,
+    rng: np.random.Generator,
+    changes: np.ndarray | None = None,
+) -> np.ndarray:
+    """A (T,) float32 mask, 1 = generate: never all frames, never none (so there is context and a loss).
+
+    `changes` are the frames (in 1..T-1) where who plays differs from the frame before; with probability
+    `config.change_prob` the region runs from one of them to the window's end or from its start up to it,
+    so the region's players differ from the context's (what an edit asking to add or remove one needs).
+    """
     if frames < 2:
         raise ValueError(f"a window needs at least 2 frames to hide one and show one, got {frames}")
     chunks = math.ceil(frames / chunk_frames)
     mask = np.zeros(frames, np.float32)
+    if changes is not None and len(changes) and rng.random() < config.change_prob:
+        t = int(rng.choice(changes))
+        if rng.random() < 0.5:
+            mask[t:] = 1.0
+        else:
+            mask[:t] = 1.0
+        return mask
     if rng.random() < config.region_prob or chunks < 2:
         lo = max(1, round(config.region_min * frames))
         hi = min(frames - 1, max(lo, round(config.region_max * frames)))
@@ -75,9 +94,28 @@ def sample_mask(frames: int, chunk_frames: int, config: MaskConfig, rng: np.rand
     return mask
 
 
-def draw_mask(chunk_frames: int, config: MaskConfig, key: list[int], frames: int) -> np.ndarray:
+def draw_mask(
+    chunk_frames: int, config: MaskConfig, key: list[int], frames: int, changes: np.ndarray | None = None
+) -> np.ndarray:
     """`sample_mask` seeded by [seed, epoch, index] (a MaskedWindows draw)."""
-    return sample_mask(frames, chunk_frames, config, np.random.default_rng(key))  # (T,)
+    return sample_mask(frames, chunk_frames, config, np.random.default_rng(key), changes)  # (T,)
+
+
+def player_changes(instruments: np.ndarray) -> np.ndarray:
+    """Frames t in 1..T-1 where the (T, I) instrument multi-hot differs from frame t-1."""
+    if instruments.shape[1] == 0 or len(instruments) < 2:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.any(instruments[1:] != instruments[:-1], axis=1)) + 1
+
+
+class PlayerMaskedWindows(MaskedWindows):
+    """MaskedWindows whose mask draw also sees where who plays changes in the window (`player_changes`)."""
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        item = dict(self.windows[index])
+        changes = player_changes(item["instruments"])
+        item["mask"] = self.draw([self.seed, self.epoch, index], item["latents"].shape[0], changes)
+        return item
 
 
 @dataclass
@@ -146,7 +184,7 @@ class DynamicsTask:
             raise CommandError(
                 f"the LAM uses {self.num_instruments} instruments, {latent_dir} has {windows.num_instruments}"
             )
-        self.dataset = MaskedWindows(windows, partial(draw_mask, self.chunk_frames, mask_config), seed)
+        self.dataset = PlayerMaskedWindows(windows, partial(draw_mask, self.chunk_frames, mask_config), seed)
         self.model_cfg: DynamicsConfig = preset(
             config.preset,
             latent_dim=lam_config.latent_dim,
