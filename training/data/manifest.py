@@ -41,7 +41,8 @@ def _resolve(base: Path, value: str | None) -> Path | None:
     return path if path.is_absolute() else base / path
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The objects of a JSON-lines listing, each with a 'path' (ManifestError names the bad line)."""
     rows = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
@@ -86,7 +87,7 @@ def read_entries(path_or_dir: str | Path) -> list[Entry]:
         raise ManifestError(f"{path}: no such file or folder")
     if path.suffix.lower() in AUDIO_SUFFIXES:
         return [Entry(path)]
-    rows = _read_jsonl(path)
+    rows = read_jsonl(path)
     if not rows:
         raise ManifestError(f"{path}: empty manifest")
     if "passed" in rows[0]:

@@ -92,7 +92,7 @@ def _merge_rows(path: Path) -> list[dict[str, Any]]:
     """One input of `merge`: filter-manifest rows with absolute paths (a folder's corpus.jsonl, a corpus or
     real-music listing, or a filter manifest kept as it is)."""
     from engine import audio as audio_io
-    from training.data.manifest import AUDIO_SUFFIXES, CORPUS_NAME, ManifestError
+    from training.data.manifest import AUDIO_SUFFIXES, CORPUS_NAME, ManifestError, read_jsonl
 
     if path.is_dir():
         if (path / CORPUS_NAME).is_file():
@@ -111,15 +111,11 @@ def _merge_rows(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise ManifestError(f"{path}: no such file or folder")
     rows = []
-    for number, text in enumerate(path.read_text().splitlines(), start=1):
-        if not text.strip():
-            continue
-        try:
-            row = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ManifestError(f"{path}:{number}: not JSON ({err.msg})") from err
-        if not isinstance(row, dict) or "path" not in row or "duration" not in row:
-            raise ManifestError(f"{path}:{number}: expected an object with a 'path' and a 'duration'")
+    for number, row in enumerate(read_jsonl(path), start=1):
+        if "duration" not in row:
+            raise ManifestError(
+                f"{path}: entry {number} has no 'duration' (a corpus, listing or filter manifest has one)"
+            )
         for key in ("path", "annotations"):
             if row.get(key):
                 row[key] = str((path.parent / row[key]).resolve())
