@@ -91,6 +91,8 @@ class Defaults:
     decoder_shift: float  # time shift of the decoder's levels (engine.sampling.timesteps; absent: 1)
     context_seconds: float  # audio kept on each side of the edited region
     crossfade_ms: float  # crossfade at the region edges
+    # Guidance toward the instruments an edit asks for (instrument-conditioned bundles; absent: `guidance`)
+    instrument_guidance: float | None = None
 
 
 def file_digest(path: str | os.PathLike) -> dict[str, Any]:
@@ -202,6 +204,7 @@ def _defaults(data: Mapping[str, Any], where: str) -> Defaults:
         decoder_shift=get("decoder_shift", float) if "decoder_shift" in data else 1.0,
         context_seconds=get("context_seconds", float),
         crossfade_ms=get("crossfade_ms", float),
+        instrument_guidance=get("instrument_guidance", float) if "instrument_guidance" in data else None,
     )
 
 

@@ -232,36 +232,49 @@ class Pipeline:
         cond = p.context_actions.copy()  # (1, T)
         cond[:, w.frame_start : w.frame_end] = frame_actions
         null = np.full_like(cond, b.null_action)  # (1, T)
-        if guidance == 1.0:
-            rows = [cond]  # plain conditional model: no null batch needed
+        players = unknown = None
+        if self.conditioned:
+            players = self._context_instruments(p.heard, frames)  # (1, T, I)
+            if region_instruments is not None:
+                players = players.copy()
+                players[:, w.frame_start : w.frame_end] = region_instruments
+            # The null row's instruments are unknown (zeros): training drops both together.
+            unknown = np.zeros_like(players)  # (1, T, I)
+        g_players = b.defaults.instrument_guidance
+        if (
+            region_instruments is not None
+            and g_players is not None
+            and g_players != guidance
+            and guidance != 0.0
+        ):
+            # Asked who plays: v_null + g (v_actions - v_null) + g_i (v_full - v_actions), where v_actions has
+            # the actions but unknown players (trained: instruments alone are dropped in 30% of windows).
+            rows = [(cond, players), (cond, unknown), (null, unknown)]
+        elif guidance == 1.0:
+            rows = [(cond, players)]  # plain conditional model: no null batch needed
         elif guidance == 0.0:
-            rows = [null]  # actions ignored
+            rows = [(null, unknown)]  # actions (and players) ignored
         else:
-            rows = [cond, null]
+            rows = [(cond, players), (null, unknown)]  # v_null + g (v_full - v_null)
         batch = len(rows)
         constants = {
             "context": np.repeat(p.latents, batch, axis=0),  # (B, T, D)
             "mask": np.repeat(mask, batch, axis=0),  # (B, T)
-            "actions": np.concatenate(rows, axis=0),  # (B, T)
+            "actions": np.concatenate([a for a, _ in rows], axis=0),  # (B, T)
         }
         if self.conditioned:
-            instruments = self._context_instruments(p.heard, frames)  # (1, T, I)
-            if region_instruments is not None:
-                instruments = instruments.copy()
-                instruments[:, w.frame_start : w.frame_end] = region_instruments
-            # The null row's instruments are unknown (zeros): training drops both together, so guidance
-            # strengthens who plays as well as what is played.
-            unknown = np.zeros_like(instruments)  # (1, T, I)
-            players = {1.0: [instruments], 0.0: [unknown]}.get(guidance, [instruments, unknown])
-            constants["instruments"] = np.concatenate(players, axis=0)  # (B, T, I)
+            constants["instruments"] = np.concatenate([i for _, i in rows], axis=0)  # (B, T, I)
         velocity = self.runtime["dynamics"].bind(**constants)
+        g, gi = np.float32(guidance), np.float32(g_players or 0.0)
 
         def velocity_fn(x: np.ndarray, t: float) -> np.ndarray:
             v = velocity(noisy=np.repeat(x, batch, axis=0), t=np.full(batch, t, np.float32))  # (B, T, D)
             tick()
             if batch == 1:
                 return v
-            return v[1:] + np.float32(guidance) * (v[:1] - v[1:])  # v_null + g (v_cond - v_null)
+            if batch == 2:
+                return v[1:] + g * (v[:1] - v[1:])  # v_null + g (v_cond - v_null)
+            return v[2:] + g * (v[1:2] - v[2:]) + gi * (v[:1] - v[1:2])
 
         noise = rng.standard_normal(p.latents.shape, dtype=np.float32)  # (1, T, D)
         x = sample(velocity_fn, noise, steps, b.defaults.sampler)

@@ -83,6 +83,24 @@ def test_guidance_null_row_has_unknown_players(instrument_pipeline):
     assert not np.array_equal(at[2.0][0].audio[:, region], at[2.0][1].audio[:, region])
 
 
+def test_instrument_guidance_applies_only_to_edits_that_ask(instrument_pipeline, tiny_instrument_bundle):
+    """An edit asking who plays is guided toward them with the bundle's instrument_guidance; an edit that
+    does not ask, and a bundle without that default (older bundles), use the one guidance scale."""
+    import dataclasses
+
+    bundle = load_bundle(tiny_instrument_bundle)
+    assert bundle.defaults.instrument_guidance == 4.0
+    plain = dataclasses.replace(
+        bundle, defaults=dataclasses.replace(bundle.defaults, instrument_guidance=None)
+    )
+    older = Pipeline(Runtime(plain, RuntimeConfig(providers="cpu", intra_op_threads=1, warmup=False)))
+    x = stereo(1.0)
+    unasked = req((0.4, 0.6), [1], seed=3, guidance=2.0)
+    asked = req((0.4, 0.6), [1], instruments=["bass"], seed=3, guidance=2.0)
+    assert np.array_equal(instrument_pipeline.edit(x, SR, unasked).audio, older.edit(x, SR, unasked).audio)
+    assert not np.array_equal(instrument_pipeline.edit(x, SR, asked).audio, older.edit(x, SR, asked).audio)
+
+
 def test_unset_players_are_the_ones_heard(instrument_pipeline):
     x = stereo(1.0)
     result = instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1]))
