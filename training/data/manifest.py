@@ -72,6 +72,14 @@ def _filter_entries(path: Path, rows: list[dict[str, Any]]) -> list[Entry]:
     return entries
 
 
+def audio_files(folder: Path) -> list[Path]:
+    """Every audio file under `folder`, sorted (ManifestError when there is none)."""
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    if not files:
+        raise ManifestError(f"{folder}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found")
+    return files
+
+
 def read_entries(path_or_dir: str | Path) -> list[Entry]:
     """Entries from a folder (its corpus.jsonl if it has one, else every audio file under it, sorted), a
     corpus.jsonl (paths relative to its folder) or a filter manifest (JSON lines with "passed")."""
@@ -79,10 +87,7 @@ def read_entries(path_or_dir: str | Path) -> list[Entry]:
     if path.is_dir():
         if (path / CORPUS_NAME).is_file():
             return read_entries(path / CORPUS_NAME)
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-        if not files:
-            raise ManifestError(f"{path}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found")
-        return [Entry(p) for p in files]
+        return [Entry(p) for p in audio_files(path)]
     if not path.is_file():
         raise ManifestError(f"{path}: no such file or folder")
     if path.suffix.lower() in AUDIO_SUFFIXES:

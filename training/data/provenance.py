@@ -92,16 +92,13 @@ def _merge_rows(path: Path) -> list[dict[str, Any]]:
     """One input of `merge`: filter-manifest rows with absolute paths (a folder's corpus.jsonl, a corpus or
     real-music listing, or a filter manifest kept as it is)."""
     from engine import audio as audio_io
-    from training.data.manifest import AUDIO_SUFFIXES, CORPUS_NAME, ManifestError, read_jsonl
+    from training.data.manifest import CORPUS_NAME, ManifestError, audio_files, read_jsonl
 
     if path.is_dir():
         if (path / CORPUS_NAME).is_file():
             return _merge_rows(path / CORPUS_NAME)
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-        if not files:
-            raise ManifestError(f"{path}: no audio files ({', '.join(AUDIO_SUFFIXES)}) and no {CORPUS_NAME}")
         rows = []
-        for file in files:
+        for file in audio_files(path):
             try:
                 duration = audio_io.info(file).duration
             except audio_io.AudioError as err:
