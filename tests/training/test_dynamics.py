@@ -145,6 +145,13 @@ def test_masks_can_start_or_end_where_who_plays_changes() -> None:
     assert edges == {(20, 64), (0, 20), (50, 64), (0, 50)}  # from a change to an edge, both ways, each change
     plain = [sample_mask(64, 8, MaskConfig(change_prob=0.0), rng_, changes) for _ in range(100)]
     assert len({(int(m.argmax()), int(m.sum())) for m in plain}) > 20  # off by default: the usual masks
+    same = [np.random.default_rng(7) for _ in range(2)]  # the default never draws for it: masks as before
+    assert all(
+        np.array_equal(
+            sample_mask(64, 8, MaskConfig(), same[0], changes), sample_mask(64, 8, MaskConfig(), same[1])
+        )
+        for _ in range(50)
+    )
     no_change = [sample_mask(64, 8, MaskConfig(change_prob=1.0), rng_, changes[:0]) for _ in range(50)]
     assert all(1 <= m.sum() <= 63 for m in no_change)
 

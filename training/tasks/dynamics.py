@@ -65,7 +65,8 @@ def sample_mask(
         raise ValueError(f"a window needs at least 2 frames to hide one and show one, got {frames}")
     chunks = math.ceil(frames / chunk_frames)
     mask = np.zeros(frames, np.float32)
-    if changes is not None and len(changes) and rng.random() < config.change_prob:
+    # Checked before drawing, so the default (0) leaves every mask exactly as without the option.
+    if config.change_prob > 0 and changes is not None and len(changes) and rng.random() < config.change_prob:
         t = int(rng.choice(changes))
         if rng.random() < 0.5:
             mask[t:] = 1.0
