@@ -60,12 +60,23 @@ def _edit_section(edit: Mapping[str, Any] | None) -> tuple[list[str], str]:
     metrics = sorted({m for values in methods.values() for m in values})
     rows = [[name, *(_num(values.get(m)) for m in metrics)] for name, values in methods.items()]
     fidelity = edit.get("action_fidelity") or {}
+    versus = edit.get("edit_vs_copy")  # absent in edit.json written before it existed
+    against_copy = (
+        [
+            f"Clip by clip, the edit's log-mel L1 over the copy's has median {_num(versus.get('median_ratio'))}; "
+            f"the edit is closer in {_num(100 * versus['closer'], 0)}% of clips.",
+            "",
+        ]
+        if versus and versus.get("closer") is not None
+        else []
+    )
     lines = [
         f"{edit.get('clips', '?')} clips of `{edit.get('data', '?')}`, a {_num(edit.get('region_seconds'), 1)} s "
         f"region each (`{edit.get('command', '')}`):",
         "",
         *_table(["method", *metrics], rows),
         "",
+        *against_copy,
         f"Action effect {_num(edit.get('action_effect'))}; the LAM recovers the requested action "
         f"{_num(fidelity.get('accuracy'))} of the time (chance {_num(fidelity.get('chance'))}); ViSQOL of the "
         f"tokenizer round trip {_num(edit.get('visqol_roundtrip'), 2)}.",

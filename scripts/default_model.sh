@@ -120,7 +120,7 @@ $MG export --tokenizer "$WORK/tokenizer" --lam "$WORK/lam" --dynamics "$WORK/dyn
   --data-note "$DATA_NOTE" \
   --note "Real recordings are 65 minutes of game soundtracks and rock/metal; the rest is synthetic jazz."
 # The edit as heard, through the engine on held-out pieces of another seed; --record puts it in the card.
-[[ -f $WORK/heldout/corpus.jsonl ]] || $MG synth "$WORK/heldout" --minutes 5 --seed 7 --renderer additive
-$MG eval edit --bundle "$OUT" --data "$WORK/heldout/corpus.jsonl" --out "$WORK/eval/edit" --clips 8 \
+[[ -f $WORK/heldout20/corpus.jsonl ]] || $MG synth "$WORK/heldout20" --minutes 20 --seed 7 --renderer additive
+$MG eval edit --bundle "$OUT" --data "$WORK/heldout20/corpus.jsonl" --out "$WORK/eval/edit" --clips 24 \
   --region-seconds 4 --context-seconds 4 --record
 $MG bundle info "$OUT"

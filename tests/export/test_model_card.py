@@ -51,6 +51,13 @@ def test_an_edit_evaluation_is_the_first_table(tiny_bundle: Path, tmp_path: Path
     assert tables[0] == "| method | log_mel_l1 | mr_stft |" and tables[1] == "| dynamics | 1.250 | 1.500 |"
     assert "Edit (12 clips): action effect 0.123, requested action recovered 0.400 (chance 0.125)" in card
     assert "ViSQOL of the tokenizer round trip n/a" in card
+    assert "Clip by clip" not in card  # edit.json written before the per-clip comparison existed
+    versus = {"edit_vs_copy": {"median_ratio": 0.9, "closer": 0.75}}
+    (bundle / "eval" / "edit.json").write_text(json.dumps(EDIT | versus))
+    card = write_card(bundle).read_text()
+    assert (
+        "the edit's log-mel L1 over the copy's has median 0.900; the edit is closer in 75% of clips" in card
+    )
     load_bundle(bundle)  # the card and the new eval file are outside the checksummed set: still verified
 
 

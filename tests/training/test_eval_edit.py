@@ -58,6 +58,15 @@ def test_end_to_end_writes_json_page_and_every_baseline(
         assert 0.0 <= row["realism"] <= 1.0
     assert summary["methods"]["noise"]["flatness_ratio"] > 1.0  # noise is flatter than music
     assert summary["action_effect"] > 0 and np.isfinite(summary["action_effect"])
+    ratios = [
+        c["scores"]["edit_inferred"]["logmel_l1"] / c["scores"]["copy"]["logmel_l1"]
+        for c in summary["per_clip"]
+    ]
+    assert summary["edit_vs_copy"] == {
+        "median_ratio": pytest.approx(float(np.median(ratios))),
+        "closer": float(np.mean(np.array(ratios) < 1)),
+    }
+    assert "closer in" in printed
     assert summary["action_fidelity"]["chance"] == 0.25 and 0 <= summary["action_fidelity"]["accuracy"] <= 1
     assert summary["visqol_roundtrip"] is None
     assert summary["instrument_fidelity"]["available"] is False  # the tiny bundle has no instruments

@@ -16,7 +16,8 @@ from engine.cli import main as cli_main
 from training.data import annotations
 from training.data.annotations import EVENT_TYPES, INSTRUMENTS, activity_frames, event_frames
 from training.data.synth import compose, perform, render_piece, soundfont, write_corpus
-from training.data.synth.arrangement import activity
+from training.data.synth.arrangement import BACKERS, activity
+from training.data.synth.corpus import additive_stems, play
 from training.data.synth.degrade import DAMAGE
 
 SR = 16000
@@ -135,6 +136,63 @@ def test_mix_has_drum_and_bass_energy_where_annotated() -> None:
     assert min(checked.values()) >= 2
 
 
+def _piece_digest(seed: int, backing: float = 0.0) -> str:
+    """sha256 prefix of a piece's events, sections and every note it plays (rounded to 1e-6 s)."""
+    piece = compose(seed, 30, backing)
+    notes = [(v, round(a, 6), round(b, 6), p, round(x, 6)) for v, a, b, p, x in play(piece, seed).notes]
+    sections = [(s.start, s.end, sorted(s.state.active), s.state.lead) for s in piece.sections]
+    return hashlib.sha256(json.dumps([piece.events, sections, notes]).encode()).hexdigest()[:16]
+
+
+def test_pieces_without_backgrounds_are_the_ones_composed_before_the_option() -> None:
+    """Digests taken from the code before `backing` existed: the shipped corpora's seeds still make them."""
+    assert [_piece_digest(3), _piece_digest(11)] == ["20d2cb9abd3499c1", "5c0f620d748727ea"]
+
+
+def test_backgrounds_play_behind_a_soloist_only_when_asked() -> None:
+    seen = 0
+    for seed in range(12):
+        plain = compose(seed, 30)
+        assert all(sec.state.backing is None for sec in plain.sections)
+        assert all(len(sec.state.active & set(BACKERS)) <= 1 for sec in plain.sections)
+        piece = compose(seed, 30, backing=1.5)
+        for sec in piece.sections:
+            behind = sec.state.backing
+            if behind is None:
+                continue
+            seen += 1
+            assert behind in BACKERS and behind in sec.state.active and behind != sec.state.lead
+            assert sec.state.role(behind) == "backing"
+        for event in piece.events:
+            if event["detail"] == "backing":
+                assert event["type"] == "enter" and event["instrument"] in BACKERS
+        notes = play(piece, seed).notes
+        for sec in piece.sections:  # a background part sounds in its sections and nowhere else
+            for name in BACKERS:
+                inside = [n for n in notes if n[0] == name and sec.start <= n[1] < sec.end - 0.05]
+                assert bool(inside) == (name in sec.state.active), (seed, sec, name)
+    assert seen >= 6
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_background_stems_are_gated_like_every_other(seed: int) -> None:
+    piece = compose(seed, 30, backing=3.0)
+    assert any(sec.state.backing for sec in piece.sections)
+    stems = additive_stems(piece, play(piece, seed), SR)  # (I, N)
+    act = activity(piece.sections, piece.duration)
+    rms = np.sqrt((stems.reshape(len(INSTRUMENTS), -1, SR) ** 2).mean(axis=2)).T  # (seconds, I)
+    assert np.all(rms[act == 0] == 0.0)
+    assert np.all(rms[act == 1] > 0.002)
+
+
+def test_synth_cli_refuses_a_negative_backing_weight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(["synth", str(tmp_path / "c"), "--minutes", "0.1", "--backing", "-1"]) == 1
+    assert "--backing must be a number >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "c" / "corpus.jsonl").exists()
+
+
 def test_same_seed_same_bytes_whatever_the_workers(tmp_path: Path) -> None:
     one = write_corpus(
         tmp_path / "a", minutes=0.2, seed=5, degrade_fraction=0.5, piece_seconds=(6, 6), progress=False
@@ -229,7 +287,15 @@ def test_cli_help_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         cli_main(["synth", "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--minutes", "--seed", "--workers", "--degrade-fraction", "--piece-seconds", "--picture"):
+    for option in (
+        "--minutes",
+        "--seed",
+        "--workers",
+        "--degrade-fraction",
+        "--piece-seconds",
+        "--picture",
+        "--backing",
+    ):
         assert option in text
     picture = tmp_path / "pic.png"
     args = ["synth", str(tmp_path / "c"), "--minutes", "0.2", "--seed", "1", "--piece-seconds", "6", "6"]

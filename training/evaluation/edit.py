@@ -267,8 +267,15 @@ def summarise(
     fidelity = [v for row in rows for v in row["action_fidelity"].values()]
     visqol = [row["visqol_roundtrip"] for row in rows if row["visqol_roundtrip"] is not None]
     seed_distance = float(np.mean([row["seed_distance"] for row in rows]))
+    edit_l1 = np.array([row["scores"]["edit_inferred"]["logmel_l1"] for row in rows])  # (clips,)
+    copy_l1 = np.array([row["scores"]["copy"]["logmel_l1"] for row in rows])  # (clips,)
     return {
         "methods": methods,
+        # per clip, so a few clips with a near-silent region (where a pasted copy costs a lot) cannot carry it
+        "edit_vs_copy": {
+            "median_ratio": float(np.median(edit_l1 / np.maximum(copy_l1, 1e-12))),
+            "closer": float(np.mean(edit_l1 < copy_l1)),
+        },
         "action_effect": float(np.mean([row["action_distance"] for row in rows])) / max(seed_distance, 1e-9),
         "action_fidelity": {"accuracy": float(np.mean(fidelity)), "chance": 1.0 / num_actions},
         "visqol_roundtrip": float(np.mean(visqol)) if visqol else None,

@@ -40,7 +40,10 @@ def notes(summary: dict[str, Any]) -> list[str]:
     """The scores beside the table: the original's seams, action effect and fidelity, ViSQOL."""
     fidelity = summary["action_fidelity"]
     visqol = summary["visqol_roundtrip"]
+    versus = summary["edit_vs_copy"]
     return [
+        f"edit_inferred against copy, clip by clip: median L1 ratio {versus['median_ratio']:.3f}, "
+        f"closer in {versus['closer']:.0%} of clips",
         f"original audio's own seam_flux_ratio at the same edges: {summary['original_seam_flux_ratio']:.3f}",
         f"action effect (L1 between actions / between seeds): {summary['action_effect']:.3f}",
         f"action fidelity: {fidelity['accuracy']:.3f} (chance {fidelity['chance']:.3f})",

@@ -1,8 +1,10 @@
 """The form of a piece: whole-second sections and the musical events at their boundaries.
 
-A `State` says who plays and how (soloist, dynamics level, lead register, drum pattern and kit, bass mode).
-At each boundary 1-3 events change it: an instrument enters or exits, the solo passes on, dynamics rise
-or fall, the lead jumps register, the drums change pattern or kit, the bass switches walking <-> pedal.
+A `State` says who plays and how (soloist, dynamics level, lead register, drum pattern and kit, bass mode,
+and optionally a second horn or the vibes playing backgrounds behind the soloist). At each boundary 1-3
+events change it: an instrument enters or exits, the solo passes on, dynamics rise or fall, the lead jumps
+register, the drums change pattern or kit, the bass switches walking <-> pedal. Backgrounds only happen when
+`plan` is given a `backing` weight above 0; at 0 a seed composes exactly the pieces it did before they existed.
 The events list is the ground truth a latent action model is judged against.
 """
 
@@ -15,6 +17,7 @@ import numpy as np
 from training.data.annotations import INSTRUMENTS
 
 LEADS = ("sax", "trumpet", "vibes", "guitar")
+BACKERS = ("sax", "trumpet", "vibes")  # who can play backgrounds (sustained guide tones) behind a soloist
 LEVELS = (0.3, 0.55, 0.8, 1.0)  # note velocity per dynamics level (pp .. f); loudness goes as velocity**1.5
 REGISTERS = (-12, 0, 12)  # lead register offsets in semitones
 
@@ -28,13 +31,16 @@ class State:
     pattern: str  # drum pattern: swing, double_time, stop_time
     kit: str  # sticks or brushes
     bass_mode: str  # walking or pedal
+    backing: str | None = None  # a second horn or the vibes on backgrounds (one of BACKERS, in `active`)
 
     def role(self, instrument: str) -> str | None:
-        """What the instrument does: lead, comp, bass, drums, or None when silent."""
+        """What the instrument does: lead, backing, comp, bass, drums, or None when silent."""
         if instrument not in self.active:
             return None
         if instrument == self.lead:
             return "lead"
+        if instrument == self.backing:
+            return "backing"
         return {"piano": "comp", "guitar": "comp", "bass": "bass", "drums": "drums"}.get(instrument)
 
 
@@ -68,8 +74,9 @@ def initial_state(rng: np.random.Generator, tempo: float) -> State:
     )
 
 
-def _candidates(s: State, rng: np.random.Generator) -> list[tuple[float, dict, State]]:
-    """(weight, event, new state) for every event possible from state `s`."""
+def _candidates(s: State, rng: np.random.Generator, backing: float = 0.0) -> list[tuple[float, dict, State]]:
+    """(weight, event, new state) for every event possible from state `s`; `backing` weighs a second horn
+    (or the vibes) coming in on backgrounds behind the soloist (0: never)."""
     out: list[tuple[float, dict, State]] = []
 
     def event(kind: str, instrument: str | None, detail: str | None = None) -> dict:
@@ -79,18 +86,23 @@ def _candidates(s: State, rng: np.random.Generator) -> list[tuple[float, dict, S
         if name in s.active:
             if len(s.active) > 1 and not (name == "drums" and s.pattern == "stop_time"):
                 lead = None if name == s.lead else s.lead
-                out.append((0.8, event("exit", name), replace(s, active=s.active - {name}, lead=lead)))
+                behind = None if name == s.backing else s.backing
+                gone = replace(s, active=s.active - {name}, lead=lead, backing=behind)
+                out.append((0.8, event("exit", name), gone))
         elif name in LEADS and name != "guitar":
             if s.lead is None:
                 out.append(
                     (1.2, event("enter", name), replace(s, active=s.active | {name}, lead=name, register=0))
                 )
+            elif backing > 0 and s.backing is None and name in BACKERS:
+                behind = replace(s, active=s.active | {name}, backing=name)
+                out.append((backing, event("enter", name, "backing"), behind))
         else:
             lead = "guitar" if name == "guitar" and s.lead is None and rng.random() < 0.4 else s.lead
             out.append((1.0, event("enter", name), replace(s, active=s.active | {name}, lead=lead)))
     if s.lead is not None:
         for name in LEADS:
-            if name != s.lead:
+            if name not in (s.lead, s.backing):
                 active = (s.active - {s.lead}) | {name}
                 change = event("solo_change", name)
                 out.append((0.4, change, replace(s, active=active, lead=name, register=0)))
@@ -115,7 +127,7 @@ def _candidates(s: State, rng: np.random.Generator) -> list[tuple[float, dict, S
     return out
 
 
-def _step(s: State, rng: np.random.Generator) -> tuple[list[dict], State]:
+def _step(s: State, rng: np.random.Generator, backing: float = 0.0) -> tuple[list[dict], State]:
     """Apply 1-3 events (distinct types, distinct instruments) to `s`."""
     wanted = int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15]))
     events: list[dict] = []
@@ -126,7 +138,7 @@ def _step(s: State, rng: np.random.Generator) -> tuple[list[dict], State]:
     while len(events) < wanted:
         options = [
             (w, e, n)
-            for w, e, n in _candidates(s, rng)
+            for w, e, n in _candidates(s, rng, backing)
             if e["type"] not in {x["type"] for x in events} and not _touches(e, s) & touched
         ]
         if not options:
@@ -148,9 +160,15 @@ def _touches(event: dict, s: State) -> set[str | None]:
 
 
 def plan(
-    rng: np.random.Generator, duration: int, tempo: float, shortest: int = 2, longest: int = 5
+    rng: np.random.Generator,
+    duration: int,
+    tempo: float,
+    shortest: int = 2,
+    longest: int = 5,
+    backing: float = 0.0,
 ) -> tuple[list[Section], list[dict]]:
-    """Sections covering [0, duration) seconds and the events at their boundaries (each with its time)."""
+    """Sections covering [0, duration) seconds and the events at their boundaries (each with its time);
+    `backing` is the weight of a background part coming in behind the soloist (see `_candidates`)."""
     bounds = [0]  # every section lasts shortest..longest s; a piece long enough for two gets at least two
     while duration - bounds[-1] >= 2 * shortest and (duration - bounds[-1] > longest or len(bounds) == 1):
         room = duration - bounds[-1] - shortest
@@ -160,7 +178,7 @@ def plan(
     sections, events = [], []
     for start, end in zip(bounds[:-1], bounds[1:], strict=True):
         if start > 0:
-            changes, state = _step(state, rng)
+            changes, state = _step(state, rng, backing)
             events += [{"time": float(start), **e} for e in changes]
         sections.append(Section(start, end, state))
     return sections, events

@@ -62,8 +62,9 @@ def _seeds(seed: int | np.random.SeedSequence) -> list[np.random.SeedSequence]:
     return [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k)) for k in range(5)]
 
 
-def compose(seed: int | np.random.SeedSequence, duration: float) -> Piece:
-    """Choose tempo (90-260 BPM), swing, key, progression and the sections with their events."""
+def compose(seed: int | np.random.SeedSequence, duration: float, backing: float = 0.0) -> Piece:
+    """Choose tempo (90-260 BPM), swing, key, progression and the sections with their events; `backing`
+    weighs a second horn or the vibes coming in on backgrounds behind the soloist (0: never, as before)."""
     rng = np.random.default_rng(_seeds(seed)[0])
     seconds = max(MIN_SECONDS, int(np.ceil(duration - 1e-6)))
     tempo = float(np.round(rng.uniform(90, 260)))
@@ -71,7 +72,7 @@ def compose(seed: int | np.random.SeedSequence, duration: float) -> Piece:
     grid = Grid(tempo, swing)
     tonic, minor = int(rng.integers(12)), bool(rng.random() < 0.3)
     chords = harmony.progression(rng, tonic, minor, seconds / grid.beat + 8)
-    sections, events = arrangement.plan(rng, seconds, tempo)
+    sections, events = arrangement.plan(rng, seconds, tempo, backing=backing)
     style = "four" if rng.random() < 0.5 else "sparse"
     return Piece(seconds, grid, tonic, minor, chords, sections, events, style)
 
@@ -97,6 +98,8 @@ def play(piece: Piece, seed: int | np.random.SeedSequence) -> Performance:
     for lead in arrangement.LEADS:
         voice = "guitar_lead" if lead == "guitar" else lead
         parts.setdefault(lead, []).append((voice, lines.lead_line(sections, grid, chords, lead, rng)))
+    for backer in arrangement.BACKERS:  # backgrounds (none unless composed with a backing weight)
+        parts[backer].append((backer, lines.backing_line(sections, grid, chords, backer, rng)))
     notes = []
     for voiced in parts.values():
         for voice, line in voiced:
@@ -233,8 +236,10 @@ def render_piece(
     renderer: str = "additive",
     soundfont: Path | None = None,
     midi_path: Path | None = None,
+    backing: float = 0.0,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Compose, perform, render (additive or soundfont), mix (and maybe damage) one piece.
+    """Compose, perform, render (additive or soundfont), mix (and maybe damage) one piece; `backing` as in
+    `compose`.
 
     The performance is also written as MIDI to `midi_path` (the soundfont renderer needs a file: a
     temporary one when None).
@@ -245,7 +250,7 @@ def render_piece(
     from training.data.synth import soundfont as sf
 
     streams = _seeds(seed)
-    piece = compose(seed, duration)
+    piece = compose(seed, duration, backing)
     performance = play(piece, seed)
     if renderer not in RENDERERS:
         raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
@@ -289,8 +294,10 @@ def _plan(
     return [(d, i in damaged) for i, d in enumerate(durations)]
 
 
-def _write_one(job: tuple[Path, str, int, int, int, bool, int, str, str, Path | None]) -> dict[str, Any]:
-    out_dir, name, seed, index, duration, degrade, sample_rate, subtype, renderer, soundfont = job
+def _write_one(
+    job: tuple[Path, str, int, int, int, bool, int, str, str, Path | None, float],
+) -> dict[str, Any]:
+    out_dir, name, seed, index, duration, degrade, sample_rate, subtype, renderer, soundfont, backing = job
     audio, ann = render_piece(
         np.random.SeedSequence(seed, spawn_key=(index,)),
         duration,
@@ -300,6 +307,7 @@ def _write_one(job: tuple[Path, str, int, int, int, bool, int, str, str, Path | 
         renderer,
         soundfont,
         out_dir / f"{name}.mid",
+        backing,
     )
     save_wav(out_dir / f"{name}.wav", audio, sample_rate, subtype=subtype)
     _write_text(out_dir / f"{name}.json", json.dumps(ann, indent=1))
@@ -345,6 +353,7 @@ def write_corpus(
     progress: bool = True,
     renderer: str = "additive",
     soundfont: str | os.PathLike | None = None,
+    backing: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Render `minutes` of music into `out_dir`; returns the corpus.jsonl entries (also written).
 
@@ -355,6 +364,8 @@ def write_corpus(
 
     if not 0.0 <= degrade_fraction <= 1.0:
         raise ValueError(f"degrade fraction {degrade_fraction} is outside [0, 1]")
+    if not 0.0 <= backing < float("inf"):
+        raise ValueError(f"backing weight {backing} must be a number >= 0")
     renderer, font = choose_renderer(renderer, soundfont)
     played = {"renderer": renderer, "soundfont": font.name if font else None}
     played["soundfont_sha256"] = sha256(font) if font else None
@@ -362,7 +373,7 @@ def write_corpus(
     out_dir.mkdir(parents=True, exist_ok=True)
     plan = _plan(minutes, seed, degrade_fraction, piece_seconds)
     jobs = [
-        (out_dir, f"piece_{i:05d}", seed, i, d, bad, sample_rate, subtype, renderer, font)
+        (out_dir, f"piece_{i:05d}", seed, i, d, bad, sample_rate, subtype, renderer, font, backing)
         for i, (d, bad) in enumerate(plan)
     ]
     entries = []

@@ -1,4 +1,5 @@
-"""What each pitched player plays: walking/pedal bass, piano and guitar comping, phrased lead lines.
+"""What each pitched player plays: walking/pedal bass, piano and guitar comping, phrased lead lines and
+horn/vibes backgrounds behind a soloist.
 
 Every generator walks the sections, plays only where its instrument has the matching role, starts with a
 note right at the boundary where it comes in (so an entry is heard at once) and cuts notes that would ring
@@ -28,6 +29,8 @@ PIANO_RHYTHMS = (
 )
 RANGE = 7  # a soloist stays within this many semitones of the register centre, so register jumps stand out
 LEAD_CENTRE = {"sax": 62, "trumpet": 70, "vibes": 74, "guitar": 66}
+# where a background part sits: below the same instrument's solo register, under the soloist
+BACKING_CENTRE = {"sax": 58, "trumpet": 64, "vibes": 67}
 LEAD_CELLS = (
     (0.5, 0.5),
     (0.5, 0.5, 0.5, 0.5),
@@ -220,6 +223,48 @@ def lead_line(
             rest = min(float(rng.choice([0.5, 1.0, 1.5])), max_rest)
             position = float(np.ceil((position + rest) * 2 - 1e-6) / 2)
     return _cut(notes, lead_spans)
+
+
+def backing_line(
+    sections: list[Section], grid: Grid, chords: list[Chord], instrument: str, rng: np.random.Generator
+) -> list[Note]:
+    """Backgrounds: the chords' guide tones (3rd and 7th), voice-led, either held pads (a note per chord, at
+    most a bar long) or off-beat stabs (beats 1 and the and of 2). Softer than the soloist. Draws nothing from
+    `rng` when the instrument never plays backgrounds, so pieces without them are unchanged."""
+    notes: list[Note] = []
+    backing_spans = spans(sections, instrument, "backing")
+    pitch = BACKING_CENTRE[instrument]
+    for span in backing_spans:
+        sec = span.section
+        if span.entry:
+            pitch = BACKING_CENTRE[instrument]
+        stabs = rng.random() < 0.35
+        first = sec.start / grid.beat
+        bar = np.floor(first / 4 + 1e-9) * 4  # the bar the section starts in
+        position = first if span.entry else np.ceil(first - 1e-9)
+        ring = 1.6 if instrument == "vibes" else 0.92
+        while grid.time(position) < sec.end:
+            chord = chord_at(chords, position)
+            tones = chord.tones()
+            guide = (tones[1], tones[3])
+            options = [nearest(pc, pitch) for pc in guide]
+            centre = BACKING_CENTRE[instrument]
+            options = [p + 12 if p < centre - 6 else p - 12 if p > centre + 6 else p for p in options]
+            pitch = min(options, key=lambda p: (abs(p - pitch), rng.random()))
+            vel = 0.7 * _vel(sec, rng, 0.1)
+            chord_end = chord.start + chord.beats
+            next_bar = bar + 4 * (np.floor((position - bar) / 4 + 1e-9) + 1)
+            until = min(chord_end, next_bar)
+            if stabs:
+                for offset, length in ((0.0, 0.6), (1.5, 0.4)):
+                    at = position + offset
+                    if at < until - 1e-9 and grid.time(at) < sec.end:
+                        stab = (grid.time(at), length * grid.beat * ring, int(pitch), min(1.0, 1.1 * vel))
+                        notes.append(stab)
+            else:
+                notes.append((grid.time(position), (until - position) * grid.beat * ring, int(pitch), vel))
+            position = until
+    return _cut(notes, backing_spans)
 
 
 def _snap(pitch: int, pool: tuple[int, ...], direction: int) -> int:
