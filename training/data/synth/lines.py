@@ -243,7 +243,8 @@ def backing_line(
         bar = np.floor(first / 4 + 1e-9) * 4  # the bar the section starts in
         position = first if span.entry else np.ceil(first - 1e-9)
         ring = 1.6 if instrument == "vibes" else 0.92
-        while grid.time(position) < sec.end:
+        end = sec.end / grid.beat  # in beats: a section boundary re-articulates the part
+        while position < end - 1e-6 and grid.time(position) < sec.end:
             chord = chord_at(chords, position)
             tones = chord.tones()
             guide = (tones[1], tones[3])
@@ -254,7 +255,7 @@ def backing_line(
             vel = 0.7 * _vel(sec, rng, 0.1)
             chord_end = chord.start + chord.beats
             next_bar = bar + 4 * (np.floor((position - bar) / 4 + 1e-9) + 1)
-            until = min(chord_end, next_bar)
+            until = min(chord_end, next_bar, end)
             if stabs:
                 for offset, length in ((0.0, 0.6), (1.5, 0.4)):
                     at = position + offset
