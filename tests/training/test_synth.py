@@ -136,9 +136,9 @@ def test_mix_has_drum_and_bass_energy_where_annotated() -> None:
     assert min(checked.values()) >= 2
 
 
-def _piece_digest(seed: int, backing: float = 0.0) -> str:
+def _piece_digest(seed: int) -> str:
     """sha256 prefix of a piece's events, sections and every note it plays (rounded to 1e-6 s)."""
-    piece = compose(seed, 30, backing)
+    piece = compose(seed, 30)
     notes = [(v, round(a, 6), round(b, 6), p, round(x, 6)) for v, a, b, p, x in play(piece, seed).notes]
     sections = [(s.start, s.end, sorted(s.state.active), s.state.lead) for s in piece.sections]
     return hashlib.sha256(json.dumps([piece.events, sections, notes]).encode()).hexdigest()[:16]

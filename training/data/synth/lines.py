@@ -233,11 +233,11 @@ def backing_line(
     `rng` when the instrument never plays backgrounds, so pieces without them are unchanged."""
     notes: list[Note] = []
     backing_spans = spans(sections, instrument, "backing")
-    pitch = BACKING_CENTRE[instrument]
+    centre = pitch = BACKING_CENTRE[instrument]
     for span in backing_spans:
         sec = span.section
         if span.entry:
-            pitch = BACKING_CENTRE[instrument]
+            pitch = centre
         stabs = rng.random() < 0.35
         first = sec.start / grid.beat
         bar = np.floor(first / 4 + 1e-9) * 4  # the bar the section starts in
@@ -249,7 +249,6 @@ def backing_line(
             tones = chord.tones()
             guide = (tones[1], tones[3])
             options = [nearest(pc, pitch) for pc in guide]
-            centre = BACKING_CENTRE[instrument]
             options = [p + 12 if p < centre - 6 else p - 12 if p > centre + 6 else p for p in options]
             pitch = min(options, key=lambda p: (abs(p - pitch), rng.random()))
             vel = 0.7 * _vel(sec, rng, 0.1)
