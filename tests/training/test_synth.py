@@ -174,6 +174,32 @@ def test_backgrounds_play_behind_a_soloist_only_when_asked() -> None:
     assert seen >= 6
 
 
+def test_soli_harmonise_the_soloists_line_a_third_below() -> None:
+    """Some background sections are soli: the second horn plays the soloist's rhythm a third (or, an octave
+    moved, a sixth) away, nearly as loud, so a two-horn front line is heard, not only soft guide tones."""
+    soli = 0
+    for seed in range(8):
+        piece = compose(seed, 40, backing=3.0)
+        notes = play(piece, seed).notes
+        for sec in piece.sections:
+            lead, behind = sec.state.lead, sec.state.backing
+            if behind is None or lead in (None, "guitar"):
+                continue
+            mine = sorted(n for n in notes if n[0] == behind and sec.start <= n[1] < sec.end)
+            theirs = sorted(n for n in notes if n[0] == lead and sec.start <= n[1] < sec.end)
+            if len(theirs) < 4 or abs(len(mine) - len(theirs)) > 1:
+                continue  # pads or stabs: a note per chord or two per bar, not per melody note
+            soli += 1
+            # each soloist's note has its harmony at the same moment (each player humanised on his own)
+            pairs = [(min(mine, key=lambda a, b=b: abs(a[1] - b[1])), b) for b in theirs]
+            together = [(a, b) for a, b in pairs if abs(a[1] - b[1]) < 0.08]
+            assert len(together) >= 0.8 * len(theirs)
+            assert all((b[3] - a[3]) % 12 in (3, 4, 8, 9) for a, b in together)  # a third below / sixth above
+            loud = np.mean([a[4] for a, _ in together]) / np.mean([b[4] for _, b in together])
+            assert 0.75 < loud < 0.95
+    assert soli >= 3
+
+
 @pytest.mark.parametrize("seed", [0, 5])
 def test_background_stems_are_gated_like_every_other(seed: int) -> None:
     piece = compose(seed, 30, backing=3.0)

@@ -2,7 +2,7 @@
 
 Swing pieces at 90-260 BPM in every key: ii-V-I progressions, piano/guitar comping, walking or pedal bass,
 drums (sticks or brushes; swing, double time, stop-time) and horn/vibes/guitar solos (with --backing, a
-second horn or the vibes playing backgrounds behind them), in whole-second sections with 1-3 annotated
+second horn or the vibes playing backgrounds or soli behind them), in whole-second sections with 1-3 annotated
 musical events at each boundary. Played by sampled instruments (a General MIDI soundfont through FluidSynth)
 or by the additive synthesiser. Deterministic for a seed, whatever --workers.
 """

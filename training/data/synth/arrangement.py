@@ -17,7 +17,7 @@ import numpy as np
 from training.data.annotations import INSTRUMENTS
 
 LEADS = ("sax", "trumpet", "vibes", "guitar")
-BACKERS = ("sax", "trumpet", "vibes")  # who can play backgrounds (sustained guide tones) behind a soloist
+BACKERS = ("sax", "trumpet", "vibes")  # who can play backgrounds (guide tones or soli) behind a soloist
 LEVELS = (0.3, 0.55, 0.8, 1.0)  # note velocity per dynamics level (pp .. f); loudness goes as velocity**1.5
 REGISTERS = (-12, 0, 12)  # lead register offsets in semitones
 

@@ -95,11 +95,13 @@ def play(piece: Piece, seed: int | np.random.SeedSequence) -> Performance:
         "piano": [("piano", lines.comp_line(sections, grid, chords, "piano", "sparse", rng))],
         "guitar": [("guitar", lines.comp_line(sections, grid, chords, "guitar", piece.comp_style, rng))],
     }
+    leads: dict[str, list[lines.Note]] = {}
     for lead in arrangement.LEADS:
         voice = "guitar_lead" if lead == "guitar" else lead
-        parts.setdefault(lead, []).append((voice, lines.lead_line(sections, grid, chords, lead, rng)))
+        leads[lead] = lines.lead_line(sections, grid, chords, lead, rng)
+        parts.setdefault(lead, []).append((voice, leads[lead]))
     for backer in arrangement.BACKERS:  # backgrounds (none unless composed with a backing weight)
-        parts[backer].append((backer, lines.backing_line(sections, grid, chords, backer, rng)))
+        parts[backer].append((backer, lines.backing_line(sections, grid, chords, backer, rng, leads)))
     notes = []
     for voiced in parts.values():
         for voice, line in voiced:

@@ -226,11 +226,18 @@ def lead_line(
 
 
 def backing_line(
-    sections: list[Section], grid: Grid, chords: list[Chord], instrument: str, rng: np.random.Generator
+    sections: list[Section],
+    grid: Grid,
+    chords: list[Chord],
+    instrument: str,
+    rng: np.random.Generator,
+    leads: dict[str, list[Note]] | None = None,
 ) -> list[Note]:
-    """Backgrounds: the chords' guide tones (3rd and 7th), voice-led, either held pads (a note per chord, at
-    most a bar long) or off-beat stabs (beats 1 and the and of 2). Softer than the soloist. Draws nothing from
-    `rng` when the instrument never plays backgrounds, so pieces without them are unchanged."""
+    """Backgrounds behind the soloist, one style per section: held pads or off-beat stabs (beats 1 and the and
+    of 2) on the chords' guide tones (3rd and 7th, voice-led), softer than the soloist; or soli, the soloist's
+    own line (from `leads`, each soloist's notes) harmonised a third below, nearly as loud, as a two-horn front
+    line plays a head. Draws nothing from `rng` when the instrument never plays backgrounds, so pieces without
+    them are unchanged."""
     notes: list[Note] = []
     backing_spans = spans(sections, instrument, "backing")
     centre = pitch = BACKING_CENTRE[instrument]
@@ -238,7 +245,19 @@ def backing_line(
         sec = span.section
         if span.entry:
             pitch = centre
-        stabs = rng.random() < 0.35
+        style = rng.random()
+        stabs = style < 0.25
+        lead_notes = (leads or {}).get(sec.state.lead or "", [])
+        if style >= 0.6 and lead_notes:  # soli
+            line = _soli(lead_notes, sec, chords, grid, centre)
+            if line:
+                if span.entry and line[0][0] > sec.start + 0.05:  # come in at once on a guide tone
+                    chord = chord_at(chords, sec.start / grid.beat)
+                    guide = _place(nearest(chord.tones()[1], centre), centre)
+                    notes.append((float(sec.start), line[0][0] - sec.start, guide, line[0][3]))
+                notes += line
+                pitch = line[-1][2]
+                continue
         first = sec.start / grid.beat
         bar = np.floor(first / 4 + 1e-9) * 4  # the bar the section starts in
         position = first if span.entry else np.ceil(first - 1e-9)
@@ -265,6 +284,30 @@ def backing_line(
                 notes.append((grid.time(position), (until - position) * grid.beat * ring, int(pitch), vel))
             position = until
     return _cut(notes, backing_spans)
+
+
+def _soli(lead: list[Note], sec: Section, chords: list[Chord], grid: Grid, centre: int) -> list[Note]:
+    """The soloist's notes inside `sec` a diatonic third below (a chord tone where one is 3-4 semitones
+    down), moved by octaves to within a fifth of the part's register centre, at 85% of the soloist's velocity."""
+    out = []
+    for t, dur, pitch, vel in lead:
+        if not sec.start <= t < sec.end:
+            continue
+        chord = chord_at(chords, t / grid.beat + 1e-6)  # the beat the note falls in
+        below = [pitch - k for k in (3, 4)]
+        tone = next((p for p in below if p % 12 in chord.tones()), None)
+        tone = tone if tone is not None else next((p for p in below if p % 12 in chord.scale()), pitch - 3)
+        out.append((t, dur, _place(tone, centre), 0.85 * vel))
+    return out
+
+
+def _place(pitch: int, centre: int) -> int:
+    """`pitch` moved by octaves to within a fifth of `centre` (the part's register)."""
+    while pitch < centre - 7:
+        pitch += 12
+    while pitch > centre + 7:
+        pitch -= 12
+    return int(pitch)
 
 
 def _snap(pitch: int, pool: tuple[int, ...], direction: int) -> int:
