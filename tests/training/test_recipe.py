@@ -75,6 +75,21 @@ def test_the_shipped_recipes_rebuild_the_shipped_architecture() -> None:
     assert as_json(DynamicsModel(dyn_cfg).config) == configs["dynamics"]
 
 
+def test_the_lower_rate_recipes_chain_at_four_times_the_frame_rate() -> None:
+    """Issue 25's lower-compression tokenizer: 31.25 frames/s x 32 channels, each run warm-startable from the
+    one before, like the shipped chain."""
+    previous = None
+    for name in ("low-1-base", "low-2-spectrum", "low-3-anneal"):
+        fresh = tokenizer_config(name)
+        assert previous is None or tokenizer_config(name, previous) == fresh, name
+        previous = fresh
+    tokenizer = build_tokenizer("small", **{k: v for k, v in previous.items() if k != "sample_rate"})
+    shipped = load_bundle(BUNDLE, verify=False).configs["tokenizer"]
+    assert tokenizer.config.hop == 512 and tokenizer.config.latent_dim == 32
+    assert 16_000 / tokenizer.config.hop == 4 * 16_000 / (shipped["patch"] * 32)
+    assert previous["widths"] == shipped["widths"] and previous["spectrum"] and previous["fine_gate"]
+
+
 @pytest.mark.parametrize("kind", sorted(SECTIONS))
 def test_every_shipped_recipe_resolves_to_valid_configs(kind: str) -> None:
     names = recipe_names(kind)
