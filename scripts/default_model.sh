@@ -97,13 +97,17 @@ $MG train dynamics --latents "$WORK/latents" --lam "$WORK/lam" --out "$WORK/dyna
   --max-minutes "${DYN[1]}" --seed 0 --threads "$THREADS" $(resume "$WORK/dynamics")
 $MG eval dynamics --checkpoint "$WORK/dynamics" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/dynamics" --decoder-steps 4 --windows 16
 
-# Who plays: the instrument estimator hears the additive corpus and sampled instruments; held-out pieces of
-# another seed score it.
+# Who plays: the instrument estimator hears the additive corpus and sampled instruments, and 70 minutes in
+# which a second horn or the vibes often plays backgrounds or soli behind the soloist (--backing 3), so it
+# learns to hear two horns at once; held-out pieces of another seed score it.
 if [[ ! -f $I/instruments.npz ]]; then
   $MG synth "$I/additive-seed0" --minutes 60 --seed 0 --renderer additive
+  $MG synth "$I/backing-additive-seed10" --minutes 30 --seed 10 --backing 3.0 --renderer additive
+  $MG synth "$I/backing-soundfont-seed11" --minutes 40 --seed 11 --backing 3.0 "${SF[@]}"
   $MG synth "$I/heldout-additive-seed3" --minutes 6 --seed 3 --renderer additive
   $MG synth "$I/heldout-soundfont-seed3" --minutes 6 --seed 3 "${SF[@]}"
   $MG train instruments --data "$I"/{additive-seed0,soundfont-seed0,soundfont-seed1}/corpus.jsonl \
+    "$I"/backing-{additive-seed10,soundfont-seed11}/corpus.jsonl \
     --held-out "$I"/heldout-{additive,soundfont}-seed3/corpus.jsonl --out "$I/instruments.npz"
 fi
 # The model card's words on the data (its sources and licences are listed from the merged manifest).
