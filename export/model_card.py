@@ -120,13 +120,29 @@ def _instrument_fidelity_lines(fidelity: Mapping[str, Any] | None) -> list[str]:
         f"asked for that the context lacks is heard in {_num(add['success'])} of {add['requests']} edits "
         f"({_num(add['success_unasked'])} without the request); one asked away is gone in {_num(remove['success'])} "
         f"of {remove['requests']} ({_num(remove['success_unasked'])} without); the whole set heard is the set asked "
-        f"in {_num(fidelity['exact'])}.",
+        f"in {_num(fidelity['exact'])}.{_asking_cost(fidelity.get('quality'))}",
         "",
         *_table(
             ["instrument", "heard when added (edits)", "gone when removed (edits)", "precision", "recall"],
             rows,
         ),
     ]
+
+
+def _asking_cost(quality: Mapping[str, Any] | None) -> str:
+    """A sentence on what asking costs the sound (absent from edit.json files older than the scores)."""
+    if not quality or not quality.get("unasked", {}).get("logmel_l1"):
+        return ""
+    parts = [
+        f"{kind} {_num(quality[kind]['logmel_l1'])} ({_num(quality[kind]['flatness_ratio'])}x as flat)"
+        for kind in ("keep", "add", "remove")
+        if quality.get(kind, {}).get("logmel_l1") is not None
+    ]
+    unasked = quality["unasked"]
+    return (
+        f" Log-mel L1 of the region to the original: {', '.join(parts)}; the same edits without a request "
+        f"{_num(unasked['logmel_l1'])} ({_num(unasked['flatness_ratio'])}x)."
+    )
 
 
 def _instruments_section(

@@ -101,6 +101,35 @@ def test_instrument_guidance_applies_only_to_edits_that_ask(instrument_pipeline,
     assert not np.array_equal(instrument_pipeline.edit(x, SR, asked).audio, older.edit(x, SR, asked).audio)
 
 
+def test_instrument_guidance_steers_along_what_the_request_changes(instrument_pipeline, monkeypatch):
+    """An asked edit is the edit that does not ask plus g_i (v_asked - v_heard): its guidance batch holds the
+    asked players, then the players as heard (exactly the unasked edit's conditioning), then the null row;
+    the first two differ only inside the region, and only where the request changes who plays."""
+    runtime = instrument_pipeline.runtime["dynamics"]
+    bound: list[dict] = []
+    bind = runtime.bind
+    monkeypatch.setattr(runtime, "bind", lambda **c: bound.append(c) or bind(**c))
+    x = stereo(1.0)
+    settings = {
+        "seed": 3,
+        "guidance": 2.0,
+        "context_seconds": 0.0,
+    }  # the window the estimator hears someone in
+    instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1], **settings))
+    asked = sorted(instrument_pipeline.bundle.instruments)[:2]
+    instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1], instruments=asked, **settings))
+    unasked, ask = bound[0]["instruments"], bound[1]["instruments"]  # (2, T, I), (3, T, I)
+    assert unasked.shape[0] == 2 and ask.shape[0] == 3
+    assert unasked[0].any(), "the tiny estimator hears someone in the window, so heard != unknown"
+    assert np.array_equal(ask[1], unasked[0]) and not ask[2].any()  # as heard; the null row's unknown players
+    changed = np.nonzero(np.abs(ask[0] - ask[1]).sum(-1))[0]  # frames where the request changes who plays
+    region = np.nonzero(bound[1]["mask"][0])[0]
+    assert len(changed) and set(changed) <= set(region)
+    wanted = np.zeros(ask.shape[-1], np.float32)
+    wanted[[instrument_pipeline.bundle.instruments.index(n) for n in asked]] = 1.0
+    assert np.array_equal(ask[0, region], np.broadcast_to(wanted, ask[0, region].shape))
+
+
 def test_unset_players_are_the_ones_heard(instrument_pipeline):
     x = stereo(1.0)
     result = instrument_pipeline.edit(x, SR, req((0.4, 0.6), [1]))

@@ -49,6 +49,16 @@ def test_requests_are_scored_against_the_unasked_edit(instrument_pipeline):
             assert s[f"{key}_requests"] == int(name == changed)
             assert s[key] == (float(record[kind]["success"]) if name == changed else None)
     assert "instrument fidelity over 1 clips" in format_summary(summary)
+    # what asking costs the sound: each request's region against the original, beside the unasked edit's
+    for kind in ("unasked", "keep", "add", "remove"):
+        quality = record["unasked_quality"] if kind == "unasked" else record.get(kind, {}).get("quality")
+        if quality is None:
+            continue
+        assert quality["logmel_l1"] > 0 and quality["flatness_ratio"] > 0
+        assert summary["quality"][kind] == {**quality, "requests": 1}
+    assert summary["quality"]["unasked"]["requests"] == 1
+    assert summary["quality"]["keep"]["requests"] == int("keep" in record)  # nothing to keep if nobody is heard
+    assert "log-mel L1 / flatness of the region: unasked" in format_summary(summary)
 
 
 def test_unconditioned_bundles_are_reported_not_measured(tiny_bundle):

@@ -9,7 +9,9 @@ against the same edit without an instrument request, so what the request itself 
 - `remove`: the removed one is not;
 - `exact`: the set heard (instruments present in at least half of the seconds) is exactly the set asked;
 - per instrument, precision and recall of "asked to play" against "heard playing", over every request, and
-  the add / remove success of the requests that changed that instrument.
+  the add / remove success of the requests that changed that instrument;
+- what asking costs: each request's log-mel L1 to the original region and its spectral flatness relative
+  to it, beside the same figures for the edit without a request (an added horn must still sound like music).
 
 Only instrument-conditioned bundles with an estimator can be asked; `fidelity_for_clip` returns None for
 others and `summarise` reports why. Letters: S seconds, I instruments.
@@ -25,6 +27,7 @@ import numpy as np
 from engine import audio as audio_io
 from engine.pipeline import Pipeline
 from engine.request import EditRequest
+from training.evaluation import edit_scores as scores
 
 HEARD_SHARE = 0.5  # an instrument counts as heard in a region if it plays in at least this share of seconds
 
@@ -57,6 +60,16 @@ def fidelity_for_clip(
     original = heard_in(pipeline, audio, sample_rate, base.region)
     unasked = pipeline.edit(audio, sample_rate, base).audio
     heard_unasked = heard_in(pipeline, unasked, sample_rate, base.region)
+    start, end = int(round(base.region[0] * sample_rate)), int(round(base.region[1] * sample_rate))
+    reference = audio_io.to_mono(audio[:, start:end])[0]  # (N',)
+
+    def quality(edited: np.ndarray) -> dict[str, float]:
+        region = audio_io.to_mono(edited[:, start:end])[0]
+        return {
+            "logmel_l1": scores.logmel_l1(reference, region, sample_rate),
+            "flatness_ratio": scores.flatness_ratio(reference, region),
+        }
+
     requests: dict[str, tuple[set[str], str | None]] = {"keep": (set(original), None)}
     absent = sorted(set(vocabulary) - original)
     if absent:
@@ -65,13 +78,19 @@ def fidelity_for_clip(
     if len(original) >= 2:
         y = str(rng.choice(sorted(original)))
         requests["remove"] = (original - {y}, y)
-    record: dict[str, Any] = {"original": sorted(original), "unasked": sorted(heard_unasked)}
+    record: dict[str, Any] = {
+        "original": sorted(original),
+        "unasked": sorted(heard_unasked),
+        "unasked_quality": quality(unasked),
+    }
     for kind, (asked, changed) in requests.items():
         if not asked:
             continue
         request = replace(base, instruments=tuple(sorted(asked)))
-        heard = heard_in(pipeline, pipeline.edit(audio, sample_rate, request).audio, sample_rate, base.region)
+        edited = pipeline.edit(audio, sample_rate, request).audio
+        heard = heard_in(pipeline, edited, sample_rate, base.region)
         entry: dict[str, Any] = {"asked": sorted(asked), "heard": sorted(heard), "exact": heard == asked}
+        entry["quality"] = quality(edited)
         if changed is not None:
             entry["instrument"] = changed
             present, present_unasked = changed in heard, changed in heard_unasked
@@ -97,6 +116,7 @@ def summarise(records: list[dict[str, Any] | None], vocabulary: list[str]) -> di
         }
     every = [r[k] for r in usable for k in ("keep", "add", "remove") if k in r]
     out["exact"] = float(np.mean([e["exact"] for e in every])) if every else None
+    out["quality"] = _quality(usable)
     per: dict[str, dict[str, float | None]] = {}
     for name in vocabulary:
         asked = np.array([name in e["asked"] for e in every], bool)
@@ -110,6 +130,25 @@ def summarise(records: list[dict[str, Any] | None], vocabulary: list[str]) -> di
             per[name][key] = float(np.mean(mine)) if mine else None
             per[name][f"{key}_requests"] = len(mine)
     out["per_instrument"] = per
+    return out
+
+
+def _quality(records: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Mean log-mel L1 and flatness ratio of each kind of request and of the same edits unasked (records from
+    before these scores existed have none: None)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for kind in ("unasked", "keep", "add", "remove"):
+        rows = [
+            r.get("unasked_quality") if kind == "unasked" else r[kind].get("quality")
+            for r in records
+            if kind in r or kind == "unasked"
+        ]
+        rows = [q for q in rows if q]
+        out[kind] = {
+            key: float(np.mean([q[key] for q in rows])) if rows else None
+            for key in ("logmel_l1", "flatness_ratio")
+        }
+        out[kind]["requests"] = len(rows)
     return out
 
 
@@ -129,6 +168,14 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(
             f"  {verb}: {pct(s['success'])} of {s['requests']} requests (without the request: {pct(s['success_unasked'])})"
         )
+    quality = summary.get("quality", {})
+    if quality.get("unasked", {}).get("logmel_l1") is not None:
+        parts = [
+            f"{kind} {q['logmel_l1']:.3f} / {q['flatness_ratio']:.2f}x"
+            for kind, q in quality.items()
+            if q.get("logmel_l1") is not None
+        ]
+        lines.append("  log-mel L1 / flatness of the region: " + ", ".join(parts))
     for name, s in summary["per_instrument"].items():
         lines.append(
             f"  {name:<10} precision {pct(s['precision'])}  recall {pct(s['recall'])}  "
