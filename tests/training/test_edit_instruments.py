@@ -57,7 +57,8 @@ def test_requests_are_scored_against_the_unasked_edit(instrument_pipeline):
         assert quality["logmel_l1"] > 0 and quality["flatness_ratio"] > 0
         assert summary["quality"][kind] == {**quality, "requests": 1}
     assert summary["quality"]["unasked"]["requests"] == 1
-    assert summary["quality"]["keep"]["requests"] == int("keep" in record)  # nothing to keep if nobody is heard
+    # nothing to keep if nobody is heard
+    assert summary["quality"]["keep"]["requests"] == int("keep" in record)
     assert "log-mel L1 / flatness of the region: unasked" in format_summary(summary)
 
 

@@ -138,11 +138,10 @@ def _quality(records: list[dict[str, Any]]) -> dict[str, dict[str, float | None]
     before these scores existed have none: None)."""
     out: dict[str, dict[str, float | None]] = {}
     for kind in ("unasked", "keep", "add", "remove"):
-        rows = [
-            r.get("unasked_quality") if kind == "unasked" else r[kind].get("quality")
-            for r in records
-            if kind in r or kind == "unasked"
-        ]
+        if kind == "unasked":
+            rows = [r.get("unasked_quality") for r in records]
+        else:
+            rows = [r[kind].get("quality") for r in records if kind in r]
         rows = [q for q in rows if q]
         out[kind] = {
             key: float(np.mean([q[key] for q in rows])) if rows else None
