@@ -131,7 +131,7 @@ def _instrument_fidelity_lines(fidelity: Mapping[str, Any] | None) -> list[str]:
 
 def _asking_cost(quality: Mapping[str, Any] | None) -> str:
     """A sentence on what asking costs the sound (absent from edit.json files older than the scores)."""
-    if not quality or not quality.get("unasked", {}).get("logmel_l1"):
+    if not quality or quality.get("unasked", {}).get("logmel_l1") is None:
         return ""
     parts = [
         f"{kind} {_num(quality[kind]['logmel_l1'])} ({_num(quality[kind]['flatness_ratio'])}x as flat)"
