@@ -117,6 +117,9 @@ def check_compatible(tokenizer: nn.Module, lam: nn.Module, dynamics: nn.Module) 
         a, b = getattr(lam.config, key, 0) or 0, getattr(dynamics.config, key, None)
         if b is not None and (b or 0) != a:
             problems.append(f"dynamics {key} {b} != lam {key} {a}")
+    patch, chunk = getattr(dynamics.config, "patch", 1), getattr(lam.config, "chunk_frames", 1)
+    if chunk % patch:
+        problems.append(f"dynamics patch {patch} does not divide the LAM's {chunk}-frame chunks")
     if problems:
         raise ValueError("models do not belong together: " + "; ".join(problems))
 

@@ -164,7 +164,8 @@ class DynamicsStep(GraphWrapper):
     """One dynamics velocity: noisy, t, context, mask (1 = generate), actions [+ instruments] -> velocity.
 
     `mask` is float32 0/1 on the wire (what every runtime feeds easily); `actions` is int64 in [0, A] with
-    A the null action, so classifier-free guidance is a second call with all actions = A.
+    A the null action, so classifier-free guidance is a second call with all actions = A. A model with P
+    frames per token (`patch`) takes T a multiple of P; the engine's windows are whole LAM chunks, which are.
     """
 
     graph_name = "dynamics"
@@ -177,6 +178,8 @@ class DynamicsStep(GraphWrapper):
         self.latent_dim = int(latent_dim)
         self.num_actions = int(num_actions)
         self.num_instruments = int(num_instruments)
+        # A model with P frames per token takes windows of whole tokens (the engine sends whole LAM chunks).
+        self.time_multiple = int(getattr(dynamics.config, "patch", 1))
 
     def inputs(self) -> list[TensorSpec]:
         d = self.latent_dim
@@ -193,6 +196,9 @@ class DynamicsStep(GraphWrapper):
 
     def outputs(self) -> list[TensorSpec]:
         return [TensorSpec("velocity", ("B", "T", self.latent_dim), "float32")]
+
+    def derived_axes(self) -> dict[str, tuple[str, int]]:
+        return {"T": ("tokens", self.time_multiple)} if self.time_multiple > 1 else {}
 
     def example_inputs(self, batch: int, frames: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
         d = self.latent_dim

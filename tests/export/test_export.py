@@ -93,6 +93,32 @@ def test_instrument_presets_export_with_parity(tmp_path: Path) -> None:
         assert check_parity(wrappers[name], path, cases=[(2, 2)]).max_rel < 1e-3
 
 
+def test_patched_lam_and_dynamics_export_with_parity(tmp_path: Path) -> None:
+    """A higher-rate bundle's LAM (2 frames per token) and dynamics (4 per token) keep a dynamic time axis of
+    whole chunks and tokens (odd numbers of them, none the tracing example's), and onnxruntime matches torch;
+    a dynamics patch that does not divide the LAM's chunks is refused."""
+    from training.models import dynamics, lam
+
+    torch.manual_seed(5)
+    models = build_tiny_models(seed=5)
+    lam_model = lam.LatentActionModel(
+        lam.lam_config("tiny", latent_dim=8, chunk_frames=4, num_actions=4, patch=2)
+    ).eval()
+    dyn = dynamics.DynamicsModel(dynamics.preset("tiny", latent_dim=8, num_actions=4, patch=4)).eval()
+    with torch.no_grad():
+        for p in [*lam_model.parameters(), *dyn.parameters()]:
+            p.add_(0.05 * torch.randn(p.shape))
+    wrappers = build_wrappers(models.tokenizer, lam_model, dyn)
+    assert wrappers["dynamics"].time_multiple == 4
+    for name, cases in (("lam_encoder", [(1, 2), (2, 5)]), ("dynamics", [(1, 1), (2, 5), (1, 8)])):
+        path = export_graph(wrappers[name], tmp_path / f"{name}.onnx")
+        assert check_parity(wrappers[name], path, cases=cases).max_rel < 1e-3
+    check_compatible(models.tokenizer, lam_model, dyn)
+    eight = dynamics.DynamicsModel(dynamics.preset("tiny", latent_dim=8, num_actions=4, patch=8))
+    with pytest.raises(ValueError, match="patch 8 does not divide"):
+        check_compatible(models.tokenizer, lam_model, eight)
+
+
 def test_latent_mel_encoder_exports_with_parity(tmp_path: Path, tiny_models: TinyModels) -> None:
     """The log-mel shortcut (two-stage DFT, magnitude, mel matmul, log) runs in onnxruntime as in torch, and so
     does the encoder's companding on an MDCT finer than the patch (compand_bins) with a smooth gain (its

@@ -62,7 +62,8 @@ def test_the_shipped_recipes_rebuild_the_shipped_architecture() -> None:
         num_instruments=len(INSTRUMENTS) if task.instruments else 0,
         **lam.section("model"),
     )
-    assert as_json(LatentActionModel(lam_cfg).config) == configs["lam"]
+    # The bundle predates `patch` (frames per transformer token); its default, 1, is what it was trained with.
+    assert as_json(LatentActionModel(lam_cfg).config) == {"patch": 1, **configs["lam"]}
 
     dynamics = load_recipe("dynamics", "shipped")
     dyn_cfg = dynamics_preset(
@@ -72,7 +73,7 @@ def test_the_shipped_recipes_rebuild_the_shipped_architecture() -> None:
         num_instruments=lam_cfg.num_instruments,
         **dynamics.section("model"),
     )
-    assert as_json(DynamicsModel(dyn_cfg).config) == configs["dynamics"]
+    assert as_json(DynamicsModel(dyn_cfg).config) == {"patch": 1, **configs["dynamics"]}
 
 
 def test_the_lower_rate_recipes_chain_at_four_times_the_frame_rate() -> None:
@@ -88,6 +89,22 @@ def test_the_lower_rate_recipes_chain_at_four_times_the_frame_rate() -> None:
     assert tokenizer.config.hop == 512 and tokenizer.config.latent_dim == 32
     assert 16_000 / tokenizer.config.hop == 4 * 16_000 / (shipped["patch"] * 32)
     assert previous["widths"] == shipped["widths"] and previous["spectrum"] and previous["fine_gate"]
+
+    # Its LAM and dynamics: chunks of the shipped length in seconds, and 4 frames per transformer token, so a
+    # window is as many tokens as the shipped models see and a training step costs about the same.
+    lam = load_recipe("lam", "low")
+    task = lam.build("task")
+    k = chunk_frames_for(task.chunk_seconds, 16_000 / tokenizer.config.hop)
+    lam_cfg = lam_config(
+        task.preset, latent_dim=32, chunk_frames=k, num_actions=task.actions, **lam.section("model")
+    )
+    shipped_lam = load_bundle(BUNDLE, verify=False).configs["lam"]
+    assert k == 4 * shipped_lam["chunk_frames"] and k // lam_cfg.patch == shipped_lam["chunk_frames"]
+    LatentActionModel(lam_cfg)
+    dynamics = load_recipe("dynamics", "low")
+    dyn_cfg = dynamics_preset(dynamics.build("task").preset, latent_dim=32, **dynamics.section("model"))
+    assert dyn_cfg.patch == 4 and k % dyn_cfg.patch == 0
+    assert dynamics.build("train") == load_recipe("dynamics", "shipped").build("train")
 
 
 @pytest.mark.parametrize("kind", sorted(SECTIONS))

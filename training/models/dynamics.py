@@ -13,8 +13,14 @@ classifier-free guidance) plus, when the LAM used them, a projection of the inst
 comes from rotary embeddings computed from T at run time, so any length works and the ONNX graph keeps a
 dynamic time axis.
 
+With `patch` P > 1 the transformer sees one token per P consecutive frames (DiT's patches, along time): the
+P frames' inputs are concatenated before the embedding, their conditioning is averaged, and the output
+layer predicts all P frames' velocities. A higher-rate tokenizer (more frames per second) then costs the
+transformer what a lower-rate one does, while the mask stays per frame (it is one of the input channels).
+A length that is not a multiple of P is padded at the end with known, zero frames and cropped back.
+
 Shape letters: B batch, T latent frames, D latent channels, W model width, H heads, A actions,
-I instruments.
+I instruments, P frames per token, N = ceil(T / P) tokens.
 """
 
 from __future__ import annotations
@@ -109,7 +115,8 @@ class DynamicsConfig:
     depth: int = 4  # number of DiT blocks
     heads: int = 4  # attention heads (width must divide by it; head size must be even for rotary)
     mlp_ratio: float = 4.0  # MLP hidden size as a multiple of width
-    rope_base: float = 10_000.0  # rotary period base; frames are positions, so any length is allowed
+    rope_base: float = 10_000.0  # rotary period base; tokens are positions, so any length is allowed
+    patch: int = 1  # P: latent frames per transformer token (4 keeps a 31 frames/s tokenizer's cost at 8/s)
 
 
 class DynamicsModel(nn.Module):
@@ -119,14 +126,16 @@ class DynamicsModel(nn.Module):
         super().__init__()
         if config.width % config.heads or (config.width // config.heads) % 2:
             raise ValueError(f"width {config.width} must split into {config.heads} heads of even size")
+        if config.patch < 1:
+            raise ValueError(f"patch must be at least 1 frame per token, got {config.patch}")
         self.config = config
-        W = config.width
-        self.x_embedder = nn.Linear(config.latent_dim + 1, W)  # latent + mask channel
+        W, P = config.width, config.patch
+        self.x_embedder = nn.Linear(P * (config.latent_dim + 1), W)  # P frames x (latent + mask channel)
         self.t_embedder = TimestepEmbedding(W)
         self.action_embedder = nn.Embedding(config.num_actions + 1, W)  # last row = null action
         self.instrument_embedder = nn.Linear(config.num_instruments, W) if config.num_instruments else None
         self.blocks = nn.ModuleList(DiTBlock(W, config.heads, config.mlp_ratio) for _ in range(config.depth))
-        self.final_layer = FinalLayer(W, config.latent_dim)
+        self.final_layer = FinalLayer(W, P * config.latent_dim)
         self.initialize_weights()
 
     @property
@@ -183,21 +192,39 @@ class DynamicsModel(nn.Module):
             )
         m = mask.to(noisy.dtype).unsqueeze(-1)  # (B, T, 1)
         x = torch.cat([torch.where(m > 0, noisy, context), m], dim=-1)  # (B, T, D + 1)
-        x = self.x_embedder(x)  # (B, T, W)
         c = self.t_embedder(t).unsqueeze(1) + self.action_embedder(actions)  # (B, T, W)
         if self.instrument_embedder is not None:
             c = c + self.instrument_embedder(instruments.to(x.dtype))  # (B, T, W)
+        frames = x.shape[1]
+        x, c = self._embed(x, c)  # (B, N, W), (B, N, W)
         cos, sin = rotary(x.shape[1], self.config.width // self.config.heads, x.device, self.config.rope_base)
         for block in self.blocks:
-            x = block(x, c, cos, sin)  # (B, T, W)
-        return self.final_layer(x, c)  # (B, T, D)
+            x = block(x, c, cos, sin)  # (B, N, W)
+        out = self.final_layer(x, c)  # (B, N, P D)
+        return out.reshape(out.shape[0], -1, self.config.latent_dim)[:, :frames]  # (B, T, D)
+
+    def _embed(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokens (B, N, W) from P frames each (inputs concatenated, conditioning averaged).
+
+        The embedding of P concatenated frames is a strided convolution with the same weights, which keeps the
+        exported graph's time axis free (any T, padded by P - 1 known zero frames; the conditioning repeats
+        the last frame) without reshaping a padded length.
+        """
+        P = self.config.patch
+        if P == 1:
+            return self.x_embedder(x), c
+        weight = self.x_embedder.weight.view(self.config.width, P, -1).transpose(1, 2)  # (W, D + 1, P)
+        x = F.pad(x, (0, 0, 0, P - 1)).transpose(1, 2)  # (B, D + 1, T + P - 1)
+        x = F.conv1d(x, weight, self.x_embedder.bias, stride=P).transpose(1, 2)  # (B, N, W)
+        c = F.pad(c.transpose(1, 2), (0, P - 1), mode="replicate")  # (B, W, T + P - 1)
+        return x, F.avg_pool1d(c, P, stride=P).transpose(1, 2)  # (B, N, W)
 
 
 PRESETS: dict[str, DynamicsConfig] = {
     "tiny": DynamicsConfig(width=32, depth=2, heads=2),  # tests: milliseconds per step
     "small": DynamicsConfig(
         width=128, depth=4, heads=4
-    ),  # shipped: 1.3M parameters, ~0.3 CPU-s per step of 32 x 64 frames
+    ),  # shipped: 1.3M parameters, ~0.3 CPU-s per step of 32 x 64 tokens
     "base": DynamicsConfig(width=384, depth=12, heads=6),  # one GPU: 32M parameters
     "large": DynamicsConfig(width=768, depth=24, heads=12),  # GPUs: 257M parameters, for large corpora
 }

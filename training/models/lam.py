@@ -10,8 +10,12 @@ decoder learns what happened there beyond what the context implies; A codes (3 b
 path narrow, so actions name the most informative change. Optional per-chunk instrument multi-hot
 conditioning (seed, "Action Space") lets actions be learnt on top of instrumentation.
 
+With `patch` P > 1 (a divisor of k) both transformers see one token per P consecutive frames, their latents
+concatenated, and the decoder predicts all P frames of a token: a higher-rate tokenizer then costs what a
+lower-rate one does, and the chunks (and so the actions) keep their length in seconds.
+
 Letters in shape comments: B batch, T latent frames, D latent channels, K chunks (T = K * k), W model width,
-C code dimension, A actions, I instruments.
+C code dimension, A actions, I instruments, P frames per token, N = T / P tokens.
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ class LAMConfig:
     dead_fraction: float = 0.1  # reset a code used less than this fraction of the mean code usage
     entropy_weight: float = 0.1  # diversity penalty on soft code assignments (fights codebook collapse)
     temperature: float = 0.1  # softness of the assignments that penalty sees
+    patch: int = 1  # P: latent frames per transformer token; must divide chunk_frames
 
 
 @dataclass
@@ -108,8 +113,10 @@ class LatentActionModel(nn.Module):
     def __init__(self, config: LAMConfig):
         super().__init__()
         c = config
+        if c.patch < 1 or c.chunk_frames % c.patch:
+            raise ValueError(f"patch {c.patch} must be a divisor of chunk_frames {c.chunk_frames}")
         self.config = c
-        self.enc_in = nn.Linear(c.latent_dim, c.width)
+        self.enc_in = nn.Linear(c.patch * c.latent_dim, c.width)
         self.enc_blocks = nn.ModuleList(
             Block(c.width, c.heads, c.mlp_ratio, c.dropout) for _ in range(c.encoder_layers)
         )
@@ -124,14 +131,14 @@ class LatentActionModel(nn.Module):
             c.entropy_weight,
             c.temperature,
         )
-        self.dec_in = nn.Linear(c.latent_dim, c.width)
+        self.dec_in = nn.Linear(c.patch * c.latent_dim, c.width)
         self.mask_token = nn.Parameter(torch.zeros(c.width))
         self.action_proj = nn.Linear(c.code_dim, c.width)
         self.dec_blocks = nn.ModuleList(
             Block(c.width, c.heads, c.mlp_ratio, c.dropout) for _ in range(c.decoder_layers)
         )
         self.dec_norm = nn.LayerNorm(c.width)
-        self.dec_out = nn.Linear(c.width, c.latent_dim)
+        self.dec_out = nn.Linear(c.width, c.patch * c.latent_dim)
         # Per-channel statistics of the training latents (set by the task): the model works on standardised
         # latents, so the loss scale does not depend on how spread a given tokenizer's latents are.
         self.register_buffer("latent_mean", torch.zeros(c.latent_dim))  # (D,)
@@ -164,28 +171,38 @@ class LatentActionModel(nn.Module):
                 f"T={latents.shape[1]} frames is not a multiple of chunk_frames={self.config.chunk_frames}"
             )
 
+    @property
+    def chunk_tokens(self) -> int:
+        """Transformer tokens per chunk: k / P."""
+        return self.config.chunk_frames // self.config.patch
+
+    def _tokens(self, latents: Tensor) -> Tensor:
+        """Standardised latents, P frames per token: (B, T, D) -> (B, N, P D)."""
+        x = self.normalize(latents)
+        return x.reshape(x.shape[0], -1, self.config.patch * self.config.latent_dim)
+
     def _instrument_bias(self, proj: nn.Module, instruments: Tensor | None, latents: Tensor) -> Tensor | int:
-        """Per-chunk instrument embedding spread over the chunk's frames, or 0 when unconditioned."""
+        """Per-chunk instrument embedding spread over the chunk's tokens, or 0 when unconditioned."""
         if self.config.num_instruments == 0:
             return 0
         if instruments is None:  # unknown instrumentation: the all-zero multi-hot
             b, t, _ = latents.shape
             instruments = latents.new_zeros(b, t, self.config.num_instruments)
         chunks = chunk_instruments(instruments.to(latents.dtype), self.config.chunk_frames)  # (B, K, I)
-        return per_chunk_to_frames(proj(chunks), self.config.chunk_frames)  # (B, T, W)
+        return per_chunk_to_frames(proj(chunks), self.chunk_tokens)  # (B, N, W)
 
     def encode(self, latents: Tensor, instruments: Tensor | None = None) -> Tensor:
         """Pre-quantisation action vectors, one per chunk: (B, T, D) -> (B, K, C)."""
         self._check(latents)
-        b, t, _ = latents.shape
-        k = self.config.chunk_frames
-        x = self.enc_in(self.normalize(latents)) + sinusoidal_positions(
-            t, self.config.width, latents.device
-        )  # (B, T, W)
+        x = self._tokens(latents)  # (B, N, P D)
+        b, n, _ = x.shape
+        x = self.enc_in(x) + sinusoidal_positions(n, self.config.width, latents.device)  # (B, N, W)
         x = x + self._instrument_bias(getattr(self, "enc_instruments", None), instruments, latents)
         for block in self.enc_blocks:
             x = block(x)
-        x = self.enc_norm(x).reshape(b, t // k, k, -1).mean(dim=2)  # (B, K, W)
+        x = (
+            self.enc_norm(x).reshape(b, n // self.chunk_tokens, self.chunk_tokens, -1).mean(dim=2)
+        )  # (B, K, W)
         return self.to_code(x)  # (B, K, C)
 
     def infer_actions(self, latents: Tensor, instruments: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -215,17 +232,18 @@ class LatentActionModel(nn.Module):
             (B, T, D) reconstruction (in the latents' own scale).
         """
         self._check(latents)
-        k = self.config.chunk_frames
-        frame_mask = per_chunk_to_frames(mask, k)[..., None]  # (B, T, 1)
+        k = self.chunk_tokens
+        token_mask = per_chunk_to_frames(mask, k)[..., None]  # (B, N, 1)
         x = torch.where(
-            frame_mask, self.mask_token.to(latents.dtype), self.dec_in(self.normalize(latents))
-        )  # (B, T, W)
-        x = x + sinusoidal_positions(latents.shape[1], self.config.width, latents.device)
-        x = x + per_chunk_to_frames(self.action_proj(actions), k)  # (B, T, W): Genie adds actions to frames
+            token_mask, self.mask_token.to(latents.dtype), self.dec_in(self._tokens(latents))
+        )  # (B, N, W)
+        x = x + sinusoidal_positions(x.shape[1], self.config.width, latents.device)
+        x = x + per_chunk_to_frames(self.action_proj(actions), k)  # (B, N, W): Genie adds actions to frames
         x = x + self._instrument_bias(getattr(self, "dec_instruments", None), instruments, latents)
         for block in self.dec_blocks:
             x = block(x)
-        return self.dec_out(self.dec_norm(x)) * self.latent_std + self.latent_mean  # (B, T, D)
+        out = self.dec_out(self.dec_norm(x))  # (B, N, P D)
+        return out.reshape(latents.shape) * self.latent_std + self.latent_mean  # (B, T, D)
 
     def forward(self, latents: Tensor, mask: Tensor, instruments: Tensor | None = None) -> LAMOutput:
         """Infer and quantise every chunk's action, then reconstruct with the masked chunks hidden."""
