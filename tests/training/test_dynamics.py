@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from engine.cli import main
+from engine.cli import CommandError, main
 from export.bundle_writer import BundleDefaults
 from training import checkpoint, rng
 from training.checkpoint import load_model, load_run
@@ -363,6 +363,14 @@ def test_task_windows_model_and_masked_only_loss(corpus: dict[str, Path]) -> Non
     assert metrics["masked_fraction"] == pytest.approx(float(batch["mask"].mean()))
     loss.backward()
     assert task.model.final_layer.linear.weight.grad.abs().sum() > 0
+
+
+def test_task_takes_a_patch_that_divides_the_lams_chunks(corpus: dict[str, Path]) -> None:
+    config = DynamicsTaskConfig(preset="tiny", window_seconds=0.05)
+    task = DynamicsTask(corpus["latents"], corpus["lam"], config, MaskConfig(), patch=4)
+    assert task.model.config.patch == 4 and task.model.x_embedder.in_features == 4 * 9
+    with pytest.raises(CommandError, match="model.patch 3 must divide the LAM's chunks of 8 frames"):
+        DynamicsTask(corpus["latents"], corpus["lam"], config, MaskConfig(), patch=3)
 
 
 def test_task_conditions_on_instruments_when_the_lam_did(corpus: dict[str, Path]) -> None:

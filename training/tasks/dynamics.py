@@ -193,6 +193,11 @@ class DynamicsTask:
             num_instruments=self.num_instruments,
             **model_overrides,
         )
+        if self.chunk_frames % self.model_cfg.patch:
+            raise CommandError(
+                f"model.patch {self.model_cfg.patch} must divide the LAM's chunks of {self.chunk_frames} frames "
+                "(the engine edits whole chunks); choose a divisor with --set model.patch=P"
+            )
         self.model = DynamicsModel(self.model_cfg)
         self.flow = FlowConfig(time_mean=config.time_mean, time_std=config.time_std, noise_sync_prob=0.0)
         self.val = LatentWindows(latent_dir, self.window_frames, "val", seed, config.val_fraction)
