@@ -122,31 +122,6 @@ def test_training_step_reduces_masked_loss():
     assert model.to_code.weight.grad.abs().sum() > 0  # the encoder learns through the straight-through VQ
 
 
-def test_patches_keep_chunks_and_actions_per_chunk():
-    """P = 2 frames per token with k = 4: actions stay one per chunk, the decoder predicts every frame, hidden
-    chunks are still not read, and a patch that does not divide k is refused."""
-    torch.manual_seed(0)
-    model = LatentActionModel(lam_config("tiny", latent_dim=6, chunk_frames=4, num_actions=4, patch=2)).eval()
-    assert model.enc_in.in_features == 12 and model.dec_out.out_features == 12
-    x = torch.randn(2, 16, 6)
-    logits, ids = model.infer_actions(x)
-    assert logits.shape == (2, 4, 4) and model.frame_actions(x).shape == (2, 16)
-    mask = torch.tensor([[False, True, False, False]] * 2)
-    out = model(x, mask)
-    assert out.reconstruction.shape == (2, 16, 6)
-    y = x.clone()
-    y[:, 4:8] = 100.0  # only the hidden chunk
-    actions = model.action_vectors(ids)
-    assert torch.allclose(model.reconstruct(x, mask, actions), model.reconstruct(y, mask, actions))
-    z = x.clone()
-    z[:, 9] = 100.0  # one frame of a visible chunk: its token's two frames are predicted differently
-    assert (
-        model.reconstruct(z, mask, actions)[:, 8:10] - model.reconstruct(x, mask, actions)[:, 8:10]
-    ).abs().max() > 1e-3
-    with pytest.raises(ValueError, match="divisor"):
-        LatentActionModel(lam_config("tiny", latent_dim=6, chunk_frames=4, patch=3))
-
-
 def test_presets_build():
     for name in PRESETS:
         config = lam_config(name, latent_dim=8, chunk_frames=2)
