@@ -204,20 +204,20 @@ class DynamicsModel(nn.Module):
         return out.reshape(out.shape[0], -1, self.config.latent_dim)[:, :frames]  # (B, T, D)
 
     def _embed(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Tokens (B, N, W) from P frames each (inputs concatenated, conditioning averaged).
+        """Tokens (B, N, W) of P frames each (inputs concatenated, conditioning averaged).
 
-        The embedding of P concatenated frames is a strided convolution with the same weights, which keeps the
-        exported graph's time axis free (any T, padded by P - 1 known zero frames; the conditioning repeats
-        the last frame) without reshaping a padded length.
+        A length that is not a multiple of P (eager use only: exported graphs take whole tokens) is padded
+        with known zero frames that repeat the last frame's conditioning.
         """
         P = self.config.patch
         if P == 1:
             return self.x_embedder(x), c
-        weight = self.x_embedder.weight.view(self.config.width, P, -1).transpose(1, 2)  # (W, D + 1, P)
-        x = F.pad(x, (0, 0, 0, P - 1)).transpose(1, 2)  # (B, D + 1, T + P - 1)
-        x = F.conv1d(x, weight, self.x_embedder.bias, stride=P).transpose(1, 2)  # (B, N, W)
-        c = F.pad(c.transpose(1, 2), (0, P - 1), mode="replicate")  # (B, W, T + P - 1)
-        return x, F.avg_pool1d(c, P, stride=P).transpose(1, 2)  # (B, N, W)
+        pad = -x.shape[1] % P
+        if pad:
+            x = F.pad(x, (0, 0, 0, pad))
+            c = torch.cat([c, c[:, -1:].expand(-1, pad, -1)], dim=1)
+        b, n = x.shape[0], x.shape[1] // P
+        return self.x_embedder(x.reshape(b, n, -1)), c.reshape(b, n, P, -1).mean(dim=2)
 
 
 PRESETS: dict[str, DynamicsConfig] = {
