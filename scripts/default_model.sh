@@ -9,6 +9,8 @@
 #
 #   bash scripts/default_model.sh            # 2-core CPU: about 5 h 30 min on an idle machine (the shipped figures)
 #   GPU=1 bash scripts/default_model.sh      # CUDA: larger presets and more steps, minutes per stage
+#   RATE=low bash scripts/default_model.sh   # 2-core CPU, the 31.25 frames/s x 32 tokenizer (three runs on the
+#                                            # mix) with its LAM and dynamics (4 frames per token): about 4 h 30 min
 #
 # Every training stage resumes when re-run (--resume), so a cut run continues where it stopped.
 # Env: WORK (scratch folder, default work/default), OUT (bundle, default models/default), MINUTES (corpus).
@@ -30,6 +32,15 @@ if [[ "${GPU:-0}" == 1 ]]; then
   DYN=(gpu-base 240)
   THREADS=0
   MINUTES=${MINUTES_GPU:-600}
+elif [[ "${RATE:-}" == low ]]; then  # 4x the frames at half the channels (docs/experiments.md, issue 25)
+  TOK_STAGES=(
+    "tokenizer_low1|low-1-base|80|mix"
+    "tokenizer_low2|low-2-spectrum|30|mix"
+    "tokenizer|low-3-anneal|100|mix"
+  )
+  LAM=(low 14)
+  DYN=(low 50)
+  THREADS=2
 else
   TOK_STAGES=(
     "tokenizer_base|shipped-1-base|90|additive"
@@ -115,7 +126,12 @@ DATA_NOTE="The synthetic jazz corpus played by musegenie's additive synthesiser 
 with old-recording damage, kept or trimmed by a quality filter trained on its annotations) and by sampled \
 instruments (130 minutes, FluidR3 General MIDI soundfont), and 65 minutes of free-licensed real recordings \
 from four Debian packages (a quarter of their songs held out), kept or trimmed by a quality filter trained on \
-real songs with mild damage. The tokenizer trained on the additive corpus first and then on the whole mix."
+real songs with mild damage."
+if [[ "${RATE:-}" == low ]]; then
+  DATA_NOTE+=" The tokenizer (31.25 frames/s x 32) trained on the whole mix."
+else
+  DATA_NOTE+=" The tokenizer trained on the additive corpus first and then on the whole mix."
+fi
 $MG export --tokenizer "$WORK/tokenizer" --lam "$WORK/lam" --dynamics "$WORK/dynamics" --out "$OUT" --name default \
   --actions-json "$WORK/eval/lam/actions.json" --default-decoder-steps 4 --default-decoder-sampler heun \
   --default-decoder-shift 0.8 --force \
