@@ -10,7 +10,8 @@
 #   bash scripts/default_model.sh            # 2-core CPU: about 5 h 30 min on an idle machine (the shipped figures)
 #   GPU=1 bash scripts/default_model.sh      # CUDA: larger presets and more steps, minutes per stage
 #   RATE=low bash scripts/default_model.sh   # 2-core CPU, the 31.25 frames/s x 32 tokenizer (three runs on the
-#                                            # mix) with its LAM and dynamics (4 frames per token): about 4 h 30 min
+#                                            # mix) with its LAM and dynamics (4 frames per token): about 4 h 30 min;
+#                                            # at this budget its edit loses to the shipped rate's (docs/experiments.md)
 #
 # Every training stage resumes when re-run (--resume), so a cut run continues where it stopped.
 # Env: WORK (scratch folder, default work/default), OUT (bundle, default models/default), MINUTES (corpus).
@@ -32,7 +33,7 @@ if [[ "${GPU:-0}" == 1 ]]; then
   DYN=(gpu-base 240)
   THREADS=0
   MINUTES=${MINUTES_GPU:-600}
-elif [[ "${RATE:-}" == low ]]; then  # 4x the frames at half the channels (docs/experiments.md, issue 25)
+elif [[ "${RATE:-}" == low ]]; then  # 4x the frames at half the channels; not shipped (docs/experiments.md, issue 25)
   TOK_STAGES=(
     "tokenizer_low1|low-1-base|80|mix"
     "tokenizer_low2|low-2-spectrum|30|mix"
