@@ -224,6 +224,8 @@ class Pipeline:
         guidance: float,
         rng: np.random.Generator,
         tick: Callable[[], None],
+        init: np.ndarray | None = None,
+        strength: float = 1.0,
     ) -> np.ndarray:
         b, w = self.bundle, p.window
         frames = p.latents.shape[1]
@@ -280,7 +282,9 @@ class Pipeline:
             return v[2:] + g * (v[1:2] - v[2:]) + gi * (v[:1] - v[1:2])
 
         noise = rng.standard_normal(p.latents.shape, dtype=np.float32)  # (1, T, D)
-        x = sample(velocity_fn, noise, steps, b.defaults.sampler)
+        if init is not None and strength < 1.0:  # start part-way from known latents (SDEdit)
+            noise = (np.float32(1.0 - strength) * init + np.float32(strength) * noise).astype(np.float32)
+        x = sample(velocity_fn, noise, steps, b.defaults.sampler, start=strength if init is not None else 1.0)
         return np.where(mask[..., None] > 0, x, p.latents).astype(np.float32)  # (1, T, D)
 
     def _decode(
@@ -323,10 +327,14 @@ class Pipeline:
         seed: int,
         progress: Progress | None = None,
         span: tuple[float, float] = (0.0, 1.0),
+        init: np.ndarray | None = None,
+        strength: float = 1.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """One rendering of a prepared window: (edited audio (C, N), per-frame action ids of the region).
 
         `settings` is (steps, guidance, decoder_steps); `instrument_ids` None keeps the players heard.
+        `init` (1, T, D), latents shaped like the window's, starts the sampler at noise level `strength`
+        from them instead of from pure noise.
         """
         steps, guidance, decoder_steps = settings
         w = p.window
@@ -347,7 +355,9 @@ class Pipeline:
                 progress(span[0] + (span[1] - span[0]) * min(done[0] / total, 1.0), stage)
 
         rng = _rng(seed)
-        latents = self._sample_latents(p, frame_actions, region_instruments, steps, guidance, rng, tick)
+        latents = self._sample_latents(
+            p, frame_actions, region_instruments, steps, guidance, rng, tick, init, strength
+        )
         return self._place(p, *self._decode(p, latents, decoder_steps, rng, tick)), frame_actions
 
     def roundtrip(self, p: Prepared, decoder_steps: int, seed: int) -> np.ndarray:

@@ -41,25 +41,31 @@ def sample(
     project: Callable[[Any, float], Any] | None = None,
     callback: Callable[[int, int], None] | None = None,
     shift: float = 1.0,
+    start: float = 1.0,
 ) -> X:
-    """Integrate the velocity field from `noise` at t=1 to data at t=0.
+    """Integrate the velocity field from `noise` at t=`start` (1: pure noise) to data at t=0.
 
     Args:
         velocity_fn: `velocity_fn(x, t) -> v` with x shaped like `noise` and t a Python float; the caller
             broadcasts t to whatever its network wants (e.g. a (B,) array).
-        noise: the starting state at t=1 (numpy array or torch tensor).
+        noise: the starting state at t=`start` (numpy array or torch tensor): pure noise for start = 1, or
+            `(1 - start) * x0 + start * noise` to re-imagine a known x0 part-way (SDEdit,
+            https://arxiv.org/abs/2108.01073).
         steps: number of intervals; Heun costs two velocity calls per interval except the last.
         method: "euler" (first order) or "heun" (second order, no correction on the step that reaches t=0).
         project: `project(x, t) -> x` called after every step with the new level t, so a caller can
             re-impose known content (inpainting: the context noised to level t).
         callback: `callback(step, steps)` after every step (progress reporting).
         shift: the time shift of the levels (`timesteps`); below 1 the steps crowd towards t=0.
+        start: the noise level of `noise`, in (0, 1]; the `steps` levels span [0, start].
     Returns:
         The state at t=0, same type and shape as `noise`.
     """
     if method not in METHODS:
         raise ValueError(f"unknown sampler {method!r}; choose one of {METHODS}")
-    levels = timesteps(steps, shift)
+    if not 0.0 < start <= 1.0:
+        raise ValueError(f"start must be in (0, 1], got {start}")
+    levels = [start * t for t in timesteps(steps, shift)]
     x = noise
     for i, (t, t_next) in enumerate(zip(levels[:-1], levels[1:], strict=True)):
         dt = t_next - t

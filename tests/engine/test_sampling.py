@@ -95,3 +95,24 @@ def test_velocity_calls_counts_the_calls_sample_makes(method):
 def test_unknown_method():
     with pytest.raises(ValueError, match="unknown sampler"):
         sample(lambda x, t: x, np.ones(1), 2, "rk4")
+
+
+@pytest.mark.parametrize("method", ["euler", "heun"])
+@pytest.mark.parametrize("start", [0.3, 0.8])
+def test_starting_part_way_lands_on_the_straight_paths_end(method, start):
+    """SDEdit: a state noised to level `start` and integrated from there reaches x0 on a straight path, and
+    the levels visited span [0, start]."""
+    rng = np.random.default_rng(2)
+    x0, noise = rng.standard_normal((2, 16)), rng.standard_normal((2, 16))
+    seen = []
+
+    def v(x, t):
+        seen.append(t)
+        return (x - x0) / t
+
+    out = sample(v, (1 - start) * x0 + start * noise, 5, method, start=start)
+    np.testing.assert_allclose(out, x0, atol=1e-12)
+    assert seen[0] == pytest.approx(start) and max(seen) == pytest.approx(start)
+    for bad in (0.0, -0.5, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="start"):
+            sample(v, noise, 2, method, start=bad)
