@@ -282,9 +282,10 @@ class Pipeline:
             return v[2:] + g * (v[1:2] - v[2:]) + gi * (v[:1] - v[1:2])
 
         noise = rng.standard_normal(p.latents.shape, dtype=np.float32)  # (1, T, D)
-        if init is not None and strength < 1.0:  # start part-way from known latents (SDEdit)
-            noise = (np.float32(1.0 - strength) * init + np.float32(strength) * noise).astype(np.float32)
-        x = sample(velocity_fn, noise, steps, b.defaults.sampler, start=strength if init is not None else 1.0)
+        start = 1.0 if init is None else strength
+        if start < 1.0:  # start part-way from known latents (SDEdit)
+            noise = (np.float32(1.0 - start) * init + np.float32(start) * noise).astype(np.float32)
+        x = sample(velocity_fn, noise, steps, b.defaults.sampler, start=start)
         return np.where(mask[..., None] > 0, x, p.latents).astype(np.float32)  # (1, T, D)
 
     def _decode(

@@ -87,9 +87,8 @@ def main() -> None:
     rows = [clip_row(pipeline, clip, strengths, args.context_seconds) for clip in clips]
     args.out.write_text(json.dumps(rows, indent=1) + "\n")
     copy = np.array([r["copy"]["logmel_l1"] for r in rows])  # (clips,)
-    print(
-        f"{len(rows)} clips; copy: L1 {copy.mean():.3f}, flatness {geometric_mean([r['copy']['flatness_ratio'] for r in rows]):.2f}"
-    )
+    flatness = geometric_mean([r["copy"]["flatness_ratio"] for r in rows])
+    print(f"{len(rows)} clips; copy: L1 {copy.mean():.3f}, flatness {flatness:.2f}")
     print("s     L1     /copy  closer  flatness  seam   other-action L1  effect  fidelity")
     for s in strengths:
         k = str(s)
