@@ -29,12 +29,8 @@ from engine.pipeline import Pipeline  # noqa: E402
 from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
 from training.data.manifest import read_entries  # noqa: E402
 from training.evaluation import edit_scores as scores  # noqa: E402
-from training.evaluation.edit import EditEvalConfig, _score, load_clips  # noqa: E402
+from training.evaluation.edit import EditEvalConfig, _mean_scores, _score, load_clips  # noqa: E402
 from training.evaluation.edit_baselines import copy_baseline  # noqa: E402
-
-
-def geometric_mean(values: list[float]) -> float:
-    return float(np.exp(np.mean(np.log(np.maximum(values, 1e-12)))))
 
 
 def clip_row(pipeline: Pipeline, clip, strengths: list[float], context_s: float) -> dict:
@@ -87,19 +83,16 @@ def main() -> None:
     rows = [clip_row(pipeline, clip, strengths, args.context_seconds) for clip in clips]
     args.out.write_text(json.dumps(rows, indent=1) + "\n")
     copy = np.array([r["copy"]["logmel_l1"] for r in rows])  # (clips,)
-    flatness = geometric_mean([r["copy"]["flatness_ratio"] for r in rows])
-    print(f"{len(rows)} clips; copy: L1 {copy.mean():.3f}, flatness {flatness:.2f}")
+    copy_means = _mean_scores([r["copy"] for r in rows])  # eval edit's averages (ratios geometric)
+    print(f"{len(rows)} clips; copy: L1 {copy.mean():.3f}, flatness {copy_means['flatness_ratio']:.2f}")
     print("s     L1     /copy  closer  flatness  seam   other-action L1  effect  fidelity")
     for s in strengths:
-        k = str(s)
-        l1 = np.array([r[k]["logmel_l1"] for r in rows])  # (clips,)
-        effect = np.mean([r[k]["action_d"] for r in rows]) / np.mean([r[k]["seed_d"] for r in rows])
+        l1 = np.array([r[str(s)]["logmel_l1"] for r in rows])  # (clips,)
+        m = _mean_scores([r[str(s)] for r in rows])
         print(
-            f"{s:<5g} {l1.mean():.3f}  {np.median(l1 / copy):.3f}  {np.mean(l1 < copy):5.0%}   "
-            f"{geometric_mean([r[k]['flatness_ratio'] for r in rows]):.2f}      "
-            f"{geometric_mean([r[k]['seam_flux_ratio'] for r in rows]):.2f}   "
-            f"{np.mean([r[k]['other_l1'] for r in rows]):.3f}            {effect:.2f}    "
-            f"{np.mean([r[k]['fidelity'] for r in rows]):.2f}"
+            f"{s:<5g} {m['logmel_l1']:.3f}  {np.median(l1 / copy):.3f}  {np.mean(l1 < copy):5.0%}   "
+            f"{m['flatness_ratio']:.2f}      {m['seam_flux_ratio']:.2f}   {m['other_l1']:.3f}            "
+            f"{m['action_d'] / m['seed_d']:.2f}    {m['fidelity']:.2f}"
         )
 
 
