@@ -1,5 +1,7 @@
 # musegenie: `make demo` sets up and edits a bundled example; `make test` sets up and runs lint + tests.
-# Every install passes -c $(CONSTRAINTS): it pins the CPU torch wheel. GPU box: make CONSTRAINTS=gpu.txt EXTRAS=train,gpu
+# Every install passes -c $(CONSTRAINTS), the lock of every version CI tested (and the CPU torch wheel).
+# GPU box: make CONSTRAINTS=gpu.txt EXTRAS=train,gpu. `make lock` refreshes the lock; `make test-latest` tries
+# the newest releases without it.
 PYTHON ?= python3
 VENV ?= .venv
 CONSTRAINTS ?= constraints.txt
@@ -8,7 +10,7 @@ BIN := $(VENV)/bin
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: setup test lint format demo serve default-model real-music protos bench clean
+.PHONY: setup test test-latest lock lint format demo serve default-model real-music protos bench clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +29,20 @@ format: setup
 
 test: lint  ## lint, then the whole test suite (CPU, tiny models, real servers on loopback)
 	$(BIN)/python -m pytest -q
+
+LATEST := .venv-latest
+test-latest:  ## install the newest releases pyproject.toml allows (no lock, not in CI) and run the tests
+	rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/pip install -q --disable-pip-version-check torch==2.13.0
+	$(LATEST)/bin/pip install -q --disable-pip-version-check -e ".[$(EXTRAS)]"
+	$(LATEST)/bin/python -m pytest -q
+
+lock:  ## re-resolve every dependency into constraints.txt (then: make protos test, commit both)
+	rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/pip install -q --disable-pip-version-check torch==2.13.0
+	$(LATEST)/bin/pip install -q --disable-pip-version-check -e ".[$(EXTRAS)]"
+	{ grep '^#' constraints.txt; $(LATEST)/bin/pip freeze --exclude-editable | grep -v '^torch==' | sort -f; \
+	  echo torch==2.13.0; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 demo: setup  ## serve the bundled model, edit the bundled example through OSC, write before/after
 	$(BIN)/python -m osc_bridge.demo
@@ -47,4 +63,4 @@ bench: setup  ## print every benchmark table
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST) .pytest_cache .ruff_cache
