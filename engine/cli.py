@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from engine.audio import AudioError
+from engine.errors import CommandError
 
 # (words) -> (module, one-line summary). Groups are the distinct first words of multi-word commands.
 COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
@@ -62,6 +63,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "export.bundle_update",
         "add an evaluation or an instrument estimator to a bundle (checksums and card rewritten)",
     ),
+    ("bundle", "card"): (
+        "export.bundle_card",
+        "rewrite a bundle's model card from its manifest and evaluations",
+    ),
     ("serve",): ("engine.commands.serve", "run the gRPC edit server on a model bundle"),
     ("edit",): ("engine.commands.edit", "re-imagine a region of an audio file with chosen actions"),
     ("actions", "list"): ("engine.commands.actions_list", "list the bundle's actions and their descriptions"),
@@ -80,10 +85,6 @@ GROUPS = {
     "actions": "work with the learned actions of a bundle",
     "bundle": "inspect a model bundle, or add evaluations and an instrument estimator to one",
 }
-
-
-class CommandError(Exception):
-    """A problem the user can fix (bad path, bad flag combination): printed without a traceback."""
 
 
 TRAIN_EXTRA_HINT = "this command needs the training extras: pip install -c constraints.txt -e '.[train]'"

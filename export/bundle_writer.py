@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,8 @@ import onnxruntime
 import torch
 from torch import nn
 
-from engine.bundle import ESTIMATOR_KEY, FORMAT, FORMAT_VERSION, write_manifest
+from engine.bundle import ESTIMATOR_KEY, FORMAT, FORMAT_VERSION, Defaults, write_manifest
 from engine.instruments import install as install_estimator
-from engine.sampling import METHODS, timesteps
 from export.model_card import write_card
 from export.onnx_export import DEFAULT_OPSET, export_graph
 from export.parity import DEFAULT_CASES, check_parity
@@ -35,29 +34,6 @@ from export.wrappers import GraphWrapper, build_wrappers
 log = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE_RATE = 16_000  # the model rate of every stage (docs/interfaces.md)
-
-
-@dataclass
-class BundleDefaults:
-    steps: int = 16  # dynamics sampling steps per edit (runtime-overridable)
-    decoder_steps: int = 4  # tokenizer decoder sampling steps
-    guidance: float = 2.0  # classifier-free guidance scale g (0 ignores actions, 1 plain conditional)
-    sampler: str = "euler"  # engine.sampling method of the dynamics
-    # Heun's 4 steps (7 network calls) beat Euler's 8 on held-out log-mel (0.615 vs 0.648, docs/tokenizer.md)
-    decoder_sampler: str = "heun"  # engine.sampling method of the tokenizer decoder
-    # 0.8 on the 1024-bin companded tokenizer: held-out log-mel 0.556 -> 0.543, MR-STFT 1.291 -> 1.296 (docs/tokenizer.md)
-    decoder_shift: float = 0.8  # time shift of the decoder's levels: < 1 more steps at low noise, 1 even
-    context_seconds: float = 4.0  # audio kept on each side of the edited region as context
-    crossfade_ms: float = 30.0  # crossfade length at the region edges
-    # An edit that asks who plays guides toward those instruments with its own scale (4: the instrument asked
-    # for heard in 50% of held-out edits instead of 33%, one asked away gone in 100% instead of 73%; docs/experiments.md)
-    instrument_guidance: float = 4.0  # guidance toward requested instruments (instrument-conditioned bundles)
-
-    def __post_init__(self) -> None:
-        for name in ("sampler", "decoder_sampler"):
-            if getattr(self, name) not in METHODS:
-                raise ValueError(f"{name} must be one of {METHODS}, got {getattr(self, name)!r}")
-        timesteps(self.decoder_steps, self.decoder_shift)  # refuses steps < 1 or a shift <= 0
 
 
 def model_config(model: nn.Module) -> dict[str, Any]:
@@ -140,7 +116,7 @@ def export_bundle(
     name: str | None = None,
     opset: int = DEFAULT_OPSET,
     fp16: bool = False,
-    defaults: BundleDefaults | None = None,
+    defaults: Defaults | None = None,
     actions_json: str | Path | None = None,
     configs: Mapping[str, dict[str, Any]] | None = None,
     evals: Mapping[str, str | Path] | None = None,
@@ -157,7 +133,7 @@ def export_bundle(
         out_dir: the bundle folder; must not exist unless overwrite.
         configs: {"tokenizer", "lam", "dynamics"} config dicts; default asdict(model.config).
         evals: eval JSONs to copy, as {key: path} -> eval/<key>.json.
-        training: the manifest's `training` record (export.model_card.training_record), for the card.
+        training: the manifest's `training` record (training.record.training_record), for the card.
         parity_cases: (batch, length in chunks) pairs for the parity check.
         instrument_estimator: `musegenie train instruments` output (.npz) to ship in the bundle, so the
             engine hears who plays (and fills an instrument-conditioned model's context with it).
@@ -166,7 +142,7 @@ def export_bundle(
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} exists (pass overwrite / --force to replace it)")
     check_compatible(tokenizer, lam, dynamics)
-    defaults = defaults or BundleDefaults()
+    defaults = defaults or Defaults()
     wrappers = build_wrappers(tokenizer, lam, dynamics)
     lam_encoder = wrappers["lam_encoder"]
     num_actions, chunk_frames = lam_encoder.num_actions, lam_encoder.time_multiple

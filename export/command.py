@@ -1,7 +1,7 @@
 """Export trained tokenizer, LAM and dynamics runs (EMA weights) to one versioned ONNX model bundle.
 
 Writes BUNDLE_DIR/manifest.json, the four ONNX graphs, the evaluation JSONs (eval/) and MODEL_CARD.md
-(from those JSONs and the runs' recipes, export/model_card.py), after checking
+(from those JSONs and the runs' recipes: export/model_card.py, training/record.py), after checking
 every graph against torch in onnxruntime. Action names and descriptions come from a LAM evaluation's
 actions.json (--actions-json, else RUN/eval/actions.json of the LAM run); JSON files in each run's eval/
 folder and every --eval file are copied into the bundle as eval/<name>.json (two different files may not
@@ -16,11 +16,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from engine.bundle import load_bundle
+from engine.bundle import Defaults, load_bundle
 from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
-from export.bundle_writer import BundleDefaults, export_bundle
-from export.model_card import run_record, training_record
+from export.bundle_writer import export_bundle
 from export.onnx_export import DEFAULT_OPSET, MIN_OPSET, ExportError
 from export.parity import ParityError
 from export.tensorrt import TensorRTConfig, build_engines
@@ -71,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--triton", type=Path, metavar="REPO_DIR", help="also write a Triton model repository"
     )
-    add_dataclass_arguments(parser, BundleDefaults, prefix="default")
+    add_dataclass_arguments(parser, Defaults, prefix="default")
     add_dataclass_arguments(parser, TensorRTConfig, prefix="trt")
     add_dataclass_arguments(parser, TritonConfig, prefix="triton", skip=("fp16",))
 
@@ -125,11 +124,12 @@ def _eval_files(args: argparse.Namespace) -> dict[str, Path]:
 
 def run(args: argparse.Namespace) -> int:
     from training.checkpoint import load_model, load_run
+    from training.record import run_record, training_record
 
     if args.out.exists() and not args.force:
         raise CommandError(f"{args.out} exists; pass --force to replace it")
     try:
-        defaults = dataclass_from_args(BundleDefaults, args, prefix="default")
+        defaults = dataclass_from_args(Defaults, args, prefix="default")
     except ValueError as err:
         raise CommandError(f"bundle defaults: {err}") from err
     models = {}

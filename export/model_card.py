@@ -1,14 +1,13 @@
 """The model card: BUNDLE/MODEL_CARD.md, written from the bundle's manifest (its `training` record: data,
 recipes, budgets, notes) and its evaluation JSONs (eval/*.json), so every figure on it has one home.
 
-`musegenie export` writes it; `python -m export.model_card BUNDLE` rewrites it for an existing bundle (after
-a new `eval/*.json`, or for a bundle exported before cards). The card is derived from checksummed files, so
-it is not checksummed itself. Its "Summary" section is what `musegenie bundle info` prints.
+`musegenie export` writes it; `musegenie bundle card BUNDLE` rewrites it for an existing bundle (after a new
+`eval/*.json`, or for a bundle exported before cards); `training/record.py` builds the training record. The
+card is derived from checksummed files, so it is not checksummed itself. Its "Summary" section is what `musegenie bundle info` prints.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from engine.bundle import CARD_NAME, read_manifest
-from training.data.provenance import data_sources
 
 KINDS = ("tokenizer", "lam", "dynamics")
 # What every bundle is for and where it stops; the data-specific limits come from the training record's notes.
@@ -335,7 +333,7 @@ def render_card(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> str:
     lines = [
         f"# Model card: `{manifest['name']}`",
         "",
-        "Written by `musegenie export` (or `python -m export.model_card BUNDLE`) from `manifest.json` and "
+        "Written by `musegenie export` (or `musegenie bundle card BUNDLE`) from `manifest.json` and "
         "`eval/*.json`; every figure below is read from those files.",
         "",
         "## Summary",
@@ -378,91 +376,9 @@ def render_card(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_record(run_dir: Path) -> list[dict[str, Any]]:
-    """The stages of a training run, oldest first: the run and the runs it was warm-started from
-    (`init_from`), each with its recipe name, the changes on top (--set, run options), values and steps."""
-    from training.checkpoint import load_run
-
-    stages: list[dict[str, Any]] = []
-    seen: set[Path] = set()
-    path: Path | None = Path(run_dir)
-    while path is not None and path.resolve() not in seen:
-        seen.add(path.resolve())
-        info = load_run(path)
-        recipe = info.extra.get("recipe") or {}
-        stages.insert(
-            0,
-            {
-                "recipe": recipe.get("name", "(none: trained before recipes)"),
-                "sets": recipe.get("sets", []),
-                "values": recipe.get("values", {"train": info.train_config}),
-                "steps": info.step,
-            },
-        )
-        source = info.train_config.get("init_from")
-        path = Path(source) if source and Path(source).exists() else None
-    return stages
-
-
-def recipe_record(kind: str, names: Sequence[str]) -> list[dict[str, Any]]:
-    """Stages named by shipped recipes, for a bundle whose runs are gone (steps: the recipes' budgets)."""
-    from training.recipe import load_recipe
-
-    stages = []
-    for name in names:
-        values = load_recipe(kind, name).record()["values"]
-        stages.append({"recipe": name, "sets": [], "values": json.loads(json.dumps(values)), "steps": None})
-    return stages
-
-
-def training_record(
-    runs: Mapping[str, list[dict[str, Any]]], data: str | None, data_note: str = "", notes: Sequence[str] = ()
-) -> dict[str, Any]:
-    """The manifest's `training` entry: the data and each source's licence, each model's stages."""
-    record = {"data": data, "data_note": data_note, "notes": list(notes), "runs": dict(runs)}
-    if sources := data_sources(data):
-        record["sources"] = sources
-    return record
-
-
 def write_card(bundle_dir: str | Path) -> Path:
     """(Re)write BUNDLE/MODEL_CARD.md from the bundle's manifest and eval JSONs; returns its path."""
     bundle_dir = Path(bundle_dir)
     path = bundle_dir / CARD_NAME
     path.write_text(render_card(read_manifest(bundle_dir), load_evals(bundle_dir)))
     return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Rewrite a bundle's MODEL_CARD.md from its manifest and evals."
-    )
-    parser.add_argument("bundle", type=Path, help="bundle folder (holds manifest.json)")
-    parser.add_argument(
-        "--recipes",
-        nargs="+",
-        metavar="KIND=NAME[,NAME...]",
-        help="record the shipped recipes a bundle was trained with (for a bundle exported before training "
-        "records; the tokenizer's stages in order); rewrites the manifest's training record",
-    )
-    parser.add_argument("--data", help="the training data (with --recipes)")
-    parser.add_argument("--data-note", default="", help="what the data is and its licence (with --recipes)")
-    parser.add_argument("--note", action="append", default=[], help="a limit the card lists (with --recipes)")
-    args = parser.parse_args(argv)
-    if args.recipes:
-        from engine.bundle import load_bundle, write_manifest
-
-        bundle = load_bundle(args.bundle)  # verifies every file first: the rewrite re-hashes them
-        runs = {}
-        for spec in args.recipes:
-            kind, _, names = spec.partition("=")
-            runs[kind] = recipe_record(kind, names.split(","))
-        manifest = dict(bundle.manifest)
-        manifest["training"] = training_record(runs, args.data, args.data_note, args.note)
-        write_manifest(args.bundle, manifest)
-    print(write_card(args.bundle))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

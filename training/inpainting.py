@@ -9,7 +9,7 @@ batched call of twice the batch). Known frames (mask = 0) are re-imposed after e
 result, so they come back bit-identical.
 
 The engine runs the same recipe on onnxruntime (`engine.pipeline`). The settings (steps, guidance,
-sampler) have one home, a bundle's `defaults` (`export.bundle_writer.BundleDefaults` writes them), so
+sampler) have one home, a bundle's `defaults` (`engine.bundle.Defaults`, which export writes), so
 every function here takes them as arguments; what a user hears is scored by `musegenie eval edit`.
 """
 

@@ -98,7 +98,7 @@ def summary(bundle: Bundle) -> str:
     lines.append(f"command    {bundle.command}")
     card = card_summary(bundle.path)
     lines.append(
-        f"card       {bundle.path / CARD_NAME}" if card else "card       (none: python -m export.model_card)"
+        f"card       {bundle.path / CARD_NAME}" if card else "card       (none: musegenie bundle card)"
     )
     lines += [f"  {line}" for line in card]
     return "\n".join(lines)

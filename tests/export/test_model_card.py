@@ -11,7 +11,9 @@ import pytest
 from engine.bundle import CARD_NAME, load_bundle, read_manifest
 from engine.cli import main as cli_main
 from export.bundle_update import update
-from export.model_card import data_sources, load_evals, render_card, training_record, write_card
+from export.model_card import load_evals, render_card, write_card
+from training.data.provenance import data_sources
+from training.record import training_record
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "default"
 EDIT = {
@@ -81,6 +83,23 @@ def test_bundle_update_adds_an_evaluation_the_bundle_verifies_and_the_card_quote
     assert json.loads((bundle / "eval" / "edit.json").read_text()) == EDIT
     assert "eval/edit.json" in load_bundle(bundle).files  # checksummed, and every checksum still holds
     assert "Edit (12 clips)" in card
+
+
+def test_bundle_card_rewrites_the_card_and_records_shipped_recipes(
+    tiny_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    bundle = Path(shutil.copytree(tiny_bundle, tmp_path / "b"))
+    (bundle / CARD_NAME).unlink()
+    assert cli_main(["bundle", "card", str(bundle)]) == 0
+    assert capsys.readouterr().out.strip() == str(bundle / CARD_NAME)
+    assert (bundle / CARD_NAME).read_text() == render_card(read_manifest(bundle), load_evals(bundle))
+    args = ["bundle", "card", str(bundle), "--recipes", "tokenizer=low-1-base,low-2-spectrum", "lam=low"]
+    assert cli_main([*args, "--note", "tiny test models"]) == 0
+    runs = load_bundle(bundle).manifest["training"]["runs"]  # rewritten, and every checksum still holds
+    assert [stage["recipe"] for stage in runs["tokenizer"]] == ["low-1-base", "low-2-spectrum"]
+    assert runs["lam"][0]["steps"] is None and "- tiny test models" in (bundle / CARD_NAME).read_text()
+    assert cli_main(["bundle", "card", str(bundle), "--recipes", "tokenizer"]) == 1
+    assert "expected KIND=NAME" in capsys.readouterr().err
 
 
 def test_the_card_names_every_source_and_licence_of_the_training_data(tmp_path: Path) -> None:

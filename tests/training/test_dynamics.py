@@ -12,8 +12,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from engine.cli import CommandError, main
-from export.bundle_writer import BundleDefaults
+from engine.bundle import Defaults
+from engine.cli import main
+from engine.errors import CommandError
 from training import checkpoint, rng
 from training.checkpoint import load_model, load_run
 from training.evaluation.dynamics import latent_scores
@@ -489,7 +490,7 @@ def _train_and_score_hidden_states(tmp_path: Path) -> None:
     model, _ = load_model(tmp_path / "dyn")
     info = load_run(tmp_path / "dyn")
     val = LatentWindows(tmp_path / "lat", info.extra["window_frames"], "val", 0, info.extra["val_fraction"])
-    sampling = BundleDefaults(steps=8, guidance=2.0, sampler="euler")
+    sampling = Defaults(steps=8, guidance=2.0, sampler="euler")
     scores = latent_scores(model.eval(), load_lam(tmp_path / "lam"), val, sampling, max_windows=16)
     assert scores["latent_mse_inferred"] < 0.7 * scores["latent_mse_random"], scores
     assert scores["latent_mse_inferred"] < 0.7 * scores["latent_mse_null"], scores

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import torch
 
-from engine.bundle import BundleError, load_bundle
+from engine.bundle import BundleError, Defaults, load_bundle
 from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
-from export.bundle_writer import BundleDefaults
 from training.checkpoint import load_model, load_run
 from training.evaluation.dynamics import CONDITIONS, EvalConfig, evaluate
 from training.latents import LatentWindows
@@ -61,16 +60,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 SAMPLING = ("steps", "guidance", "sampler", "decoder_steps", "decoder_sampler", "decoder_shift")
 
 
-def sampling_settings(args: argparse.Namespace) -> BundleDefaults:
+def sampling_settings(args: argparse.Namespace) -> Defaults:
     """The bundle's defaults (or export's), with every sampling flag that was given in their place."""
     if args.bundle is None:
-        base = BundleDefaults()
+        base = Defaults()
     else:
         try:
-            d = load_bundle(args.bundle, verify=False).defaults
+            base = load_bundle(args.bundle, verify=False).defaults
         except BundleError as err:
             raise CommandError(str(err)) from err
-        base = BundleDefaults(**{name: getattr(d, name) for name in SAMPLING})
     given = {name: getattr(args, name) for name in SAMPLING if getattr(args, name) is not None}
     try:
         return dataclasses.replace(base, **given)

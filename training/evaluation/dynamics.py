@@ -32,8 +32,8 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from engine.audio import save_wav
+from engine.bundle import Defaults
 from engine.spectrogram import save_spectrograms
-from export.bundle_writer import BundleDefaults
 from training.inpainting import frame_actions, inpaint
 from training.latents import LatentWindows
 from training.metrics import log_mel
@@ -106,7 +106,7 @@ def inpaint_conditions(
     latents: Tensor,
     instruments: Tensor,
     mask: Tensor,
-    sampling: BundleDefaults,
+    sampling: Defaults,
     seed: int,
 ) -> dict[str, Tensor]:
     """The region inpainted under every condition: {condition: (B, T, D)}; the same sampler noise for all."""
@@ -137,7 +137,7 @@ def latent_scores(
     model: nn.Module,
     lam: nn.Module,
     windows: LatentWindows,
-    sampling: BundleDefaults,
+    sampling: Defaults,
     max_windows: int = 16,
 ) -> dict[str, float]:
     """Held-out region latent MSE per condition (cheap: no decoding), for training-time monitoring."""
@@ -191,7 +191,7 @@ def _region_edges(mask: Tensor, hop: int) -> list[list[int]]:
     return edges
 
 
-def _decode(tokenizer: nn.Module, latents: Tensor, sampling: BundleDefaults, seed: int) -> np.ndarray:
+def _decode(tokenizer: nn.Module, latents: Tensor, sampling: Defaults, seed: int) -> np.ndarray:
     b, frames, _ = latents.shape
     noise = torch.randn(b, 1, frames * tokenizer.hop, generator=torch.Generator().manual_seed(seed))
     steps, method, shift = sampling.decoder_steps, sampling.decoder_sampler, sampling.decoder_shift
@@ -205,7 +205,7 @@ def evaluate(
     tokenizer: nn.Module,
     windows: LatentWindows,
     config: EvalConfig,
-    sampling: BundleDefaults,
+    sampling: Defaults,
     out_dir: Path,
 ) -> dict[str, Any]:
     """Score held-out windows, write `dynamics.json` and examples under `out_dir`, return the summary.
@@ -279,7 +279,7 @@ def render_examples(
     windows: LatentWindows,
     masks: Tensor,
     config: EvalConfig,
-    sampling: BundleDefaults,
+    sampling: Defaults,
     out_dir: Path,
 ) -> list[Path]:
     """For the first few windows: the decoded truth, then the region re-rendered with every action and none."""

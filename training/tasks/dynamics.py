@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from engine.cli import CommandError
-from export.bundle_writer import BundleDefaults
+from engine.bundle import Defaults
+from engine.errors import CommandError
 from training.checkpoint import load_model
 from training.diffusion import FlowConfig, add_noise, sample_time
 from training.evaluation.dynamics import latent_scores
@@ -238,7 +238,7 @@ class DynamicsTask:
         settings a bundle exported from this run would carry."""
         if len(self.val) == 0:
             return
-        scores = latent_scores(ema_model, self.lam, self.val, BundleDefaults(), max_windows=16)
+        scores = latent_scores(ema_model, self.lam, self.val, Defaults(), max_windows=16)
         for name, value in scores.items():
             writer.add_scalar(f"val/{name}", value, step)
         log.info(

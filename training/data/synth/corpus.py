@@ -28,6 +28,7 @@ from engine.published_file import publish
 from training.data.annotations import INSTRUMENTS, validate
 from training.data.synth import arrangement, drums, harmony, lines, timbres
 from training.data.synth.rhythm import Grid
+from training.data.synth.timbres import instrument_of
 
 log = logging.getLogger(__name__)
 
@@ -147,11 +148,6 @@ def additive_stems(piece: Piece, performance: Performance, sample_rate: int) -> 
         drums.place_hit(buf, kind, onset, vel, sample_rate, variant, int(length * sample_rate))
     _gate(stems, arrangement.activity(piece.sections, piece.duration), sample_rate)
     return stems
-
-
-def instrument_of(voice: str) -> str:
-    """The annotated instrument a voice plays (the lead guitar is the guitar)."""
-    return "guitar" if voice == "guitar_lead" else voice
 
 
 def _humanise(t: float, timing: tuple[float, float], rng: np.random.Generator) -> float:

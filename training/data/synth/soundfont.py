@@ -25,7 +25,8 @@ import mido
 import numpy as np
 import soundfile
 
-from engine.cli import CommandError
+from engine.errors import CommandError
+from training.data.synth.timbres import instrument_of
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,6 @@ def midi_file(notes: list, hits: list, duration: float, rng: np.random.Generator
         hits: (onset s, kind, velocity, variant, swish length s, kit, end s of the drums' run).
         duration: seconds; every track ends there, so the rendering covers the whole piece.
     """
-    from training.data.synth.corpus import instrument_of
-
     tick = TICKS_PER_BEAT * 2  # ticks per second at 120 BPM
     out = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     tracks: list[tuple[str, int, list[tuple[int, int, mido.Message]]]] = []

@@ -164,6 +164,11 @@ VOICES = {
 }
 
 
+def instrument_of(voice: str) -> str:
+    """The annotated instrument a voice plays (the lead guitar is the guitar)."""
+    return "guitar" if voice == "guitar_lead" else voice
+
+
 @lru_cache(maxsize=2048)
 def note(voice: str, midi: int, bright: int, sr: int) -> np.ndarray:
     """A cached, read-only note of the voice's maximum length."""
