@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from engine.bundle import ESTIMATOR_KEY, BundleError, load_bundle, write_manifest
-from engine.cli import CommandError
+from engine.errors import CommandError
 from engine.instruments import EstimatorError, install
 from export.model_card import write_card
 

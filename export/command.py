@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from engine.bundle import Defaults, load_bundle
-from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from engine.errors import CommandError
 from export.bundle_writer import export_bundle
 from export.onnx_export import DEFAULT_OPSET, MIN_OPSET, ExportError
 from export.parity import ParityError

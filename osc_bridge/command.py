@@ -17,9 +17,9 @@ import threading
 from pathlib import Path
 
 from engine.bundle import BundleError
-from engine.cli import CommandError
 from engine.client import DEFAULT_TARGET, EditorClient
 from engine.commands.editor_args import TOKEN_ENV
+from engine.errors import CommandError
 from engine.runtime import RuntimeConfig
 from engine.server import ServerConfig, start_server
 from osc_bridge.bridge import OscBridge

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from engine.cli import CommandError
+from engine.errors import CommandError
 
 log = logging.getLogger(__name__)
 

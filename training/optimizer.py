@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from engine.cli import CommandError
+from engine.errors import CommandError
 from training.train_config import TrainConfig
 
 

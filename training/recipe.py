@@ -26,8 +26,8 @@ from typing import Any
 
 import tomli_w
 
-from engine.cli import CommandError
 from engine.cli_args import base_type
+from engine.errors import CommandError
 from training.diffusion import FlowConfig
 from training.models.dynamics import DynamicsConfig
 from training.models.lam import LAMConfig

@@ -27,7 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from engine.cli import CommandError
+from engine.errors import CommandError
 from training import checkpoint, distributed, rng
 from training.data.sampler import ResumableSampler
 from training.ema import EMA

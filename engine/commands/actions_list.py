@@ -6,8 +6,8 @@ import argparse
 import json
 
 from engine.bundle import BundleError, load_bundle
-from engine.cli import CommandError
 from engine.commands.editor_args import add_engine_arguments, bundle_path, open_editor
+from engine.errors import CommandError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

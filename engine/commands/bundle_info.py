@@ -21,7 +21,7 @@ from engine.bundle import (
     read_manifest,
     verify_files,
 )
-from engine.cli import CommandError
+from engine.errors import CommandError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

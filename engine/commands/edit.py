@@ -20,7 +20,6 @@ from pathlib import Path
 from tqdm import tqdm
 
 from engine import audio as audio_io
-from engine.cli import CommandError
 from engine.commands.editor_args import (
     add_engine_arguments,
     add_instrument_argument,
@@ -30,6 +29,7 @@ from engine.commands.editor_args import (
     open_editor,
     split_list,
 )
+from engine.errors import CommandError
 from engine.published_file import remove_stale_temporaries
 
 

@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 
 from engine.bundle import BundleError
-from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.commands.editor_args import TOKEN_ENV, default_bundle
+from engine.errors import CommandError
 from engine.runtime import RuntimeConfig
 from engine.server import ServerConfig, serve
 

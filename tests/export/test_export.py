@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from engine.bundle import GRAPH_NAMES, REQUIRED_KEYS, BundleError, load_bundle
-from engine.cli import CommandError
 from engine.cli import main as cli_main
+from engine.errors import CommandError
 from export.bundle_writer import check_compatible, export_bundle, load_actions
 from export.command import _eval_files
 from export.onnx_export import ExportError, export_graph

@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from engine.cli import CommandError
+from engine.errors import CommandError
 from tests.training.toy import ToyConfig, ToyTask
 from training import checkpoint
 from training.ema import EMA

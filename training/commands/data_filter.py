@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from engine.errors import CommandError
 from training.data.quality.classifier import FilterFormatError, load_filter
 from training.data.quality.filtering import (
     FilterConfig,

@@ -15,7 +15,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from engine.cli import CommandError
+from engine.errors import CommandError
 from training.data.quality.clips import sample_clips
 from training.data.quality.labelling import Player, answered, label_clips
 from training.data.quality.labels import Label, append_labels, clip_key, labels_from_annotations, read_labels

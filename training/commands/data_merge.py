@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from engine.cli import CommandError
+from engine.errors import CommandError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli import CommandError
+from engine.errors import CommandError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 from engine.bundle import BundleError, Defaults, load_bundle
-from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from engine.errors import CommandError
 from training.checkpoint import load_model, load_run
 from training.evaluation.dynamics import CONDITIONS, EvalConfig, evaluate
 from training.latents import LatentWindows

@@ -30,9 +30,9 @@ import shlex
 from pathlib import Path
 
 from engine.bundle import BundleError, load_bundle
-from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.commands.editor_args import default_bundle
+from engine.errors import CommandError
 from engine.pipeline import Pipeline
 from engine.runtime import Runtime, RuntimeConfig
 from engine.window import EditError

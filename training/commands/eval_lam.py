@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from engine.errors import CommandError
 from training.checkpoint import load_model, load_run
 from training.evaluation.lam import (
     alignment,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from engine.errors import CommandError
 from training.checkpoint import load_model
 from training.commands.runs import run_of_kind
 from training.data.audio_segments import readable_entries

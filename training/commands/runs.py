@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.cli import CommandError
+from engine.errors import CommandError
 from training.checkpoint import RunInfo, load_run
 
 

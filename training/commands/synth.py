@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.audio import load
-from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from engine.errors import CommandError
 
 
 @dataclass

@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from engine.errors import CommandError
 from training.tokenize import TokenizeConfig, parse_shard, tokenize
 
 

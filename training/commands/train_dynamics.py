@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from engine.cli import CommandError
+from engine.errors import CommandError
 from training import rng
 from training.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from training.latents import INDEX

@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from engine.cli import CommandError
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from engine.errors import CommandError
 from training.data.manifest import read_entries, split_entries
 from training.instruments import EstimatorReport, EstimatorTrainConfig, collect, fit, score
 

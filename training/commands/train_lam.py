@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from engine.cli import CommandError
+from engine.errors import CommandError
 from training import rng
 from training.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from training.latents import INDEX

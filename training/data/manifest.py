@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.cli import CommandError
+from engine.errors import CommandError
 
 log = logging.getLogger(__name__)
 
