@@ -13,7 +13,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from engine.published_file import publish, temp_beside
+from engine.published_file import atomic_write
 
 MIN_SAMPLE_RATE = 1_000
 MAX_SAMPLE_RATE = 768_000
@@ -130,14 +130,6 @@ def save_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subty
     path = Path(path)
     audio = check(audio, sample_rate, source=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            sf.write(fh, audio.T, int(sample_rate), subtype=subtype, format="WAV")
-            fh.flush()
-            os.fsync(fh.fileno())
-        publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        sf.write(fh, audio.T, int(sample_rate), subtype=subtype, format="WAV")
     return path

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import os
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.decoder_space import DecoderSpace
-from engine.published_file import publish
+from engine.published_file import atomic_write
 from engine.sampling import METHODS, timesteps
 
 FORMAT = "musegenie-bundle"
@@ -100,18 +100,35 @@ class Defaults:
     # An edit that asks who plays guides toward those instruments with its own scale (4: the instrument asked
     # for heard in 50% of held-out edits instead of 33%, one asked away gone in 100% instead of 73%; docs/experiments.md)
     # None in bundles made before it: such an edit guides with `guidance`.
-    instrument_guidance: float | None = (
-        4.0  # guidance toward requested instruments (instrument-conditioned bundles)
-    )
+    instrument_guidance: float | None = 4.0  # guidance toward the instruments an edit asks for
     # How close to the song an edit stays (engine.song): 0 generates, 1 always uses the song's best passage
     # with the asked-for actions. Bundles made before song-aware edits get this default.
     closeness: float = 0.7
 
-    def __post_init__(self) -> None:
+    def check(self) -> Defaults:
+        """These defaults, or a ValueError naming a setting no sampler can run. Export and the evaluations
+        refuse such settings up front; a bundle that carries them still loads, and each edit says why not."""
         for name in ("sampler", "decoder_sampler"):
             if getattr(self, name) not in METHODS:
                 raise ValueError(f"{name} must be one of {METHODS}, got {getattr(self, name)!r}")
         timesteps(self.decoder_steps, self.decoder_shift)  # refuses steps < 1 or a shift <= 0
+        return self
+
+
+def resolve_id(item: int | str, names: Sequence[str], what: str, id_limit: int | None = None) -> int:
+    """The index of an action or instrument given by id (an int or a digit string) or by name in `names`.
+
+    Raises KeyError with a message for the user. `id_limit` (default len(names)) bounds the ids accepted: a
+    client whose list may be stale passes any id the wire can carry and leaves the range to the server.
+    """
+    if isinstance(item, numbers.Integral) or (isinstance(item, str) and item.isdigit()):
+        index = int(item)
+        if 0 <= index < (len(names) if id_limit is None else id_limit):
+            return index
+        raise KeyError(f"unknown {what} {index} (out of range: ids are 0..{len(names) - 1})")
+    if item in names:
+        return list(names).index(item)
+    raise KeyError(f"unknown {what} {item!r} (known: {', '.join(names)})")
 
 
 def file_digest(path: str | os.PathLike) -> dict[str, Any]:
@@ -168,17 +185,9 @@ def write_manifest(directory: str | os.PathLike, manifest: Mapping[str, Any]) ->
     full.setdefault("format_version", FORMAT_VERSION)
     full["files"] = {rel: file_digest(directory / rel) for rel in bundle_files(directory)}
     target = directory / MANIFEST_NAME
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".manifest-", suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(full, fh, indent=2, sort_keys=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        publish(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(target, "w") as fh:
+        json.dump(full, fh, indent=2, sort_keys=False)
+        fh.write("\n")
     return target
 
 
@@ -214,22 +223,18 @@ def _defaults(data: Mapping[str, Any], where: str) -> Defaults:
     if missing:
         raise BundleError(f"{where}: manifest defaults lack {', '.join(missing)}")
     get = partial(_value, data, where=where, label="manifest defaults")
-    values = {
-        "steps": get("steps", int),
-        "decoder_steps": get("decoder_steps", int),
-        "guidance": get("guidance", float),
-        "sampler": get("sampler", str),
-        "decoder_sampler": get("decoder_sampler" if "decoder_sampler" in data else "sampler", str),
-        "decoder_shift": get("decoder_shift", float) if "decoder_shift" in data else 1.0,
-        "context_seconds": get("context_seconds", float),
-        "crossfade_ms": get("crossfade_ms", float),
-        "instrument_guidance": get("instrument_guidance", float) if "instrument_guidance" in data else None,
-        "closeness": get("closeness", float) if "closeness" in data else Defaults.closeness,
-    }
-    try:
-        return Defaults(**values)
-    except ValueError as err:  # a sampler this engine lacks, decoder steps < 1, a shift <= 0
-        raise BundleError(f"{where}: manifest defaults: {err}") from err
+    return Defaults(
+        steps=get("steps", int),
+        decoder_steps=get("decoder_steps", int),
+        guidance=get("guidance", float),
+        sampler=get("sampler", str),
+        decoder_sampler=get("decoder_sampler" if "decoder_sampler" in data else "sampler", str),
+        decoder_shift=get("decoder_shift", float) if "decoder_shift" in data else 1.0,
+        context_seconds=get("context_seconds", float),
+        crossfade_ms=get("crossfade_ms", float),
+        instrument_guidance=get("instrument_guidance", float) if "instrument_guidance" in data else None,
+        closeness=get("closeness", float) if "closeness" in data else Defaults.closeness,
+    )
 
 
 def _graphs(data: Mapping[str, Any], files: Mapping[str, Any], where: str) -> dict[str, GraphSpec]:
@@ -369,15 +374,11 @@ class Bundle(Manifest):
 
     def action_id(self, action: int | str) -> int:
         """Resolve an action given by id (int or digit string) or by name; raise KeyError otherwise."""
-        if isinstance(action, int) or (isinstance(action, str) and action.isdigit()):
-            index = int(action)
-            if 0 <= index < self.num_actions:
-                return index
-            raise KeyError(f"action id {index} out of range 0..{self.num_actions - 1}")
-        for a in self.actions:
-            if a.name == action:
-                return a.id
-        raise KeyError(f"unknown action {action!r} (known: {', '.join(a.name for a in self.actions)})")
+        return resolve_id(action, [a.name for a in self.actions], "action")
+
+    def instrument_id(self, instrument: int | str) -> int:
+        """Index into `instruments` of one given by id or name; raise KeyError otherwise."""
+        return resolve_id(instrument, self.instruments, "instrument")
 
     @property
     def cache_dir(self) -> Path:

@@ -24,7 +24,7 @@ import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from engine import wire
-from engine.bundle import Action
+from engine.bundle import Action, resolve_id
 from engine.request import EditRequest, EditResult
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
@@ -131,16 +131,11 @@ class EditorClient:
 
     def action_id(self, action: int | str) -> int:
         """An action id from an id, a digit string or a name (raises EditorError INVALID_ARGUMENT)."""
-        if isinstance(action, (int, np.integer)) or (isinstance(action, str) and action.isdigit()):
-            if not 0 <= int(action) < MAX_ACTION_ID:  # the wire field is an int32: no id can be larger
-                count = len(self.info().actions)
-                raise EditorError("INVALID_ARGUMENT", f"unknown action {action} (ids are 0..{count - 1})")
-            return int(action)  # the server checks the range
-        for a in self.info().actions:
-            if a.name == action:
-                return a.id
-        names = ", ".join(a.name for a in self.info().actions)
-        raise EditorError("INVALID_ARGUMENT", f"unknown action {action!r} (known: {names})")
+        names = [a.name for a in self.info().actions]
+        try:  # any id an int32 wire field carries: the server, not a cached list, checks the range
+            return resolve_id(action, names, "action", id_limit=MAX_ACTION_ID)
+        except KeyError as err:
+            raise EditorError("INVALID_ARGUMENT", err.args[0]) from err
 
     def instrument_name(self, instrument: int | str) -> str:
         """An instrument name from an id, a digit string or a name (raises EditorError INVALID_ARGUMENT)."""
@@ -151,19 +146,10 @@ class EditorClient:
                 f"the engine's bundle {self.info().bundle_name!r} was trained without instrument conditioning: "
                 "leave instruments unset",
             )
-        if isinstance(instrument, (int, np.integer)) or (
-            isinstance(instrument, str) and instrument.isdigit()
-        ):
-            if 0 <= int(instrument) < len(names):
-                return names[int(instrument)]
-            raise EditorError(
-                "INVALID_ARGUMENT", f"instrument id {instrument} out of range 0..{len(names) - 1}"
-            )
-        if instrument in names:
-            return str(instrument)
-        raise EditorError(
-            "INVALID_ARGUMENT", f"unknown instrument {instrument!r} (known: {', '.join(names)})"
-        )
+        try:
+            return names[resolve_id(instrument, names, "instrument")]
+        except KeyError as err:
+            raise EditorError("INVALID_ARGUMENT", err.args[0]) from err
 
     def _resolved(self, request: EditRequest) -> EditRequest:
         """The request with action ids and instrument names, as the wire carries them."""

@@ -1,9 +1,10 @@
 """Atomic writes: a temp file beside the target, then a rename over it, so a reader never sees half a file.
 
-`temp_beside(path)` makes the temp file, named `.<target name>.<writer pid>.<random>.tmp`; `publish` gives it
-ordinary permissions and renames it over the target. A writer that fails removes its temp file; one that
-is killed (kill -9, power loss) cannot, so `remove_stale_temporaries` deletes, on the next start, the temp
-files of this naming whose writer process no longer runs (same host: the pid is only meaningful there).
+`atomic_write(path)` is the one way to write a file so: it opens the temp file (`temp_beside`, named
+`.<target name>.<writer pid>.<random>.tmp`), and on success flushes it to disk and `publish`es it (ordinary
+permissions, renamed over the target). A writer that fails removes its temp file; one that is killed
+(kill -9, power loss) cannot, so `remove_stale_temporaries` deletes, on the next start, the temp files of
+this naming whose writer process no longer runs (same host: the pid is only meaningful there).
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 # Read once at import (the umask can only be read by setting it): new files get 0666 & ~umask.
 _UMASK = os.umask(0)
@@ -30,6 +34,22 @@ def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
     """mkstemp makes 0600 files; a result or manifest should read like any other file, then replace `path`."""
     os.chmod(tmp, 0o666 & ~_UMASK)
     os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Write `path` through a file object (mode "wb" or "w") that only replaces it once the block ends
+    without an exception: flushed and fsynced first, so a crash right after never leaves a truncated file."""
+    fd, tmp = temp_beside(path)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        publish(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _running(pid: int) -> bool:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.published_file import atomic_write
+
 FLOOR_DB = -80.0  # dynamic range kept below each panel's peak
 
 
@@ -111,10 +113,6 @@ def save_spectrograms(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as fh:
+        fig.savefig(fh, dpi=100, format=path.suffix.lstrip(".") or "png")
     return path

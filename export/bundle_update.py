@@ -21,15 +21,34 @@ from engine.instruments import EstimatorError, install
 from export.model_card import write_card
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("bundle", type=Path, help="bundle folder (holds manifest.json)")
+def eval_file(spec: str) -> tuple[str, Path]:
+    """`--eval [NAME=]FILE` -> (NAME, FILE): an existing file, stored as eval/NAME.json (NAME defaults to the
+    file's stem; a path that itself holds "=" is taken whole when it names a file)."""
+    name, sep, file = spec.partition("=")
+    if not sep or Path(spec).is_file():
+        name, file = Path(spec).stem, spec
+    if not name or "/" in name or name.startswith("."):
+        raise argparse.ArgumentTypeError(f"{spec}: NAME must be a plain file name (eval/NAME.json)")
+    if not Path(file).is_file():
+        raise argparse.ArgumentTypeError(f"{spec}: no such file {file}")
+    return name, Path(file)
+
+
+def add_eval_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--eval [NAME=]FILE ...`, parsed by `eval_file` into (NAME, FILE) pairs; `what` starts the help."""
     parser.add_argument(
         "--eval",
         nargs="+",
         default=[],
-        metavar="NAME=FILE",
-        help="evaluation JSON files to store as eval/NAME.json (the card quotes edit, instruments, ...)",
+        type=eval_file,
+        metavar="[NAME=]FILE",
+        help=f"{what}, as eval/NAME.json (NAME defaults to the file's stem)",
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", type=Path, help="bundle folder (holds manifest.json)")
+    add_eval_option(parser, "evaluation JSON files to store (the card quotes edit, instruments, ...)")
     parser.add_argument(
         "--estimator",
         type=Path,
@@ -53,12 +72,7 @@ def update(bundle_dir: Path, evals: dict[str, Path], estimator: Path | None = No
 
 
 def run(args: argparse.Namespace) -> int:
-    evals = {}
-    for spec in args.eval:
-        name, sep, file = spec.partition("=")
-        if not sep or not name or not Path(file).is_file():
-            raise CommandError(f"--eval {spec}: expected NAME=FILE with an existing JSON file")
-        evals[name] = Path(file)
+    evals = dict(args.eval)
     if not evals and args.estimator is None:
         raise CommandError("nothing to add: pass --eval NAME=FILE and/or --estimator FILE")
     try:

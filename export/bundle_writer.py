@@ -142,7 +142,7 @@ def export_bundle(
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} exists (pass overwrite / --force to replace it)")
     check_compatible(tokenizer, lam, dynamics)
-    defaults = defaults or Defaults()
+    defaults = (defaults or Defaults()).check()
     wrappers = build_wrappers(tokenizer, lam, dynamics)
     lam_encoder = wrappers["lam_encoder"]
     num_actions, chunk_frames = lam_encoder.num_actions, lam_encoder.time_multiple

@@ -19,6 +19,7 @@ from pathlib import Path
 from engine.bundle import Defaults, load_bundle
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.errors import CommandError
+from export.bundle_update import add_eval_option
 from export.bundle_writer import export_bundle
 from export.onnx_export import DEFAULT_OPSET, MIN_OPSET, ExportError
 from export.parity import ParityError
@@ -41,13 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (>= {MIN_OPSET})")
     parser.add_argument("--fp16", action="store_true", help="fp16 weights/compute (float32 I/O), for GPUs")
     parser.add_argument("--actions-json", type=Path, help="LAM eval actions.json (names, descriptions)")
-    parser.add_argument(
-        "--eval",
-        nargs="*",
-        default=[],
-        metavar="[NAME=]FILE",
-        help="more eval JSON files to include, as eval/NAME.json (NAME defaults to the file's stem)",
-    )
+    add_eval_option(parser, "more eval JSON files to include")
     parser.add_argument(
         "--instrument-estimator",
         type=Path,
@@ -87,8 +82,8 @@ def command_line(args: argparse.Namespace) -> str:
         if value is True:
             words.append(flag)
         elif isinstance(value, (list, tuple)):
-            if value:
-                words += [flag, *map(str, value)]
+            if value:  # --eval's parsed (NAME, FILE) pairs go back to NAME=FILE
+                words += [flag, *("=".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in value)]
         else:
             words += [flag, str(value)]
     return shlex.join(words)
@@ -113,12 +108,8 @@ def _eval_files(args: argparse.Namespace) -> dict[str, Path]:
         run_dir: Path = getattr(args, kind)
         for path in sorted((run_dir / "eval").glob("*.json")):
             add(f"{kind}_{path.stem}", path)
-    for spec in args.eval:
-        name, sep, file = str(spec).rpartition("=")
-        path = Path(file)
-        if not path.is_file():
-            raise CommandError(f"--eval {spec}: no such file")
-        add(name if sep else path.stem, path)
+    for name, path in args.eval:
+        add(name, path)
     return found
 
 
@@ -129,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.force:
         raise CommandError(f"{args.out} exists; pass --force to replace it")
     try:
-        defaults = dataclass_from_args(Defaults, args, prefix="default")
+        defaults = dataclass_from_args(Defaults, args, prefix="default").check()
     except ValueError as err:
         raise CommandError(f"bundle defaults: {err}") from err
     models = {}

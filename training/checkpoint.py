@@ -30,6 +30,7 @@ from typing import Any
 import safetensors.torch
 import torch
 
+from engine.published_file import atomic_write, remove_stale_temporaries
 from training.models import registry
 
 log = logging.getLogger(__name__)
@@ -104,10 +105,8 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _write_pointer(root: Path, name: str) -> None:
-    tmp = root / f".{POINTER}.{os.getpid()}.tmp"
-    tmp.write_text(name + "\n")
-    _fsync(tmp)
-    os.replace(tmp, root / POINTER)
+    with atomic_write(root / POINTER, "w") as fh:
+        fh.write(name + "\n")
 
 
 def remove_stale_temps(run_dir: Path) -> None:
@@ -116,6 +115,7 @@ def remove_stale_temps(run_dir: Path) -> None:
     if root.is_dir():
         for p in root.glob(".tmp-*"):
             shutil.rmtree(p, ignore_errors=True)
+        remove_stale_temporaries(root, POINTER)
 
 
 def save(

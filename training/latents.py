@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.published_file import publish, temp_beside
+from engine.published_file import atomic_write
 from training.data.annotations import EVENT_TYPES, INSTRUMENTS
 
 log = logging.getLogger(__name__)
@@ -69,14 +69,8 @@ def write_entry(
             if value.shape[0] != frames:
                 raise ValueError(f"{name}: {key} has {value.shape[0]} frames, latents have {frames}")
             arrays[key] = np.asarray(value, dtype=np.uint8)  # (T, I) or (T, E)
-    fd, tmp = temp_beside(latent_dir / f"{name}.npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        publish(tmp, latent_dir / f"{name}.npz")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(latent_dir / f"{name}.npz") as fh:
+        np.savez(fh, **arrays)
     record = {
         "name": name,
         "source": source,

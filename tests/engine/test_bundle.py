@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine.bundle import (
@@ -15,7 +16,9 @@ from engine.bundle import (
     GRAPH_NAMES,
     MANIFEST_NAME,
     BundleError,
+    Defaults,
     load_bundle,
+    resolve_id,
     write_manifest,
 )
 from engine.cli import main as cli_main
@@ -182,3 +185,21 @@ def test_bundle_info_names_the_decoder_space(bundle_dir: Path, capsys: pytest.Ca
     (bundle_dir / MANIFEST_NAME).write_text(json.dumps(manifest))
     assert cli_main(["bundle", "info", str(bundle_dir)]) == 0
     assert "companding 0.5 on 32 MDCT bins, gain smoothed over 3 x 3" in capsys.readouterr().out
+
+
+def test_an_action_or_instrument_resolves_by_id_digit_string_or_name():
+    names = ["piano", "bass", "sax"]
+    assert [resolve_id(x, names, "instrument") for x in (2, np.int64(1), "0", "sax")] == [2, 1, 0, 2]
+    with pytest.raises(KeyError, match=r"unknown instrument 3 \(out of range: ids are 0..2\)"):
+        resolve_id(3, names, "instrument")
+    with pytest.raises(KeyError, match=r"unknown action 'kazoo' \(known: piano, bass, sax\)"):
+        resolve_id("kazoo", names, "action")
+    assert resolve_id("7", names, "action", id_limit=2**31) == 7  # a client leaves the range to the server
+
+
+def test_defaults_refuse_settings_no_sampler_can_run() -> None:
+    assert Defaults().check().decoder_sampler == "heun"  # what export writes without flags
+    with pytest.raises(ValueError, match="sampler must be one of"):
+        Defaults(sampler="ddim").check()
+    with pytest.raises(ValueError, match="shift must be a positive number"):
+        Defaults(decoder_shift=0.0).check()

@@ -18,6 +18,7 @@ import torch
 from engine.bundle import GRAPH_NAMES, REQUIRED_KEYS, BundleError, load_bundle
 from engine.cli import main as cli_main
 from engine.errors import CommandError
+from export.bundle_update import eval_file
 from export.bundle_writer import check_compatible, export_bundle, load_actions
 from export.command import _eval_files
 from export.onnx_export import ExportError, export_graph
@@ -289,7 +290,7 @@ def test_eval_files_never_overwrite_each_other(tmp_path: Path) -> None:
     tok_metrics = runs["tokenizer"] / "eval" / "metrics.json"
 
     def files(*specs: str) -> dict[str, Path]:
-        args = argparse.Namespace(**runs, actions_json=lam_actions, eval=list(specs))
+        args = argparse.Namespace(**runs, actions_json=lam_actions, eval=[eval_file(s) for s in specs])
         return _eval_files(args)
 
     found = files(f"tok={tok_metrics}", str(runs["lam"] / "eval" / "metrics.json"))
@@ -299,5 +300,5 @@ def test_eval_files_never_overwrite_each_other(tmp_path: Path) -> None:
     assert files(f"lam_metrics={runs['lam'] / 'eval' / 'metrics.json'}")["lam_metrics"].exists()
     with pytest.raises(CommandError, match="would both be eval/metrics.json"):
         files(str(tok_metrics), str(runs["dynamics"] / "eval" / "metrics.json"))
-    with pytest.raises(CommandError, match="no such file"):
+    with pytest.raises(argparse.ArgumentTypeError, match="no such file"):
         files(f"x={tmp_path / 'missing.json'}")

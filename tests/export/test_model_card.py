@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from engine.bundle import CARD_NAME, load_bundle, read_manifest
 from engine.cli import main as cli_main
-from export.bundle_update import update
+from export.bundle_update import eval_file, update
 from export.model_card import load_evals, render_card, write_card
 from training.data.provenance import data_sources
 from training.record import training_record
@@ -100,6 +101,17 @@ def test_bundle_card_rewrites_the_card_and_records_shipped_recipes(
     assert runs["lam"][0]["steps"] is None and "- tiny test models" in (bundle / CARD_NAME).read_text()
     assert cli_main(["bundle", "card", str(bundle), "--recipes", "tokenizer"]) == 1
     assert "expected KIND=NAME" in capsys.readouterr().err
+
+
+def test_eval_files_are_named_or_take_their_stem(tmp_path: Path) -> None:
+    source = tmp_path / "lr=3e-4" / "edit.json"  # a folder name with "=" in it
+    source.parent.mkdir()
+    source.write_text("{}")
+    assert eval_file(str(source)) == ("edit", source)
+    assert eval_file(f"edit_song={source}") == ("edit_song", source)
+    for bad, why in ((f"../x={source}", "plain file name"), ("edit=missing.json", "no such file")):
+        with pytest.raises(argparse.ArgumentTypeError, match=why):
+            eval_file(bad)
 
 
 def test_the_card_names_every_source_and_licence_of_the_training_data(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from engine.errors import CommandError
@@ -31,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.published_file import publish, temp_beside
+    from engine.published_file import atomic_write
     from training.data.manifest import ManifestError
     from training.data.provenance import data_sources, merge
 
@@ -42,14 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out.resolve() in {p.resolve() for p in args.inputs}:
         raise CommandError(f"--out {args.out} is one of the inputs: choose another file")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(args.out)
-    try:
-        with os.fdopen(fd, "w") as sink:
-            sink.writelines(json.dumps(row) + "\n" for row in rows)
-        publish(tmp, args.out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(args.out, "w") as sink:
+        sink.writelines(json.dumps(row) + "\n" for row in rows)
     sources = data_sources(args.out)
     width = max(len(s["source"]) for s in sources)
     for s in sources:

@@ -71,7 +71,7 @@ def sampling_settings(args: argparse.Namespace) -> Defaults:
             raise CommandError(str(err)) from err
     given = {name: getattr(args, name) for name in SAMPLING if getattr(args, name) is not None}
     try:
-        return dataclasses.replace(base, **given)
+        return dataclasses.replace(base, **given).check()
     except ValueError as err:
         raise CommandError(str(err)) from err
 

@@ -24,7 +24,7 @@ from scipy.signal import butter, fftconvolve, sosfilt
 from tqdm import tqdm
 
 from engine.audio import save_wav
-from engine.published_file import publish
+from engine.published_file import atomic_write
 from training.data.annotations import INSTRUMENTS, validate
 from training.data.synth import arrangement, drums, harmony, lines, timbres
 from training.data.synth.rhythm import Grid
@@ -321,10 +321,8 @@ def _write_one(
 
 
 def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
+    with atomic_write(path, "w") as fh:
         fh.write(text)
-    publish(tmp, path)
 
 
 def _pool(workers: int) -> multiprocessing.pool.Pool:
