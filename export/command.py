@@ -114,7 +114,7 @@ def _eval_files(args: argparse.Namespace) -> dict[str, Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.checkpoint import load_model, load_run
+    from training.loop.checkpoint import load_model, load_run
     from training.record import run_record, training_record
 
     if args.out.exists() and not args.force:

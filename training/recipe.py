@@ -29,6 +29,7 @@ import tomli_w
 from engine.cli_args import base_type
 from engine.errors import CommandError
 from training.diffusion import FlowConfig
+from training.loop.train_config import TrainConfig
 from training.models.dynamics import DynamicsConfig
 from training.models.lam import LAMConfig
 from training.models.lam import MaskConfig as LAMMaskConfig
@@ -37,7 +38,6 @@ from training.tasks.dynamics import DynamicsTaskConfig
 from training.tasks.dynamics import MaskConfig as DynamicsMaskConfig
 from training.tasks.lam import LAMTaskConfig
 from training.tasks.tokenizer import TokenizerTaskConfig
-from training.train_config import TrainConfig
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from training.checkpoint import load_run
 from training.data.provenance import data_sources
+from training.loop.checkpoint import load_run
 from training.recipe import load_recipe
 
 

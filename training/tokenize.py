@@ -23,10 +23,10 @@ from tqdm import tqdm
 
 from engine import audio as audio_io
 from engine.published_file import remove_stale_temporaries
-from training import checkpoint
 from training.data import annotations
 from training.data.manifest import Entry, read_entries
 from training.latents import read_index, write_entry
+from training.loop import checkpoint
 
 log = logging.getLogger(__name__)
 

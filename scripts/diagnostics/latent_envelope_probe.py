@@ -21,10 +21,10 @@ from sklearn.linear_model import Ridge
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from training.checkpoint import load_model  # noqa: E402
 from training.commands.runs import run_of_kind  # noqa: E402
 from training.data.manifest import read_entries, split_entries  # noqa: E402
 from training.evaluation.tokenizer import held_out_clips  # noqa: E402
+from training.loop.checkpoint import load_model  # noqa: E402
 from training.metrics import EPS, TOP_DB  # noqa: E402
 from training.models.tokenizer import Tokenizer  # noqa: E402
 

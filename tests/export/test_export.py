@@ -233,7 +233,7 @@ def test_actions_json_and_model_checks(tmp_path: Path, tiny_models: TinyModels) 
 def _save_run(
     run_dir: Path, kind: str, model: torch.nn.Module, recipe: str = "", init_from: str = ""
 ) -> None:
-    from training.checkpoint import save
+    from training.loop.checkpoint import save
 
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
     extra = {"recipe": {"name": recipe, "sets": [], "values": {"train": {"max_steps": 1}}}} if recipe else {}

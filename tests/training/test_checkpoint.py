@@ -15,9 +15,9 @@ import torch
 from safetensors.torch import load_file
 
 from tests.training.toy import ToyConfig, ToyModel, ToyTask
-from training import checkpoint
+from training.loop import checkpoint
+from training.loop.trainer import TrainConfig, train
 from training.models import registry
-from training.trainer import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = {"model.safetensors", "ema.safetensors", "optimizer.pt", "state.json", "rng.json"}
@@ -107,7 +107,7 @@ SCRIPT = """
 import sys, time
 from pathlib import Path
 from tests.training.toy import ToyTask
-from training.trainer import TrainConfig, train
+from training.loop.trainer import TrainConfig, train
 task = ToyTask()
 progress = Path(sys.argv[2])
 def hook(step):

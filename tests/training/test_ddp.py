@@ -13,9 +13,9 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
 from tests.training.toy import ToyConfig, ToyTask
-from training import checkpoint
 from training.data.sampler import ResumableSampler
-from training.trainer import TrainConfig, train
+from training.loop import checkpoint
+from training.loop.trainer import TrainConfig, train
 
 
 def config(batch_size: int) -> TrainConfig:

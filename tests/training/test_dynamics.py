@@ -15,11 +15,11 @@ import torch
 from engine.bundle import Defaults
 from engine.cli import main
 from engine.errors import CommandError
-from training import checkpoint, rng
-from training.checkpoint import load_model, load_run
 from training.evaluation.dynamics import latent_scores
 from training.inpainting import guided_velocity, inpaint
 from training.latents import LatentWindows, MaskedWindows, write_entry
+from training.loop import checkpoint, rng
+from training.loop.checkpoint import load_model, load_run
 from training.models.dynamics import DynamicsConfig, DynamicsModel, preset
 from training.models.lam import LatentActionModel, lam_config
 from training.models.tokenizer import build as build_tokenizer

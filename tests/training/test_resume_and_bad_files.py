@@ -11,10 +11,10 @@ import torch
 
 from engine.audio import save_wav
 from tests.training.toy import ToyTask
-from training import trainer
 from training.data.manifest import read_entries, split_entries
+from training.loop import trainer
+from training.loop.trainer import TrainConfig, train
 from training.tasks.tokenizer import TokenizerTask, TokenizerTaskConfig
-from training.trainer import TrainConfig, train
 
 RATE = 16_000
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from engine.cli import main
-from training import checkpoint
 from training.data import annotations
 from training.latents import LatentWindows, load_entry, read_index
+from training.loop import checkpoint
 from training.models.tokenizer import build
 from training.recipe import load_recipe
 from training.tokenize import TokenizeConfig, entry_names, parse_shard, tokenize, tokenizer_sha

@@ -10,8 +10,8 @@ import torch
 
 from engine.audio import save_wav
 from engine.cli import main
-from training.checkpoint import load_run
 from training.evaluation.tokenizer import griffin_lim_baseline
+from training.loop.checkpoint import load_run
 from training.metrics import log_mel_distance
 from training.tasks.tokenizer import TokenizerTask, TokenizerTaskConfig
 

@@ -14,10 +14,10 @@ from safetensors.torch import load_file
 
 from engine.errors import CommandError
 from tests.training.toy import ToyConfig, ToyTask
-from training import checkpoint
-from training.ema import EMA
-from training.optimizer import lr_at
-from training.trainer import RunExistsError, TrainConfig, train
+from training.loop import checkpoint
+from training.loop.ema import EMA
+from training.loop.optimizer import lr_at
+from training.loop.trainer import RunExistsError, TrainConfig, train
 
 
 def config(**overrides) -> TrainConfig:

@@ -21,9 +21,9 @@ import torch
 from engine.bundle import BundleError, Defaults, load_bundle
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.errors import CommandError
-from training.checkpoint import load_model, load_run
 from training.evaluation.dynamics import CONDITIONS, EvalConfig, evaluate
 from training.latents import LatentWindows
+from training.loop.checkpoint import load_model, load_run
 from training.tasks.dynamics import load_lam
 
 log = logging.getLogger(__name__)

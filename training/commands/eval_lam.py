@@ -15,7 +15,6 @@ import torch
 
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.errors import CommandError
-from training.checkpoint import load_model, load_run
 from training.evaluation.lam import (
     alignment,
     chunk_labels,
@@ -25,6 +24,7 @@ from training.evaluation.lam import (
     plot_contingency,
 )
 from training.latents import LatentWindows
+from training.loop.checkpoint import load_model, load_run
 from training.models.lam import MaskConfig
 
 log = logging.getLogger(__name__)

@@ -16,11 +16,11 @@ import torch
 
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.errors import CommandError
-from training.checkpoint import load_model
 from training.commands.runs import run_of_kind
 from training.data.audio_segments import readable_entries
 from training.data.manifest import read_entries, split_entries
 from training.evaluation.tokenizer import TokenizerEvalConfig, evaluate, summary_table
+from training.loop.checkpoint import load_model
 
 log = logging.getLogger(__name__)
 

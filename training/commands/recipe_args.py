@@ -9,8 +9,8 @@ import typing
 from pathlib import Path
 
 from engine.cli_args import base_type, field_comments
+from training.loop.train_config import TrainConfig
 from training.recipe import DEFAULT, Recipe, load_recipe, recipe_names
-from training.train_config import TrainConfig
 
 # TrainConfig fields offered as options; the rest (lr, warm-up, EMA, logging) are recipe keys.
 RUN_OPTIONS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import CommandError
-from training.checkpoint import RunInfo, load_run
+from training.loop.checkpoint import RunInfo, load_run
 
 
 def run_of_kind(path: Path, kind: str, label: str) -> RunInfo:

@@ -20,11 +20,11 @@ from pathlib import Path
 import torch
 
 from engine.errors import CommandError
-from training import rng
 from training.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from training.commands.runs import run_of_kind
+from training.loop import rng
+from training.loop.trainer import train
 from training.tasks.tokenizer import TokenizerTask
-from training.trainer import train
 
 log = logging.getLogger(__name__)
 

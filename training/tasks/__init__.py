@@ -1,1 +1,1 @@
-"""Training tasks: what each model brings to the shared trainer (`training.trainer.Task`)."""
+"""Training tasks: what each model brings to the shared trainer (`training.loop.trainer.Task`)."""

@@ -27,11 +27,11 @@ from torch import Tensor, nn
 
 from engine.bundle import Defaults
 from engine.errors import CommandError
-from training.checkpoint import load_model
 from training.diffusion import FlowConfig, add_noise, sample_time
 from training.evaluation.dynamics import latent_scores
 from training.inpainting import frame_actions
 from training.latents import LatentWindows, MaskedWindows, read_index
+from training.loop.checkpoint import load_model
 from training.models.dynamics import DynamicsConfig, DynamicsModel, preset
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def load_lam(lam_run: Path, device: str | torch.device = "cpu") -> nn.Module:
 
 
 class DynamicsTask:
-    """The `training.trainer.Task` for the dynamics model."""
+    """The `training.loop.trainer.Task` for the dynamics model."""
 
     kind = "dynamics"
 

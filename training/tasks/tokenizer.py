@@ -40,7 +40,7 @@ class TokenizerTaskConfig:
 
 
 class TokenizerTask:
-    """The `training.trainer.Task` for the tokenizer."""
+    """The `training.loop.trainer.Task` for the tokenizer."""
 
     kind = "tokenizer"
 

@@ -1,4 +1,4 @@
-"""The optimisation side of `training.trainer`: the learning-rate schedule, AdamW's parameter groups and
+"""The optimisation side of `training.loop.trainer`: the learning-rate schedule, AdamW's parameter groups and
 `--train-only`'s freezing, shared by the tokenizer, LAM and dynamics runs."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 import torch
 
 from engine.errors import CommandError
-from training.train_config import TrainConfig
+from training.loop.train_config import TrainConfig
 
 
 def lr_at(step: int, config: TrainConfig) -> float:

@@ -28,12 +28,12 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from engine.errors import CommandError
-from training import checkpoint, distributed, rng
 from training.data.sampler import ResumableSampler
-from training.ema import EMA
-from training.optimizer import freeze_all_but, lr_at, make_optimizer
-from training.stop import StopFlag
-from training.train_config import TrainConfig
+from training.loop import checkpoint, distributed, rng
+from training.loop.ema import EMA
+from training.loop.optimizer import freeze_all_but, lr_at, make_optimizer
+from training.loop.stop import StopFlag
+from training.loop.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 
