@@ -1,7 +1,9 @@
 """Train the recording-quality filter (ExtraTrees on mel-band statistics) from a labels CSV.
 
-Prints the k-fold accuracy (folds split by song), the out-of-fold confusion matrix and the most useful
-features, then fits on all labels and saves the model with its feature version and training metadata.
+Prints the k-fold accuracy (folds split by recording: the labels' `group` column, else copies of one
+recording found by ear), the out-of-fold confusion matrix, the song threshold chosen out of fold (or the
+neutral 0.5 with a warning when those predictions are no better than chance) and the most useful features,
+then fits on all labels and saves the model with its feature version and training metadata.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ from training.data.quality.labels import read_labels
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "labels", type=Path, help="labels CSV (path,start,duration,label) from `musegenie data label`"
+        "labels",
+        type=Path,
+        help="labels CSV (path,start,duration,label) from `musegenie data label`; an optional `group` column "
+        "names the recording of each row (rows of one group are never split between training and test; "
+        "without it, files that sound like one recording are grouped)",
     )
     parser.add_argument("--out", type=Path, required=True, help="where the filter is saved (joblib)")
     add_dataclass_arguments(parser, FilterTrainConfig)

@@ -1,8 +1,9 @@
 """The quality classifier: ExtraTrees on segment features, p(good) per 5 s segment.
 
-Training reports k-fold accuracy with folds split by song (a song is never in the training and the test part
-of a fold at once, so the figure is about unseen recordings), the out-of-fold confusion matrix and the
-most useful features. The saved file (joblib) holds the model with its FEATURE_VERSION, the feature config
+Training reports k-fold accuracy with folds split by recording (a recording, under one file name or
+several, is never in the training and the test part of a fold at once, so the figure is about unseen
+recordings), the out-of-fold confusion matrix and the most useful features, and chooses the song threshold
+from the out-of-fold predictions unless they are no better than chance. The saved file (joblib) holds the model with its FEATURE_VERSION, the feature config
 and the training metadata; loading a filter made with another feature version is refused.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+from scipy.stats import mannwhitneyu
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import StratifiedGroupKFold
@@ -26,11 +28,15 @@ from engine.audio import AudioError
 from training.data.quality.clips import load_clip
 from training.data.quality.features import FEATURE_VERSION, FeatureConfig, audio_features, feature_names
 from training.data.quality.labels import Label
+from training.data.quality.recordings import recording_groups
 
 log = logging.getLogger(__name__)
 
 FORMAT = "musegenie-quality-filter"
 DEFAULT_THRESHOLD = 0.55  # the seed's song threshold: filters that could not be cross-validated keep it
+NEUTRAL_THRESHOLD = 0.5  # where a classifier that weighs the classes alike is undecided: kept when the
+# out-of-fold predictions are no better than chance, instead of a threshold fitted to noise
+CHANCE_P = 0.05  # out-of-fold songs ranked good above bad with a Mann-Whitney p-value below this beat chance
 
 
 @dataclass
@@ -39,8 +45,8 @@ class FilterTrainConfig:
     min_samples_leaf: int = 2  # leaves of at least 2 segments give less all-or-nothing probabilities
     max_features: float = 0.5  # share of features tried per split: beats sqrt on few clips
 
-    folds: int = 10  # k of the k-fold accuracy and threshold (split by song; fewer when a class has fewer
-    # songs): out-of-fold models trained on 90 % of the songs judge like the final one, so the threshold holds
+    folds: int = 10  # k of the k-fold accuracy and threshold (split by recording; fewer when a class has
+    # fewer): out-of-fold models trained on 90 % of the recordings judge like the final one, so the threshold holds
     top_features: int = 12  # how many of the most useful features the report lists
     seed: int = 0  # seeds the trees and the fold split
     n_jobs: int = 1  # cores for the trees (-1 = all)
@@ -71,26 +77,29 @@ class QualityFilter:
 
 @dataclass
 class TrainReport:
-    clips: int  # labelled clips whose audio could be read
+    recordings: int  # labelled recordings whose audio could be read (the units the folds keep whole)
     segments: int  # feature rows (clips longer than a segment give several)
     good: int  # good segments
     bad: int  # bad segments
-    folds: int  # k actually used (0 = too few songs per class for cross-validation)
+    folds: int  # k actually used (0 = too few recordings per class for cross-validation)
     fold_accuracy: list[float]  # accuracy of each fold
     confusion: list[list[int]]  # out-of-fold, rows = true [bad, good], columns = predicted [bad, good]
     top_features: list[tuple[str, float]]  # (name, mean impurity decrease), most useful first
     unreadable: list[str]  # labelled clips whose audio could not be read
-    threshold: float = DEFAULT_THRESHOLD  # the song threshold chosen from the out-of-fold probabilities
+    threshold: float = DEFAULT_THRESHOLD  # the song threshold the filter keeps
+    threshold_rule: str = "no cross-validation"  # how it was set: "out of fold" | "chance" (neutral kept)
+    chance_p: float = float("nan")  # Mann-Whitney p that out-of-fold good songs outrank bad ones by chance
 
     @property
     def accuracy(self) -> float:
         return float(np.mean(self.fold_accuracy)) if self.fold_accuracy else float("nan")
 
     def format(self) -> str:
-        lines = [f"{self.clips} clips, {self.segments} segments ({self.good} good, {self.bad} bad)"]
+        lines = [f"{self.recordings} recordings, {self.segments} segments ({self.good} good, {self.bad} bad)"]
         if self.folds:
             lines.append(
-                f"{self.folds}-fold accuracy (split by song): {self.accuracy:.3f} +- {np.std(self.fold_accuracy):.3f}"
+                f"{self.folds}-fold accuracy (split by recording): {self.accuracy:.3f} +- "
+                f"{np.std(self.fold_accuracy):.3f}"
             )
             (tn, fp), (fn, tp) = self.confusion
             lines += [
@@ -99,9 +108,21 @@ class TrainReport:
                 f"  bad  {tn:5d}  {fp:5d}",
                 f"  good {fn:5d}  {tp:5d}",
             ]
-            lines.append(f"song threshold (best balanced accuracy out of fold): {self.threshold:.2f}")
+            if self.threshold_rule == "chance":
+                lines.append(
+                    f"WARNING: out of fold, good songs rank above bad ones no better than chance (Mann-Whitney "
+                    f"p = {self.chance_p:.2g} >= {CHANCE_P}): neutral song threshold {self.threshold:.2f} kept; "
+                    "label more recordings"
+                )
+            else:
+                lines.append(
+                    f"song threshold (best balanced accuracy out of fold): {self.threshold:.2f} (better than "
+                    f"chance: Mann-Whitney p = {self.chance_p:.2g})"
+                )
         else:
-            lines.append("no cross-validation: each class needs clips from at least 2 songs")
+            lines.append(
+                f"no cross-validation: each class needs at least 2 recordings; song threshold {self.threshold:.2f}"
+            )
         lines.append("most useful features:")
         lines += [f"  {name:<18} {value:.4f}" for name, value in self.top_features]
         if self.unreadable:
@@ -112,10 +133,13 @@ class TrainReport:
 def labelled_features(
     labels: list[Label], config: FeatureConfig = FeatureConfig()
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Features of labelled clips -> (X (S, D), y (S,) 1 = good, groups (S,) song index, unreadable paths)."""
+    """Features of labelled clips -> (X (S, D), y (S,) 1 = good, groups (S,) recording index, unreadable
+    paths). Recordings come from the labels' `group` column, else from the audio (recordings.py)."""
+    recordings = recording_groups(labels)  # (len(labels),)
     rows, targets, groups, unreadable = [], [], [], []
-    song_ids: dict[Path, int] = {}
-    for item in tqdm(labels, desc="features", unit="clip", disable=None):
+    for item, recording in zip(
+        tqdm(labels, desc="features", unit="clip", disable=None), recordings, strict=True
+    ):
         try:
             audio = load_clip(item.path, item.start, item.duration, config)  # (N,)
         except AudioError as err:
@@ -125,7 +149,7 @@ def labelled_features(
         features, _ = audio_features(audio, config)  # (s, D)
         rows.append(features)
         targets.append(np.full(len(features), int(item.label == "good")))
-        groups.append(np.full(len(features), song_ids.setdefault(item.path, len(song_ids))))
+        groups.append(np.full(len(features), recording))
     if not rows:
         raise ValueError("no labelled clip could be read")
     return np.concatenate(rows), np.concatenate(targets), np.concatenate(groups), unreadable
@@ -142,22 +166,35 @@ def _model(config: FilterTrainConfig) -> ExtraTreesClassifier:
     )
 
 
+def _song_means(proba: np.ndarray, y: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(S,) p(good), labels and unit ids -> ((U,) mean p(good) per unit, (U,) whether the unit is good)."""
+    _, index = np.unique(units.astype(np.int64) * 2 + y, return_inverse=True)  # (S,) a unit has one label
+    count = np.bincount(index)  # (U,)
+    return np.bincount(index, proba) / count, np.bincount(index, y) / count > 0.5
+
+
 def song_threshold(proba: np.ndarray, y: np.ndarray, units: np.ndarray) -> float:
     """The threshold on a song's mean p(good) that best separates clean from damaged songs out of fold.
 
     proba (S,) out-of-fold p(good), y (S,) labels, units (S,) ids of what is scored as one song (a clip,
     or one version of a song). Maximises balanced accuracy; of equally good thresholds, the middle one.
     """
-    _, index = np.unique(units.astype(np.int64) * 2 + y, return_inverse=True)  # (S,) a unit has one label
-    count = np.bincount(index)  # (U,)
-    mean = np.bincount(index, proba) / count  # (U,) mean p(good) per unit
-    good = np.bincount(index, y) / count > 0.5  # (U,)
+    mean, good = _song_means(proba, y, units)  # (U,) each
     if good.all() or not good.any():
         return DEFAULT_THRESHOLD
     candidates = np.round(np.arange(0.05, 0.951, 0.01), 2)
     scores = np.array([0.5 * (mean[good] > t).mean() + 0.5 * (mean[~good] <= t).mean() for t in candidates])
     best = candidates[scores >= scores.max() - 1e-9]
     return float(best[len(best) // 2])
+
+
+def chance_p_value(proba: np.ndarray, y: np.ndarray, units: np.ndarray) -> float:
+    """How likely chance alone ranks the good songs' mean out-of-fold p(good) as far above the bad songs' as
+    they are: the one-sided Mann-Whitney U test's p-value (1 when a class has no song)."""
+    mean, good = _song_means(proba, y, units)  # (U,) each
+    if good.all() or not good.any():
+        return 1.0
+    return float(mannwhitneyu(mean[good], mean[~good], alternative="greater").pvalue)
 
 
 def train_filter(
@@ -168,10 +205,12 @@ def train_filter(
     feature_config: FeatureConfig = FeatureConfig(),
     units: np.ndarray | None = None,
 ) -> tuple[QualityFilter, TrainReport]:
-    """Cross-validate by song, choose the song threshold out of fold, then fit on everything.
+    """Cross-validate by recording, choose the song threshold out of fold, then fit on everything.
 
-    x (S, D), y (S,) 1 = good, groups (S,) song ids (folds never split a song), units (S,) what is scored
-    as one song when choosing the threshold (default: a song's segments of one label).
+    x (S, D), y (S,) 1 = good, groups (S,) recording ids (folds never split one), units (S,) what is scored
+    as one song when choosing the threshold (default: a recording's segments of one label). When the
+    out-of-fold songs are ranked no better than chance (chance_p_value >= CHANCE_P), the threshold fitted
+    to them would fit noise, and often an extreme one: NEUTRAL_THRESHOLD is kept, with a warning.
     """
     songs_per_class = [len(np.unique(groups[y == c])) for c in (0, 1)]
     folds = min(config.folds, *songs_per_class)
@@ -184,7 +223,20 @@ def train_filter(
             fold_accuracy.append(float((predicted[test] == y[test]).mean()))
     else:
         folds = 0
-        log.warning("too few songs per class (%s) for cross-validation", songs_per_class)
+        log.warning("too few recordings per class (%s) for cross-validation", songs_per_class)
+    units = groups if units is None else units
+    chance_p, threshold, rule = float("nan"), DEFAULT_THRESHOLD, "no cross-validation"
+    if folds:
+        chance_p = chance_p_value(proba, y, units)
+        threshold, rule = song_threshold(proba, y, units), "out of fold"
+        if chance_p >= CHANCE_P:
+            threshold, rule = NEUTRAL_THRESHOLD, "chance"
+            log.warning(
+                "out-of-fold predictions are no better than chance (Mann-Whitney p = %.2g): "
+                "the neutral song threshold %.2f is kept",
+                chance_p,
+                NEUTRAL_THRESHOLD,
+            )
     model = _model(config).fit(x, y)
     names = feature_names(feature_config)
     order = np.argsort(model.feature_importances_)[::-1][: config.top_features]
@@ -194,7 +246,7 @@ def train_filter(
         else np.zeros((2, 2))
     )
     report = TrainReport(
-        clips=len(np.unique(groups)),
+        recordings=len(np.unique(groups)),
         segments=len(y),
         good=int(y.sum()),
         bad=int(len(y) - y.sum()),
@@ -203,9 +255,9 @@ def train_filter(
         confusion=confusion.astype(int).tolist(),
         top_features=[(names[i], float(model.feature_importances_[i])) for i in order],
         unreadable=[],
-        threshold=song_threshold(proba, y, groups if units is None else units)
-        if folds
-        else DEFAULT_THRESHOLD,
+        threshold=threshold,
+        threshold_rule=rule,
+        chance_p=chance_p,
     )
     metadata = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -3,6 +3,11 @@
 Written by `musegenie data label` (a row is appended as soon as a clip is labelled, so a session can stop
 at any time and resume), read by `musegenie data train-filter`. Paths are written absolute; relative paths
 in a hand-made CSV are read relative to the CSV's folder.
+
+An optional `group` column names the recording a clip comes from, so that cross-validation never puts one
+recording (a clean and a worn copy, excerpts of one song) on both sides of a fold: rows with the same
+group are one recording, and a row with an empty group is its own file's. Without the column,
+train-filter finds copies of one recording by ear (recordings.py).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class Label:
     start: float  # clip start, seconds
     duration: float  # clip length, seconds
     label: str  # "good" | "bad"
+    group: str = ""  # the recording it comes from ("" = not given)
 
     @property
     def clip(self) -> Clip:
@@ -60,7 +66,8 @@ def read_labels(path: str | Path, default_duration: float = 5.0, base: Path | No
             duration = float(row.get("duration") or default_duration)
         except ValueError as err:
             raise ValueError(f"{path}:{number}: {err}") from err
-        labels.append(Label((base / row["path"]).resolve(), start, duration, label))
+        group = (row.get("group") or "").strip()
+        labels.append(Label((base / row["path"]).resolve(), start, duration, label, group))
     return labels
 
 
