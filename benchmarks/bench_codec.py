@@ -13,7 +13,9 @@ system reproduces the middle `--seconds`, which alone is scored:
   the context on either side heard as in an edit), so the figure is exactly what `serve` would output;
 - Griffin-Lim from a magnitude mel spectrogram of the same floats per second as the shipped latents
   (64 mels at 7.8 frames/s) and of a generous one (128 mels at 50 frames/s), 64 iterations;
-- Opus at 6 and 12 kbps (`opusenc`/`opusdec` from the Debian package `opus-tools`; left out if missing).
+- Opus at 6 and 12 kbps through two front ends to libopus, `opusenc`/`opusdec` (Debian package
+  `opus-tools`) and ffmpeg's `libopus` (encode and decode), so that a comparison can quote the stronger
+  (named after the table); a toolchain whose programs are missing is left out.
 
 Scores: ViSQOL v3 MOS-LQO, audio mode (both signals 16 kHz mono, resampled to 48 kHz; 1 bad .. ~4.7
 identical), and log-mel L1 (128 mels, natural log; lower is better). Mean over clips.
@@ -49,6 +51,12 @@ SR = 16_000
 MIN_RMS = 0.01  # excerpts quieter than this (about -40 dBFS) are skipped
 GRIFFIN_LIM = {"griffin_lim_64x7.8": (64, 2048), "griffin_lim_128x50": (128, 320)}  # name: (mels, hop)
 OPUS_KBPS = (6, 12)
+# encoder: (programs it needs, where they come from); both decoders honour the stream's pre-skip, so the
+# output lines up with the input sample for sample
+OPUS_ENCODERS = {
+    "opusenc": (("opusenc", "opusdec"), "apt-get install opus-tools"),
+    "libopus": (("ffmpeg",), "apt-get install ffmpeg"),
+}
 
 
 def excerpts(data: Path, clips: int, seconds: float, context: float) -> list[np.ndarray]:
@@ -78,12 +86,26 @@ def excerpts(data: Path, clips: int, seconds: float, context: float) -> list[np.
     return out
 
 
-def opus(clip: np.ndarray, kbps: int, tmp: Path) -> np.ndarray:
-    """The clip through Opus at `kbps` and back (16 kHz mono), aligned and trimmed to its length."""
+def _opus_commands(encoder: str, kbps: int, wav: Path, enc: Path, dec: Path) -> list[list[str]]:
+    """The encode and decode command lines of one Opus toolchain (a key of OPUS_ENCODERS)."""
+    if encoder == "opusenc":
+        return [
+            ["opusenc", "--quiet", "--bitrate", str(kbps), str(wav), str(enc)],
+            ["opusdec", "--quiet", "--rate", str(SR), str(enc), str(dec)],
+        ]
+    ffmpeg = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y"]
+    return [
+        [*ffmpeg, "-i", str(wav), "-c:a", "libopus", "-b:a", f"{kbps}k", str(enc)],
+        [*ffmpeg, "-c:a", "libopus", "-i", str(enc), "-ar", str(SR), str(dec)],
+    ]
+
+
+def opus(clip: np.ndarray, kbps: int, encoder: str, tmp: Path) -> np.ndarray:
+    """The clip through Opus at `kbps` with `encoder` and back (16 kHz mono), trimmed to its length."""
     wav, enc, dec = tmp / "in.wav", tmp / "x.opus", tmp / "out.wav"
     sf.write(wav, clip, SR, subtype="PCM_24")  # no float PEAK chunk for opusenc to warn about
-    subprocess.run(["opusenc", "--quiet", "--bitrate", str(kbps), str(wav), str(enc)], check=True)
-    subprocess.run(["opusdec", "--quiet", "--rate", str(SR), str(enc), str(dec)], check=True)
+    for command in _opus_commands(encoder, kbps, wav, enc, dec):
+        subprocess.run(command, check=True)
     out, _ = sf.read(dec, dtype="float32")
     out = out if out.ndim == 1 else out.mean(axis=1)
     return np.pad(out, (0, max(0, len(clip) - len(out))))[: len(clip)]
@@ -141,11 +163,12 @@ def main() -> None:
     if not args.no_baselines:
         for name, (mels, hop) in GRIFFIN_LIM.items():
             systems[name] = lambda c, m=mels, h=hop: griffin_lim_baseline(c, SR, m, h, 64, args.seed)[0]
-        if shutil.which("opusenc") and shutil.which("opusdec"):
+        for encoder, (programs, install) in OPUS_ENCODERS.items():
+            if not all(shutil.which(p) for p in programs):
+                print(f"{'/'.join(programs)} not found ({install}): {encoder} left out", file=sys.stderr)
+                continue
             for kbps in OPUS_KBPS:
-                systems[f"opus_{kbps}kbps"] = lambda c, k=kbps: opus(c, k, tmp)
-        else:
-            print("opusenc/opusdec not found (apt-get install opus-tools): Opus left out", file=sys.stderr)
+                systems[f"{encoder}_{kbps}kbps"] = lambda c, k=kbps, e=encoder: opus(c, k, e, tmp)
     a, b = int(args.context * SR), int((args.context + args.seconds) * SR)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for spec in args.set:
@@ -170,6 +193,17 @@ def main() -> None:
         n = next(iter(by_system.values()))["clips"]
         cells = [f"{by_system[s]['visqol']:.2f} ({by_system[s]['log_mel_l1']:.3f})" for s in names]
         print(f"| {set_name}, {n:.0f} clips | " + " | ".join(cells) + " |")
+    print()
+    for set_name, by_system in results.items():  # the baseline a published comparison quotes
+        for kbps in OPUS_KBPS:
+            mos = {
+                e: by_system[f"{e}_{kbps}kbps"]["visqol"]
+                for e in OPUS_ENCODERS
+                if f"{e}_{kbps}kbps" in by_system
+            }
+            if mos:
+                scored = ", ".join(f"{e} {v:.2f}" for e, v in mos.items())
+                print(f"{set_name}: stronger Opus at {kbps} kbps: {max(mos, key=mos.get)} ({scored})")
     if args.out:
         args.out.write_text(
             json.dumps({"config": vars(args) | {"out": str(args.out)}, "results": results}, indent=2)
