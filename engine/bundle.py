@@ -103,7 +103,7 @@ class Defaults:
     instrument_guidance: float | None = 4.0  # guidance toward the instruments an edit asks for
     # How close to the song an edit stays (engine.song): 0 generates, 1 always uses the song's best passage
     # with the asked-for actions. Bundles made before song-aware edits get this default.
-    closeness: float = 0.7
+    closeness: float = 0.7  # how close to the song an edit stays: 0 generates, 1 renders its passages
 
     def check(self) -> Defaults:
         """These defaults, or a ValueError naming a setting no sampler can run. Export and the evaluations

@@ -14,17 +14,20 @@ import sys
 from collections.abc import Sequence
 
 from engine.audio import AudioError
+from engine.cli_args import HelpFormatter
 from engine.errors import CommandError
 
-# (words) -> (module, one-line summary). Groups are the distinct first words of multi-word commands.
+# (words) -> (module, one-line summary), in the order a user runs them: make and clean the data, train the
+# tokenizer, encode the latents, train the LAM and the dynamics on them, evaluate, export, judge the edit
+# through the bundle, then serve and edit. Groups are the distinct first words of multi-word commands.
 COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("synth",): ("training.commands.synth", "render the synthetic jazz corpus (audio + annotations)"),
-    ("data", "label"): ("training.commands.data_label", "listen to clips and label their recording quality"),
-    ("data", "train-filter"): ("training.commands.data_train_filter", "train the ExtraTrees quality filter"),
     ("data", "real-music"): (
         "training.commands.data_real_music",
         "manifests of the free-licensed real music in Debian packages",
     ),
+    ("data", "label"): ("training.commands.data_label", "listen to clips and label their recording quality"),
+    ("data", "train-filter"): ("training.commands.data_train_filter", "train the ExtraTrees quality filter"),
     ("data", "filter"): (
         "training.commands.data_filter",
         "score a collection and write a manifest of good audio",
@@ -34,6 +37,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "merge corpora, real-music listings and filter manifests into one training manifest",
     ),
     ("train", "tokenizer"): ("training.commands.train_tokenizer", "train the diffusion audio tokenizer"),
+    ("tokenize",): ("training.commands.tokenize", "encode a collection into latent shards for LAM/dynamics"),
     ("train", "lam"): ("training.commands.train_lam", "train the latent action model on cached latents"),
     ("train", "dynamics"): (
         "training.commands.train_dynamics",
@@ -43,7 +47,6 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "training.commands.train_instruments",
         "train the instrument-activity estimator (who plays, per second)",
     ),
-    ("tokenize",): ("training.commands.tokenize", "encode a collection into latent shards for LAM/dynamics"),
     ("eval", "tokenizer"): (
         "training.commands.eval_tokenizer",
         "reconstruction metrics vs a Griffin-Lim baseline",
@@ -53,11 +56,11 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "training.commands.eval_dynamics",
         "inpainting quality with inferred/random/no actions",
     ),
+    ("export",): ("export.command", "export trained models to a versioned ONNX bundle"),
     ("eval", "edit"): (
         "training.commands.eval_edit",
         "the edit as heard, through the engine, vs round-trip, copy and noise baselines",
     ),
-    ("export",): ("export.command", "export trained models to a versioned ONNX bundle"),
     ("bundle", "info"): ("engine.commands.bundle_info", "print a bundle's manifest and verify its checksums"),
     ("bundle", "update"): (
         "export.bundle_update",
@@ -68,6 +71,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "rewrite a bundle's model card from its manifest and evaluations",
     ),
     ("serve",): ("engine.commands.serve", "run the gRPC edit server on a model bundle"),
+    ("osc-bridge",): ("osc_bridge.command", "bridge OSC from Max/Ableton to the gRPC engine"),
     ("edit",): ("engine.commands.edit", "re-imagine a region of an audio file with chosen actions"),
     ("actions", "list"): ("engine.commands.actions_list", "list the bundle's actions and their descriptions"),
     ("actions", "infer"): ("engine.commands.actions_infer", "infer which actions a region of audio carries"),
@@ -75,15 +79,14 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
         "engine.commands.actions_explore",
         "render a region once per action (HTML page)",
     ),
-    ("osc-bridge",): ("osc_bridge.command", "bridge OSC from Max/Ableton to the gRPC engine"),
 }
 
 GROUPS = {
-    "data": "data quality filter: label clips, train the filter, filter a collection",
+    "data": "training data: list real music, label clips, train the quality filter, filter, merge collections",
     "train": "train a model (tokenizer, lam, dynamics, instruments)",
-    "eval": "evaluate a trained model",
+    "eval": "evaluate a trained model (tokenizer, lam, dynamics) or the edit through a bundle",
+    "bundle": "inspect a model bundle, add evaluations or an instrument estimator, rewrite its card",
     "actions": "work with the learned actions of a bundle",
-    "bundle": "inspect a model bundle, or add evaluations and an instrument estimator to one",
 }
 
 
@@ -117,7 +120,7 @@ def build_parser(words: tuple[str, ...]) -> tuple[argparse.ArgumentParser, objec
     parser = argparse.ArgumentParser(
         prog="musegenie " + " ".join(words),
         description=(module.__doc__ or summary).strip(),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     module.add_arguments(parser)

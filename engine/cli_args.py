@@ -2,6 +2,8 @@
 
 A field's help text is the `# comment` at the end of its line in the dataclass source (the nanoGPT
 style the house style asks for), so configs stay plain dataclasses and `--help` still explains them.
+Options that mean the same in several commands (`--providers`, `--intra-op-threads`) are declared here once,
+and `HelpFormatter` shows each option's default once, only where there is one to show.
 """
 
 from __future__ import annotations
@@ -10,12 +12,39 @@ import argparse
 import dataclasses
 import inspect
 import io
+import re
 import tokenize
 import types
 import typing
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+# A help text that already says what happens when the option is not given ("default: the run's data",
+# "unset: the bundle's value", "default $MUSEGENIE_TOKEN") is not followed by a second, generated default.
+_SAYS_DEFAULT = re.compile(r"\(default[: ]|\bdefault:|\bunset\b", re.IGNORECASE)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """`(default: X)` after an option's help, once: not where the help already says it, and not where there
+    is nothing to say (a required option, None, False, an empty list or string). The command's description
+    keeps its own line breaks (examples, lists)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        empty = (
+            default is None or default is False or (isinstance(default, (str, list, tuple)) and not default)
+        )
+        if (
+            action.required
+            or empty
+            or default is argparse.SUPPRESS
+            or not action.option_strings
+            or _SAYS_DEFAULT.search(text)
+        ):
+            return action.help
+        return text + " (default: %(default)s)"
 
 
 def field_comments(cls: type) -> dict[str, str]:
@@ -42,12 +71,17 @@ def base_type(annotation: Any) -> Any:
 
 
 def add_dataclass_arguments(
-    parser: argparse.ArgumentParser, cls: type, prefix: str = "", skip: tuple[str, ...] = ()
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    cls: type,
+    prefix: str = "",
+    skip: tuple[str, ...] = (),
+    title: str | None = None,
 ) -> None:
-    """Add one `--prefix-field-name` option per dataclass field, defaulting to the field's default."""
+    """Add one `--prefix-field-name` option per dataclass field, defaulting to the field's default; under
+    the heading `title` if given, else among the command's other options."""
     hints = typing.get_type_hints(cls)
     comments = field_comments(cls)
-    group = parser.add_argument_group(f"{cls.__name__} ({prefix or 'options'})")
+    group = parser.add_argument_group(title) if title else parser
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
@@ -77,3 +111,18 @@ def dataclass_from_args(cls: type[T], args: argparse.Namespace, prefix: str = ""
             values[f.name] = tuple(value) if isinstance(value, list) else value
     values.update(overrides)
     return cls(**values)
+
+
+RUNTIME_OPTIONS = (
+    "providers",
+    "intra_op_threads",
+)  # the RuntimeConfig fields a command that runs graphs offers
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """`--providers` and `--intra-op-threads` with `engine.runtime.RuntimeConfig`'s defaults and help: the
+    same two options in every command that runs the ONNX graphs."""
+    from engine.runtime import RuntimeConfig  # onnxruntime only for the commands that offer these
+
+    skip = tuple(f.name for f in dataclasses.fields(RuntimeConfig) if f.name not in RUNTIME_OPTIONS)
+    add_dataclass_arguments(parser, RuntimeConfig, skip=skip)

@@ -50,7 +50,7 @@ ONNX_DTYPES = {
 @dataclass
 class RuntimeConfig:
     providers: str = "auto"  # auto = TensorRT > CUDA > CPU (what is installed), or a list: cuda,cpu
-    intra_op_threads: int = 0  # threads inside one operator; 0 lets onnxruntime use every core
+    intra_op_threads: int = 0  # threads per operator, 0 = all cores; a seed repeats only at the same count
     inter_op_threads: int = 0  # threads running independent operators; 0 = onnxruntime's default
     warmup: bool = True  # run every graph once at start so the first request is not slow
 

@@ -65,9 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--triton", type=Path, metavar="REPO_DIR", help="also write a Triton model repository"
     )
-    add_dataclass_arguments(parser, Defaults, prefix="default")
-    add_dataclass_arguments(parser, TensorRTConfig, prefix="trt")
-    add_dataclass_arguments(parser, TritonConfig, prefix="triton", skip=("fp16",))
+    add_dataclass_arguments(parser, Defaults, prefix="default", title="sampling defaults the bundle carries")
+    add_dataclass_arguments(parser, TensorRTConfig, prefix="trt", title="TensorRT engines (with --tensorrt)")
+    add_dataclass_arguments(
+        parser, TritonConfig, prefix="triton", skip=("fp16",), title="Triton (with --triton)"
+    )
 
 
 def command_line(args: argparse.Namespace) -> str:

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from engine.bundle import BundleError
+from engine.cli_args import add_runtime_arguments, dataclass_from_args
 from engine.client import DEFAULT_TARGET, EditorClient
 from engine.commands.editor_args import TOKEN_ENV
 from engine.errors import CommandError
@@ -55,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="requests waiting for a worker; more get /musegenie/error id RESOURCE_EXHAUSTED")  # fmt: skip
     parser.add_argument("--serve-bundle", type=Path, metavar="DIR",
                         help="also run the engine in this process on this bundle (binds --engine's port on 127.0.0.1)")  # fmt: skip
-    parser.add_argument("--providers", default="auto", help="onnxruntime providers for --serve-bundle")
+    add_runtime_arguments(parser)  # used with --serve-bundle
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             server = start_server(
                 args.serve_bundle,
                 ServerConfig(port=port, token=token, max_per_peer=0),  # the bridge is its only client
-                RuntimeConfig(args.providers),
+                dataclass_from_args(RuntimeConfig, args),
             )
         except (BundleError, OSError, RuntimeError) as err:
             raise CommandError(f"could not serve {args.serve_bundle}: {err}") from err

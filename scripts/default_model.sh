@@ -102,7 +102,7 @@ $MG tokenize --checkpoint "$WORK/tokenizer" --data "$WORK/mix.jsonl" --out "$WOR
 # The LAM and the dynamics model hear who plays (the synth corpora's annotations; real songs: unknown).
 # shellcheck disable=SC2046
 $MG train lam --latents "$WORK/latents" --out "$WORK/lam" --recipe "${LAM[0]}" --max-minutes "${LAM[1]}" --seed 0 \
-  $(resume "$WORK/lam")
+  --threads "$THREADS" $(resume "$WORK/lam")
 $MG eval lam --checkpoint "$WORK/lam" --latents "$WORK/latents" --tokenizer "$WORK/tokenizer" --out "$WORK/eval/lam"
 # shellcheck disable=SC2046
 $MG train dynamics --latents "$WORK/latents" --lam "$WORK/lam" --out "$WORK/dynamics" --recipe "${DYN[0]}" \

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.bundle import Action, BundleError, load_bundle
-from engine.cli import CommandError
+from engine.cli_args import add_runtime_arguments
 from engine.client import EditorClient, EditorError
+from engine.errors import CommandError
 from engine.pipeline import Pipeline
 from engine.request import EditRequest, EditResult
 from engine.runtime import Runtime, RuntimeConfig
@@ -41,16 +42,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--token", help=f"bearer token for --engine (default ${TOKEN_ENV})")
     group.add_argument("--tls-ca", type=Path, help="CA certificate (PEM) to reach --engine over TLS")
-    group.add_argument(
-        "--providers", default="auto", help="onnxruntime providers for --bundle (auto, cpu, cuda,...)"
-    )
-    group.add_argument(
-        "--intra-op-threads",
-        type=int,
-        default=0,
-        help="onnxruntime threads inside one operator for --bundle (0 = every core); a seeded edit is "
-        "bit-identical only between runs with the same count (a server's, for one)",
-    )
+    add_runtime_arguments(group)  # used with --bundle
     group.add_argument("--timeout", type=float, help="seconds before giving up on the engine")
 
 

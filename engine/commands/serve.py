@@ -23,8 +23,8 @@ from engine.server import ServerConfig, serve
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bundle", type=Path, help="bundle folder (default models/default)")
-    add_dataclass_arguments(parser, ServerConfig)
-    add_dataclass_arguments(parser, RuntimeConfig)
+    add_dataclass_arguments(parser, ServerConfig, title="server")
+    add_dataclass_arguments(parser, RuntimeConfig, title="onnxruntime")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,11 +16,10 @@ import dataclasses
 import logging
 from pathlib import Path
 
-import torch
-
 from engine.bundle import BundleError, Defaults, load_bundle
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.errors import CommandError
+from training.commands.threads import add_threads_argument, use_threads
 from training.evaluation.dynamics import CONDITIONS, EvalConfig, evaluate
 from training.latents import LatentWindows
 from training.loop.checkpoint import load_model, load_run
@@ -43,9 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--lam", type=Path, default=None, help="LAM run folder (default: the one the run trained with)"
     )
     parser.add_argument("--out", type=Path, required=True, help="folder for dynamics.json and the examples")
-    parser.add_argument(
-        "--threads", type=int, default=None, help="CPU threads for torch (1 is faster on a busy shared CPU)"
-    )
+    add_threads_argument(parser)
     add_dataclass_arguments(parser, EvalConfig)
     group = parser.add_argument_group("sampling (unset: the --bundle's defaults, else those export writes)")
     group.add_argument("--bundle", type=Path, help="exported bundle whose manifest defaults to sample with")
@@ -88,8 +85,7 @@ def _load(kind: str, path: Path) -> tuple:
 
 def run(args: argparse.Namespace) -> int:
     sampling = sampling_settings(args)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args)
     info, model = _load("dynamics", args.checkpoint)
     _, tokenizer = _load("tokenizer", args.tokenizer)
     extra = info.extra

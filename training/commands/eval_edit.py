@@ -30,7 +30,7 @@ import shlex
 from pathlib import Path
 
 from engine.bundle import BundleError, load_bundle
-from engine.cli_args import add_dataclass_arguments, dataclass_from_args
+from engine.cli_args import add_dataclass_arguments, add_runtime_arguments, dataclass_from_args
 from engine.commands.editor_args import default_bundle
 from engine.errors import CommandError
 from engine.pipeline import Pipeline
@@ -56,17 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="held-out audio: a file, a folder of audio, or a corpus.jsonl / filter manifest",
     )
     parser.add_argument("--out", type=Path, required=True, help="folder for edit.json, index.html and clips/")
-    parser.add_argument(
-        "--providers",
-        default="auto",
-        help="onnxruntime providers (auto = TensorRT > CUDA > CPU, or cpu, ...)",
-    )
-    parser.add_argument(
-        "--intra-op-threads",
-        type=int,
-        default=0,
-        help="onnxruntime threads inside one operator (0 = every core)",
-    )
+    add_runtime_arguments(parser)
     parser.add_argument(
         "--record",
         action="store_true",
@@ -105,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         bundle = load_bundle(bundle_dir)
         runtime = Runtime(
             bundle,
-            RuntimeConfig(providers=args.providers, intra_op_threads=args.intra_op_threads, warmup=False),
+            dataclass_from_args(RuntimeConfig, args, warmup=False),
         )
     except (BundleError, ValueError) as err:
         raise CommandError(str(err)) from err

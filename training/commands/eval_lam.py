@@ -15,6 +15,7 @@ import torch
 
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.errors import CommandError
+from training.commands.threads import add_threads_argument, use_threads
 from training.evaluation.lam import (
     alignment,
     chunk_labels,
@@ -53,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--decoder-steps", type=int, default=8, help="tokenizer sampling steps for the log-mel check"
     )
     parser.add_argument("--batch-size", type=int, default=64, help="windows per LAM forward pass")
-    add_dataclass_arguments(parser, MaskConfig, prefix="mask")
+    add_threads_argument(parser)
+    add_dataclass_arguments(parser, MaskConfig, prefix="mask", title="masks of the delta-PSNR check")
 
 
 def _stack(windows: LatentWindows, indices: range) -> dict[str, torch.Tensor]:
@@ -69,6 +71,7 @@ def _batches(windows: LatentWindows, size: int) -> list[dict[str, torch.Tensor]]
 
 @torch.no_grad()  # scoped: the CLI also runs inside test processes and other tools
 def run(args: argparse.Namespace) -> int:
+    use_threads(args)
     try:
         info = load_run(args.checkpoint)
         model, config = load_model(args.checkpoint)

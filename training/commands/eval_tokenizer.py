@@ -17,6 +17,7 @@ import torch
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.errors import CommandError
 from training.commands.runs import run_of_kind
+from training.commands.threads import add_threads_argument, use_threads
 from training.data.audio_segments import readable_entries
 from training.data.manifest import read_entries, split_entries
 from training.evaluation.tokenizer import TokenizerEvalConfig, evaluate, summary_table
@@ -42,11 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-ema", action="store_true", help="use the raw weights instead of the EMA weights"
     )
+    add_threads_argument(parser)
     add_dataclass_arguments(parser, TokenizerEvalConfig)
 
 
 @torch.no_grad()  # scoped: the CLI also runs inside test processes and other tools
 def run(args: argparse.Namespace) -> int:
+    use_threads(args)
     info = run_of_kind(args.checkpoint, "tokenizer", str(args.checkpoint))
     data = args.data or info.extra.get("data")
     if data is None:

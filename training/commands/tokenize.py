@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.errors import CommandError
+from training.commands.threads import add_threads_argument, use_threads
 from training.tokenize import TokenizeConfig, parse_shard, tokenize
 
 
@@ -23,10 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, required=True, help="latent cache folder (created; resumed if present)"
     )
     parser.add_argument("--shard", default="0/1", help="I/N: encode every N-th entry starting at the I-th")
+    add_threads_argument(parser)
     add_dataclass_arguments(parser, TokenizeConfig)
 
 
 def run(args: argparse.Namespace) -> int:
+    use_threads(args)
     try:
         shard = parse_shard(args.shard)
         counts = tokenize(

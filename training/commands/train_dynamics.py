@@ -13,10 +13,9 @@ import dataclasses
 import logging
 from pathlib import Path
 
-import torch
-
 from engine.errors import CommandError
 from training.commands.recipe_args import add_recipe_arguments, recipe_from_args
+from training.commands.threads import add_threads_argument, use_threads
 from training.latents import INDEX
 from training.loop import rng
 from training.loop.trainer import train
@@ -32,15 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lam", type=Path, required=True, help="LAM run folder: its frozen encoder labels every window"
     )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="CPU threads for torch (1 is faster on a busy shared CPU)"
-    )
+    add_threads_argument(parser)
     add_recipe_arguments(parser, "dynamics")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args)
     if not (args.latents / INDEX).is_file():
         raise CommandError(f"{args.latents}: no latent cache here (no {INDEX}); run musegenie tokenize first")
     recipe = recipe_from_args("dynamics", args)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.errors import CommandError
 from training.commands.recipe_args import add_recipe_arguments, recipe_from_args
+from training.commands.threads import add_threads_argument, use_threads
 from training.latents import INDEX
 from training.loop import rng
 from training.loop.trainer import train
@@ -31,10 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="condition on per-chunk instruments (needs an annotated cache; the recipe's task.instruments)",
     )
+    add_threads_argument(parser)
     add_recipe_arguments(parser, "lam")
 
 
 def run(args: argparse.Namespace) -> int:
+    use_threads(args)
     if not (args.latents / INDEX).is_file():
         raise CommandError(f"{args.latents}: no latent cache here (no {INDEX}); run musegenie tokenize first")
     recipe = recipe_from_args("lam", args, {"instruments": "task.instruments"})

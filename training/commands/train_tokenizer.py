@@ -17,11 +17,10 @@ import dataclasses
 import logging
 from pathlib import Path
 
-import torch
-
 from engine.errors import CommandError
 from training.commands.recipe_args import add_recipe_arguments, recipe_from_args
 from training.commands.runs import run_of_kind
+from training.commands.threads import add_threads_argument, use_threads
 from training.loop import rng
 from training.loop.trainer import train
 from training.tasks.tokenizer import TokenizerTask
@@ -31,18 +30,12 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="folder of audio, corpus.jsonl or filter manifest")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch CPU threads: 1 avoids thrashing on a shared CPU; raise it on a dedicated machine (0 = torch default)",
-    )
+    add_threads_argument(parser)
     add_recipe_arguments(parser, "tokenizer")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args)
     recipe = recipe_from_args("tokenizer", args)
     config = recipe.build("train")
     # A warm start keeps the source run's architecture; the recipe's [model] keys may change or add parts.

@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from engine import audio as audio_io
+from engine.bundle import Defaults
 from engine.spectrogram import save_spectrograms
 from training.data.audio_segments import AudioSegments
 from training.data.manifest import Entry
@@ -41,9 +42,12 @@ MIN_RMS = 1e-3  # clips quieter than this (silence) are skipped: SI-SDR is undef
 
 @dataclass
 class TokenizerEvalConfig:
-    steps: int = 4  # decoder sampling steps (the bundle's default; docs/experiments.md: samplers measured)
-    method: str = "heun"  # sampler: euler or heun (the bundle's default decoder sampler)
-    shift: float = 0.8  # time shift of the decoder's levels, below 1 more steps at low noise (bundle default)
+    # The decoder samples as an exported bundle does unless told otherwise (docs/experiments.md: samplers measured).
+    steps: int = Defaults.decoder_steps  # decoder sampling steps
+    method: str = Defaults.decoder_sampler  # decoder sampler: euler or heun
+    shift: float = (
+        Defaults.decoder_shift
+    )  # time shift of the decoder's levels, below 1 more steps at low noise
     clips: int = 8  # held-out clips to reconstruct
     seconds: float = 5.0  # length of each clip
     griffin_lim_iters: int = 64  # Griffin-Lim iterations of the baseline
