@@ -25,7 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from engine import wire
 from engine.bundle import Action, resolve_id
-from engine.request import EditRequest, EditResult
+from engine.request import EditRequest, EditResult, Variant
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
 
@@ -183,6 +183,7 @@ class EditorClient:
                         sample_rate,
                         np.asarray(r.frame_actions, np.int64),
                         tuple(r.instruments),
+                        wire.source_from_proto(r.source),
                         r.seconds,
                     )
         except grpc.RpcError as err:
@@ -213,13 +214,14 @@ class EditorClient:
 
     def explore(
         self, audio: np.ndarray, sample_rate: int, request: EditRequest, timeout: float | None = None
-    ) -> Iterator[tuple[Action, np.ndarray]]:
-        """Yield (action, edited (C, N) audio) per action of the request (all when it names none), as the
-        engine finishes each."""
+    ) -> Iterator[Variant]:
+        """Yield Variant(action, edited (C, N) audio, source) per action of the request (all when it names
+        none), as the engine finishes each."""
         message = wire.request_to_proto(audio, sample_rate, self._resolved(request), pb.ExploreRequest)
         try:
             for variant in self._stub.Explore(message, **self._kw(timeout)):
                 edited, _ = wire.audio_from_proto(variant.audio, "engine reply")
-                yield Action(variant.action.id, variant.action.name, variant.action.description), edited
+                action = Action(variant.action.id, variant.action.name, variant.action.description)
+                yield Variant(action, edited, wire.source_from_proto(variant.source))
         except grpc.RpcError as err:
             raise EditorError.from_rpc(err) from err

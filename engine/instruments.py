@@ -36,12 +36,15 @@ class EstimatorError(ValueError):
     """An estimator file that cannot be used (missing, corrupt, or of another feature version)."""
 
 
-def second_features(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def second_features(
+    audio: np.ndarray, sample_rate: int = SAMPLE_RATE, mel: np.ndarray | None = None
+) -> np.ndarray:
     """Per-second log-mel statistics of mono audio: (S, 4 M) with S = ceil(seconds).
 
     For each band and each whole second: the mean and standard deviation of its level (who is loud, how it
     moves), the mean frame-to-frame change (drums and plucked notes change fast, pads do not) and the 90th
-    percentile (a note's attack). A last partial second uses the frames it has.
+    percentile (a note's attack). A last partial second uses the frames it has. `mel` (M, F), when given,
+    is the audio's `log_mel` with this module's N_MELS, N_FFT and HOP, already computed (the song index's).
     """
     if sample_rate != SAMPLE_RATE:
         raise ValueError(f"second_features expects {SAMPLE_RATE} Hz audio, got {sample_rate} Hz")
@@ -49,7 +52,8 @@ def second_features(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.nda
     seconds = math.ceil(audio.shape[-1] / sample_rate)
     if seconds == 0:
         return np.zeros((0, 4 * N_MELS), np.float32)
-    mel = log_mel(audio, sample_rate, n_mels=N_MELS, n_fft=N_FFT, hop=HOP)  # (M, F)
+    if mel is None:
+        mel = log_mel(audio, sample_rate, n_mels=N_MELS, n_fft=N_FFT, hop=HOP)  # (M, F)
     per_second = sample_rate / HOP
     rows = []
     for s in range(seconds):
@@ -100,13 +104,18 @@ class InstrumentEstimator:
         logits = x @ self.weights[-1] + self.biases[-1]  # (S, I)
         return (1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))).astype(np.float32)
 
-    def probabilities(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    def probabilities(
+        self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, mel: np.ndarray | None = None
+    ) -> np.ndarray:
         """Mono audio at 16 kHz -> (S, I) probabilities, one row per (started) second."""
-        return self.probabilities_from_features(second_features(audio, sample_rate))
+        return self.probabilities_from_features(second_features(audio, sample_rate, mel))
 
-    def activity(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-        """Mono audio at 16 kHz -> (S, I) 0/1 multi-hot of who plays in each second."""
-        return (self.probabilities(audio, sample_rate) >= self.threshold).astype(np.uint8)
+    def activity(
+        self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, mel: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Mono audio at 16 kHz -> (S, I) 0/1 multi-hot of who plays in each second (`mel`: its
+        precomputed log-mel, see `second_features`)."""
+        return (self.probabilities(audio, sample_rate, mel) >= self.threshold).astype(np.uint8)
 
     def save(self, path: str | os.PathLike) -> Path:
         path = Path(path)

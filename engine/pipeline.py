@@ -27,22 +27,23 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 
 from engine import audio as audio_io
 from engine.bundle import Action
 from engine.instruments import InstrumentEstimator, seconds_to_frames
-from engine.request import EditRequest, EditResult
+from engine.request import EditRequest, EditResult, EditSettings, Source, Variant
 from engine.runtime import Runtime
-from engine.sampling import METHODS, sample, timesteps, velocity_calls
+from engine.sampling import sample, velocity_calls
+from engine.song_edit import SongEditor
 from engine.window import EditError, Window, plan_window, spread_actions, stitch
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]  # (fraction of the whole call in 0..1, stage name)
-MAX_STEPS = 1000
 # The decoder hears this much known audio each side of the region: enough to join the edit seamlessly.
 # Further context is re-imposed at every step anyway, so decoding it would only cost time.
 DECODER_MARGIN_S = 1.0
@@ -54,17 +55,25 @@ def _rng(seed: int) -> np.random.Generator:
 
 @dataclass(frozen=True)
 class Prepared:
-    """An input window encoded once, reused by every rendering of the same region (explore)."""
+    """An input window, encoded once and reused by every rendering of the same region (explore). An edit
+    made of the song's own material needs no latents: `Pipeline.encoded` adds them when one is generated."""
 
     audio: np.ndarray  # (C, N) the validated input
     sample_rate: int
     window: Window
     model_audio: np.ndarray  # (1, 1, P) mono model-rate window, zero padded
-    latents: np.ndarray  # (1, T, D)
-    context_actions: np.ndarray  # (1, T) the LAM's action per frame of the window
-    heard: (
-        np.ndarray | None
-    )  # (T, I) who the estimator hears in each frame (bundle order); None = no estimator
+    latents: np.ndarray | None = None  # (1, T, D); None until encoded
+    context_actions: np.ndarray | None = None  # (1, T) the LAM's action per frame of the window
+    heard: np.ndarray | None = (
+        None  # (T, I) who the estimator hears per frame (bundle order); None = no estimator
+    )
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # the encoded version, once made
+
+
+class Rendering(NamedTuple):
+    audio: np.ndarray  # (C, N) the whole input with the region replaced
+    frame_actions: np.ndarray  # (F,) the action asked for in each latent frame of the region
+    source: Source  # where the region's material came from
 
 
 class Pipeline:
@@ -76,6 +85,7 @@ class Pipeline:
         path = self.bundle.estimator_path
         self.estimator = InstrumentEstimator.load(path) if path is not None else None
         self.conditioned = "instruments" in self.runtime["dynamics"].input_types
+        self.songs = SongEditor(self)
 
     @property
     def actions(self) -> list[Action]:
@@ -122,50 +132,29 @@ class Pipeline:
             )
         return ids
 
-    def check(self, request: EditRequest, explore: bool = False) -> None:
+    def check(self, request: EditRequest, explore: bool = False) -> EditSettings:
         """Raise EditError for a request `edit` (or `explore`) would refuse: actions, instruments and
-        sampling settings, so a server can refuse it before it takes a place in the queue."""
+        sampling settings, so a server can refuse it before it takes a place in the queue; returns its
+        settings resolved against the bundle's defaults."""
         if explore:
             self.explore_ids(request.actions)
         elif not self.action_ids(request.actions):
             raise EditError("no action given")
         if request.instruments is not None:
             self.instrument_ids(request.instruments)
-        self._settings(request.steps, request.guidance, request.decoder_steps, request.context_seconds)
+        return self.settings(request)
 
-    def _settings(
-        self,
-        steps: int | None,
-        guidance: float | None,
-        decoder_steps: int | None,
-        context_seconds: float | None,
-    ) -> tuple[int, float, int, float]:
-        d = self.bundle.defaults
-        steps = d.steps if steps is None else int(steps)
-        decoder_steps = d.decoder_steps if decoder_steps is None else int(decoder_steps)
-        guidance = d.guidance if guidance is None else float(guidance)
-        context = d.context_seconds if context_seconds is None else float(context_seconds)
-        for name, value in (("steps", steps), ("decoder_steps", decoder_steps)):
-            if not 1 <= value <= MAX_STEPS:
-                raise EditError(f"{name} must be in 1..{MAX_STEPS}, got {value}")
-        if not math.isfinite(guidance) or not 0 <= guidance <= 100:
-            raise EditError(f"guidance must be in 0..100, got {guidance}")
-        for name, method in (("sampler", d.sampler), ("decoder_sampler", d.decoder_sampler)):
-            if method not in METHODS:
-                raise EditError(f"bundle {name} {method!r} is not one of {METHODS}")
-        try:
-            timesteps(decoder_steps, d.decoder_shift)
-        except ValueError as err:
-            raise EditError(f"bundle decoder_shift: {err}") from err
-        return steps, guidance, decoder_steps, context
+    def settings(self, request: EditRequest) -> EditSettings:
+        """The request's settings with the bundle's defaults filled in (raises EditError)."""
+        return EditSettings.resolve(self.bundle.defaults, request)
 
     # Stages ------------------------------------------------------------------------------------------
-    def _hear(self, model_audio: np.ndarray, frames: int) -> np.ndarray | None:
+    def hear(self, model_audio: np.ndarray, frames: int, mel: np.ndarray | None = None) -> np.ndarray | None:
         """(T, I) who the estimator hears per latent frame, in the bundle's instrument order (the
         estimator's own order for a bundle without a vocabulary); None without an estimator."""
         if self.estimator is None:
             return None
-        per_second = self.estimator.activity(model_audio, self.bundle.sample_rate)  # (S, E)
+        per_second = self.estimator.activity(model_audio, self.bundle.sample_rate, mel)  # (S, E)
         names = self.bundle.instruments or list(self.estimator.names)
         columns = [self.estimator.names.index(n) if n in self.estimator.names else -1 for n in names]
         heard = np.zeros((per_second.shape[0], len(names)), np.float32)  # (S, I)
@@ -174,7 +163,7 @@ class Pipeline:
                 heard[:, i] = per_second[:, c]
         return seconds_to_frames(heard, self.bundle.frame_rate, frames)  # (T, I)
 
-    def _context_instruments(self, heard: np.ndarray | None, frames: int) -> np.ndarray:
+    def context_instruments(self, heard: np.ndarray | None, frames: int) -> np.ndarray:
         """(1, T, I) conditioning for the context: what is heard, zeros where nothing can hear it."""
         if heard is None or heard.shape[1] != self.bundle.num_instruments:
             return np.zeros((1, frames, self.bundle.num_instruments), np.float32)
@@ -184,14 +173,20 @@ class Pipeline:
         """(logits (1, K, A), ids (1, K)) for latents (1, T, D) with T % k == 0."""
         inputs = {"latents": latents}
         if "instruments" in self.runtime["lam_encoder"].input_types:
-            inputs["instruments"] = self._context_instruments(heard, latents.shape[1])
+            inputs["instruments"] = self.context_instruments(heard, latents.shape[1])
         out = self.runtime["lam_encoder"].run(**inputs)
         return out["action_logits"], out["actions"].astype(np.int64)
 
     def prepare(
-        self, audio: np.ndarray, sample_rate: int, region: tuple[float, float], context_seconds: float
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        region: tuple[float, float],
+        context_seconds: float,
+        encode: bool = True,
     ) -> Prepared:
-        """Validate, cut the window, downmix/resample/pad, encode and hear the context's actions."""
+        """Validate, cut the window, downmix/resample/pad, and (with `encode`) encode it and hear the
+        context's actions."""
         audio = audio_io.check(audio, sample_rate)
         audio_io.check_level(audio)
         b = self.bundle
@@ -209,25 +204,35 @@ class Pipeline:
         mono = audio_io.resample(mono, sample_rate, b.sample_rate)[:, : w.model_length]  # (1, M)
         model_audio = np.zeros((1, 1, w.padded_length), np.float32)  # (1, 1, P)
         model_audio[0, :, : mono.shape[1]] = mono
-        latents = self.runtime["tokenizer_encoder"].run(audio=model_audio)["latents"]  # (1, T, D)
-        heard = self._hear(model_audio[0, 0], latents.shape[1])  # (T, I) or None
-        _, chunk_ids = self._lam(latents, heard)  # (1, K)
-        context_actions = np.repeat(chunk_ids, b.chunk_frames, axis=1)[:, : latents.shape[1]]  # (1, T)
-        return Prepared(audio, int(sample_rate), w, model_audio, latents, context_actions, heard)
+        p = Prepared(audio, int(sample_rate), w, model_audio)
+        return self.encoded(p) if encode else p
+
+    def encoded(self, p: Prepared) -> Prepared:
+        """`p` with the window's latents, the LAM's actions and who plays (computed once per Prepared)."""
+        if p.latents is not None:
+            return p
+        if "encoded" not in p.memo:
+            b = self.bundle
+            latents = self.runtime["tokenizer_encoder"].run(audio=p.model_audio)["latents"]  # (1, T, D)
+            heard = self.hear(p.model_audio[0, 0], latents.shape[1])  # (T, I) or None
+            _, chunk_ids = self._lam(latents, heard)  # (1, K)
+            actions = np.repeat(chunk_ids, b.chunk_frames, axis=1)[:, : latents.shape[1]]  # (1, T)
+            p.memo["encoded"] = replace(p, latents=latents, context_actions=actions, heard=heard)
+        return p.memo["encoded"]
 
     def _sample_latents(
         self,
         p: Prepared,
         frame_actions: np.ndarray,
         region_instruments: np.ndarray | None,
-        steps: int,
-        guidance: float,
+        settings: EditSettings,
         rng: np.random.Generator,
         tick: Callable[[], None],
         init: np.ndarray | None = None,
         strength: float = 1.0,
     ) -> np.ndarray:
         b, w = self.bundle, p.window
+        guidance = settings.guidance
         frames = p.latents.shape[1]
         mask = np.zeros((1, frames), np.float32)  # (1, T) 1 = generate
         mask[:, w.frame_start : w.frame_end] = 1.0
@@ -236,13 +241,13 @@ class Pipeline:
         null = np.full_like(cond, b.null_action)  # (1, T)
         players = heard = unknown = None
         if self.conditioned:
-            heard = players = self._context_instruments(p.heard, frames)  # (1, T, I) who plays, as heard
+            heard = players = self.context_instruments(p.heard, frames)  # (1, T, I) who plays, as heard
             if region_instruments is not None:
                 players = players.copy()
                 players[:, w.frame_start : w.frame_end] = region_instruments
             # The null row's instruments are unknown (zeros): training drops both together.
             unknown = np.zeros_like(players)  # (1, T, I)
-        g_players = b.defaults.instrument_guidance
+        g_players = settings.instrument_guidance
         if (
             region_instruments is not None
             and g_players is not None
@@ -285,7 +290,7 @@ class Pipeline:
         start = 1.0 if init is None else strength
         if start < 1.0:  # start part-way from known latents (SDEdit)
             noise = (np.float32(1.0 - start) * init + np.float32(start) * noise).astype(np.float32)
-        x = sample(velocity_fn, noise, steps, b.defaults.sampler, start=start)
+        x = sample(velocity_fn, noise, settings.steps, b.defaults.sampler, start=start)
         return np.where(mask[..., None] > 0, x, p.latents).astype(np.float32)  # (1, T, D)
 
     def _decode(
@@ -324,29 +329,60 @@ class Pipeline:
         p: Prepared,
         action_ids: Sequence[int],
         instrument_ids: Sequence[int] | None,
-        settings: tuple[int, float, int],
+        settings: EditSettings,
         seed: int,
         progress: Progress | None = None,
         span: tuple[float, float] = (0.0, 1.0),
         init: np.ndarray | None = None,
         strength: float = 1.0,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """One rendering of a prepared window: (edited audio (C, N), per-frame action ids of the region).
+    ) -> Rendering:
+        """One rendering of a prepared window: from the song's own audio where a passage qualifies
+        (`settings.closeness`, engine.song), else generated.
 
-        `settings` is (steps, guidance, decoder_steps); `instrument_ids` None keeps the players heard.
-        `init` (1, T, D), latents shaped like the window's, starts the sampler at noise level `strength`
-        from them instead of from pure noise.
+        `instrument_ids` None keeps the players heard. `init` (1, T, D), latents shaped like the window's,
+        starts the sampler at noise level `strength` from them instead of from pure noise.
         """
-        steps, guidance, decoder_steps = settings
         w = p.window
         frame_actions = spread_actions(list(action_ids), w.frame_end - w.frame_start)  # (F,)
         region_instruments = None
         if instrument_ids is not None:
             region_instruments = np.zeros(self.bundle.num_instruments, np.float32)  # (I,)
             region_instruments[list(instrument_ids)] = 1.0
+        reason = ""
+        if settings.closeness > 0 and init is None:
+            if progress is not None:
+                progress(span[0], "song")
+            plan, reason = self.songs.plan(p, frame_actions, region_instruments, settings, seed)
+            if plan is not None:
+                audio, source = self.songs.render(p, plan)
+                if progress is not None:
+                    progress(span[1], "song")
+                return Rendering(audio, frame_actions, source)
+        return Rendering(
+            self._generate(
+                p, frame_actions, region_instruments, settings, seed, progress, span, init, strength
+            ),
+            frame_actions,
+            Source("generated", reason=reason),
+        )
+
+    def _generate(
+        self,
+        p: Prepared,
+        frame_actions: np.ndarray,
+        region_instruments: np.ndarray | None,
+        settings: EditSettings,
+        seed: int,
+        progress: Progress | None,
+        span: tuple[float, float],
+        init: np.ndarray | None,
+        strength: float,
+    ) -> np.ndarray:
+        """The region generated by the dynamics model and decoded: (C, N)."""
+        p = self.encoded(p)
         d = self.bundle.defaults
-        dynamics_calls = velocity_calls(steps, d.sampler)
-        total = dynamics_calls + velocity_calls(decoder_steps, d.decoder_sampler)
+        dynamics_calls = velocity_calls(settings.steps, d.sampler)
+        total = dynamics_calls + velocity_calls(settings.decoder_steps, d.decoder_sampler)
         done = [0]
 
         def tick() -> None:
@@ -357,13 +393,14 @@ class Pipeline:
 
         rng = _rng(seed)
         latents = self._sample_latents(
-            p, frame_actions, region_instruments, steps, guidance, rng, tick, init, strength
+            p, frame_actions, region_instruments, settings, rng, tick, init, strength
         )
-        return self._place(p, *self._decode(p, latents, decoder_steps, rng, tick)), frame_actions
+        return self._place(p, *self._decode(p, latents, settings.decoder_steps, rng, tick))
 
     def roundtrip(self, p: Prepared, decoder_steps: int, seed: int) -> np.ndarray:
         """The region decoded from its own latents and stitched like an edit: (C, N). The tokenizer's
         round trip through the same decode, so it is the ceiling of any edit of this bundle."""
+        p = self.encoded(p)
         return self._place(p, *self._decode(p, p.latents, decoder_steps, _rng(seed), lambda: None))
 
     def _place(self, p: Prepared, model_out: np.ndarray, span: tuple[int, int]) -> np.ndarray:
@@ -385,6 +422,7 @@ class Pipeline:
         names = self.bundle.instruments
         if instrument_ids is not None:
             return tuple(names[i] for i in instrument_ids)
+        p = p.memo.get("encoded", p)  # who plays is known once the window was encoded (a generated edit)
         if p.heard is None:
             return ()
         region = p.heard[p.window.frame_start : p.window.frame_end]  # (F, I)
@@ -398,19 +436,21 @@ class Pipeline:
         started = time.perf_counter()
         ids = self.action_ids(request.actions)
         instrument_ids = None if request.instruments is None else self.instrument_ids(request.instruments)
-        steps, guidance, decoder_steps, context = self._settings(
-            request.steps, request.guidance, request.decoder_steps, request.context_seconds
-        )
+        settings = self.settings(request)
         if progress is not None:
             progress(0.0, "encode")
-        prepared = self.prepare(audio, sample_rate, request.region, context)
-        out, frame_actions = self.render(
-            prepared, ids, instrument_ids, (steps, guidance, decoder_steps), request.seed, progress
+        prepared = self.prepare(
+            audio, sample_rate, request.region, settings.context_seconds, encode=settings.closeness == 0
+        )
+        out, frame_actions, source = self.render(
+            prepared, ids, instrument_ids, settings, request.seed, progress
         )
         if progress is not None:
             progress(1.0, "done")
         players = self._region_players(prepared, instrument_ids)
-        return EditResult(out, int(sample_rate), frame_actions, players, time.perf_counter() - started)
+        return EditResult(
+            out, int(sample_rate), frame_actions, players, source, time.perf_counter() - started
+        )
 
     def infer_actions(self, audio: np.ndarray, sample_rate: int, region: tuple[float, float]) -> list[dict]:
         """The LAM's reading of `region`, chunk by chunk from its start.
@@ -450,25 +490,19 @@ class Pipeline:
 
     def explore(
         self, audio: np.ndarray, sample_rate: int, request: EditRequest, progress: Progress | None = None
-    ) -> Iterator[tuple[Action, np.ndarray]]:
-        """Yield (Action, edited audio (C, N)) once per action of the request (every action when it names
+    ) -> Iterator[Variant]:
+        """Yield Variant(Action, edited audio (C, N), source) once per action of the request (every action when it names
         none), with the same seed each, so the differences are the actions'."""
         ids = self.explore_ids(request.actions)
         instrument_ids = None if request.instruments is None else self.instrument_ids(request.instruments)
-        steps, guidance, decoder_steps, context = self._settings(
-            request.steps, request.guidance, request.decoder_steps, request.context_seconds
+        settings = self.settings(request)
+        prepared = self.prepare(
+            audio, sample_rate, request.region, settings.context_seconds, encode=settings.closeness == 0
         )
-        prepared = self.prepare(audio, sample_rate, request.region, context)
         by_id = {a.id: a for a in self.actions}
         for i, action_id in enumerate(ids):
             span = (i / len(ids), (i + 1) / len(ids))
-            out, _ = self.render(
-                prepared,
-                [action_id],
-                instrument_ids,
-                (steps, guidance, decoder_steps),
-                request.seed,
-                progress,
-                span,
+            rendering = self.render(
+                prepared, [action_id], instrument_ids, settings, request.seed, progress, span
             )
-            yield by_id[action_id], out
+            yield Variant(by_id[action_id], rendering.audio, rendering.source)

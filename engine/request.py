@@ -1,15 +1,22 @@
 """What an edit asks for and what it gives back: the one declaration of an edit's parameters.
 
 The pipeline, the gRPC wire format (`engine.wire`), the Python client, the CLI and the OSC bridge all pass
-these two types, so a parameter is declared once here (and once in protos/ for the wire). Sampling fields
-left at None take the bundle's defaults (`engine.bundle.Defaults`), their only home.
+these types, so a parameter is declared once here (and once in protos/ for the wire). Sampling fields
+left at None take the bundle's defaults (`engine.bundle.Defaults`), their only home; `EditSettings` is a
+request's settings resolved against them once, and passed along from there.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from engine.window import EditError
+
+MAX_STEPS = 1000
 
 
 @dataclass(frozen=True)
@@ -26,7 +33,11 @@ class EditRequest:
     guidance: float | None = None  # classifier-free guidance (0 ignores the actions, 1 plain conditional)
     decoder_steps: int | None = None  # tokenizer decoder sampling steps
     context_seconds: float | None = None  # audio each side of the region the models hear
-    seed: int = 0  # same seed and input -> bit-identical output
+    # How close to the song the edit stays: 0 generates freely, 1 always renders the song's best passage
+    # with the asked-for actions; between, a passage is used when its surroundings match that well
+    # (engine.song). None: the bundle's default.
+    closeness: float | None = None
+    seed: int = 0  # same seed and input -> bit-identical output (and, from the song, the same passage)
 
     def __post_init__(self) -> None:  # accept lists from callers; keep the dataclass hashable
         object.__setattr__(self, "region", (float(self.region[0]), float(self.region[1])))
@@ -36,9 +47,84 @@ class EditRequest:
 
 
 @dataclass(frozen=True)
+class EditSettings:
+    """A request's settings with the bundle's defaults filled in and checked: what the pipeline runs with."""
+
+    steps: int
+    guidance: float
+    decoder_steps: int
+    context_seconds: float
+    closeness: float
+    instrument_guidance: float | None = None  # None: an instrument request guides with `guidance`
+
+    @classmethod
+    def resolve(cls, defaults, request: EditRequest) -> EditSettings:
+        """Fill `request`'s unset fields from `defaults` (an `engine.bundle.Defaults`); raises EditError."""
+
+        def pick(value, default):
+            return default if value is None else value
+
+        settings = cls(
+            steps=int(pick(request.steps, defaults.steps)),
+            guidance=float(pick(request.guidance, defaults.guidance)),
+            decoder_steps=int(pick(request.decoder_steps, defaults.decoder_steps)),
+            context_seconds=float(pick(request.context_seconds, defaults.context_seconds)),
+            closeness=float(pick(request.closeness, defaults.closeness)),
+            instrument_guidance=defaults.instrument_guidance,
+        )
+        for name in ("steps", "decoder_steps"):
+            if not 1 <= getattr(settings, name) <= MAX_STEPS:
+                raise EditError(f"{name} must be in 1..{MAX_STEPS}, got {getattr(settings, name)}")
+        if not math.isfinite(settings.guidance) or not 0 <= settings.guidance <= 100:
+            raise EditError(f"guidance must be in 0..100, got {settings.guidance}")
+        if not math.isfinite(settings.closeness) or not 0 <= settings.closeness <= 1:
+            raise EditError(
+                f"closeness must be in 0..1 (0 generates freely, 1 keeps the song's material), "
+                f"got {settings.closeness}"
+            )
+        return settings
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an edit's material came from, as every interface reports it."""
+
+    kind: str = "generated"  # "song" (the song's own audio) or "generated" (dynamics model and decoder)
+    start: float = -1.0  # seconds in the input of the passage used (kind "song"); -1 otherwise
+    end: float = -1.0
+    reason: str = ""  # why the region was generated, when it was
+    # (start, end) seconds of each stretch when the region was assembled from several, in order
+    pieces: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def text(self) -> str:
+        if self.kind == "song" and self.pieces:
+            return "song " + " + ".join(f"{clock(a)}-{clock(b)}" for a, b in self.pieces)
+        if self.kind == "song":
+            return f"song {clock(self.start)}-{clock(self.end)}"
+        return f"generated ({self.reason})" if self.reason else "generated"
+
+
+def clock(seconds: float) -> str:
+    """m:ss.s, how a DAW user reads a position."""
+    minutes, rest = divmod(max(0.0, seconds), 60.0)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+@dataclass(frozen=True)
 class EditResult:
     audio: np.ndarray  # (C, N) the whole input with the region replaced, at the input's rate
     sample_rate: int
     frame_actions: np.ndarray  # (F,) the action id used for each latent frame of the region
     instruments: tuple[str, ...] = ()  # who was asked to play in the region ([] = not conditioned)
+    source: Source = Source()  # where the region's material came from
     seconds: float = field(default=0.0, compare=False)  # compute time
+
+
+class Variant(NamedTuple):
+    """One rendering of `explore`: the action (an `engine.bundle.Action`), the edited (C, N) audio, and
+    where its material came from."""
+
+    action: Any
+    audio: np.ndarray
+    source: Source

@@ -29,7 +29,8 @@ import grpc
 from engine import audio as audio_io
 from engine import wire
 from engine.audio import AudioError
-from engine.pipeline import MAX_STEPS, Pipeline
+from engine.pipeline import Pipeline
+from engine.request import MAX_STEPS
 from engine.window import EditError, RegionError
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
@@ -284,6 +285,8 @@ class EditorService(pb_grpc.EditorServicer):
                 decoder_shift=d.decoder_shift,
                 context_seconds=d.context_seconds,
                 crossfade_ms=d.crossfade_ms,
+                instrument_guidance=d.instrument_guidance,
+                closeness=d.closeness,
             ),
             limits=pb.Limits(
                 max_message_bytes=self.limits.max_message_bytes,
@@ -309,6 +312,7 @@ class EditorService(pb_grpc.EditorServicer):
                 frame_actions=result.frame_actions.tolist(),
                 seconds=result.seconds,
                 instruments=result.instruments,
+                source=wire.source_to_proto(result.source),
             )
             yield pb.EditEvent(result=reply)
 
@@ -338,12 +342,13 @@ class EditorService(pb_grpc.EditorServicer):
         def work(progress: Callable) -> Iterator[pb.ExploreVariant]:
             variants = pipeline.explore(audio, sr, explore, progress)
             total = len(explore.actions) or pipeline.bundle.num_actions
-            for index, (action, out) in enumerate(variants):
+            for index, (action, out, source) in enumerate(variants):
                 yield pb.ExploreVariant(
                     action=pb.Action(id=action.id, name=action.name, description=action.description),
                     audio=wire.audio_to_proto(out, sr),
                     index=index,
                     total=total,
+                    source=wire.source_to_proto(source),
                 )
 
         for message in self._stream(context, work):

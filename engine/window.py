@@ -119,7 +119,8 @@ def stitch(
     fade: int,
     limits: tuple[int, int] | None = None,
 ) -> np.ndarray:
-    """Write mono `generated` (N,) over [start, end) of every channel of `original` (C, N).
+    """Write `generated` over [start, end) of `original` (C, N): mono (N,) into every channel, or (C, N)
+    channel by channel.
 
     Equal-power crossfades over `fade` samples just before `start` and just after `end`, clipped to
     `limits` (where `generated` is valid; default the whole file); every sample outside
@@ -127,15 +128,15 @@ def stitch(
     """
     lo, hi = limits or (0, original.shape[1])
     out = original.copy()
-    out[:, start:end] = generated[start:end]
+    out[:, start:end] = generated[..., start:end]
     a = max(lo, start - fade)
     if a < start:
         old, new = crossfade_gains(fade)
         old, new = old[fade - (start - a) :], new[fade - (start - a) :]
-        out[:, a:start] = (old * original[:, a:start] + new * generated[a:start]).astype(np.float32)
+        out[:, a:start] = (old * original[:, a:start] + new * generated[..., a:start]).astype(np.float32)
     b = min(hi, end + fade)
     if end < b:
         old, new = crossfade_gains(fade)
         old, new = old[::-1][: b - end], new[::-1][: b - end]
-        out[:, end:b] = (old * original[:, end:b] + new * generated[end:b]).astype(np.float32)
+        out[:, end:b] = (old * original[:, end:b] + new * generated[..., end:b]).astype(np.float32)
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.audio import MAX_CHANNELS, AudioError, check
-from engine.request import EditRequest
+from engine.request import EditRequest, Source
 from protos.musegenie.v1 import engine_pb2 as pb
 
 PCM_DTYPE = np.dtype("<f4")
@@ -51,6 +51,8 @@ def params_to_proto(request: EditRequest) -> pb.EditParams:
         params.context_seconds = float(request.context_seconds)
     if request.decoder_steps is not None:
         params.decoder_steps = int(request.decoder_steps)
+    if request.closeness is not None:
+        params.closeness = float(request.closeness)
     return params
 
 
@@ -80,5 +82,25 @@ def request_from_proto(message: pb.EditRequest | pb.ExploreRequest) -> EditReque
         guidance=p.guidance if p.HasField("guidance") else None,
         decoder_steps=p.decoder_steps if p.HasField("decoder_steps") else None,
         context_seconds=p.context_seconds if p.HasField("context_seconds") else None,
+        closeness=p.closeness if p.HasField("closeness") else None,
         seed=int(p.seed),
     )
+
+
+def source_to_proto(source: Source) -> pb.Source:
+    return pb.Source(
+        kind=source.kind,
+        start=source.start,
+        end=source.end,
+        text=source.text,
+        reason=source.reason,
+        pieces=[pb.Span(start=a, end=b) for a, b in source.pieces],
+    )
+
+
+def source_from_proto(message: pb.Source) -> Source:
+    """The reply's Source; an engine that predates song-aware edits sends none: "generated"."""
+    if not message.kind:
+        return Source()
+    pieces = tuple((p.start, p.end) for p in message.pieces)
+    return Source(message.kind, message.start, message.end, message.reason, pieces)

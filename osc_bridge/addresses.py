@@ -50,6 +50,12 @@ REQUESTS: dict[str, Request] = {
             "optionally played by the named instruments (strings after the actions) -> progress ... done",
         ),
         Request(
+            f"{PREFIX}/closeness",
+            (ID, Param("closeness", float)),
+            "how close to the song later edits and explores stay, 0..1 (0 generates freely, 1 always uses "
+            "the song's own passages with the asked-for actions; the bundle's default until set) -> done",
+        ),
+        Request(
             f"{PREFIX}/infer", (ID, IN_PATH, START, END), "which actions does the region carry -> inferred"
         ),
         Request(
@@ -67,14 +73,15 @@ REPLIES: dict[str, str] = {
     f"{PREFIX}/instrument": "index name",
     f"{PREFIX}/progress": "fraction in [0, 1]",
     f"{PREFIX}/inferred": "action [action ...] (one per chunk of the region)",
-    f"{PREFIX}/variant": "action out_path",
-    f"{PREFIX}/done": "[out_path] (edit: the result file; actions/explore: nothing)",
+    f"{PREFIX}/variant": "action out_path source (where its material came from, e.g. 'song 0:42.0-0:46.0')",
+    f"{PREFIX}/done": "[out_path source] (edit: the result file and where its material came from, "
+    "'song 0:42.0-0:46.0' or 'generated (why)'; actions/explore/closeness: nothing)",
     f"{PREFIX}/error": "CODE message (a gRPC status name; INVALID_ARGUMENT for a bad message, with id -1 "
     "when the id is unreadable; RESOURCE_EXHAUSTED when the bridge's queue is full)",
 }
 
-PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE = (
-    f"{PREFIX}/{n}" for n in ("ping", "actions", "instruments", "edit", "infer", "explore")
+PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE, CLOSENESS = (
+    f"{PREFIX}/{n}" for n in ("ping", "actions", "instruments", "edit", "infer", "explore", "closeness")
 )
 PONG, ACTION, INSTRUMENT, PROGRESS, INFERRED, VARIANT, DONE, ERROR = (
     f"{PREFIX}/{n}"

@@ -119,6 +119,7 @@ class OscBridge:
     ):
         self.client = client
         self.reply_port = reply_port
+        self.closeness: float | None = None  # /musegenie/closeness sets it; None: the bundle's default
         self.out_dir = Path(out_dir).expanduser().resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for stale in remove_stale_temporaries(self.out_dir):  # writes of an earlier bridge that was killed
@@ -146,6 +147,7 @@ class OscBridge:
             osc.EDIT: self._edit,
             osc.INFER: self._infer,
             osc.EXPLORE: self._explore,
+            osc.CLOSENESS: self._closeness,
         }
 
     @property
@@ -277,10 +279,21 @@ class OscBridge:
         audio, sample_rate = self._read(request_id, in_path)
         out = self._output_path(in_path, f"edit{request_id}")  # before the work: a bad name fails fast
         progress = lambda fraction, _stage: reply(osc.PROGRESS, request_id, float(fraction))  # noqa: E731
-        request = EditRequest((start_s, end_s), tuple(action), tuple(instrument) or None)
+        request = EditRequest(
+            (start_s, end_s), tuple(action), tuple(instrument) or None, closeness=self.closeness
+        )
         result = self.client.edit(audio, sample_rate, request, on_progress=progress)
         out = save_wav(out, result.audio, sample_rate)
-        reply(osc.DONE, request_id, str(out))
+        reply(osc.DONE, request_id, str(out), result.source.text)
+
+    def _closeness(self, reply: Reply, request_id: int, closeness: float) -> None:
+        if not 0.0 <= closeness <= 1.0:
+            raise BadMessage(
+                request_id,
+                f"closeness must be in 0..1 (0 generates freely, 1 keeps the song), got {closeness}",
+            )
+        self.closeness = float(closeness)
+        reply(osc.DONE, request_id)
 
     def _infer(self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float) -> None:
         audio, sample_rate = self._read(request_id, in_path)
@@ -291,10 +304,12 @@ class OscBridge:
         self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float, instrument: list[str]
     ) -> None:
         audio, sample_rate = self._read(request_id, in_path)
-        request = EditRequest((start_s, end_s), instruments=tuple(instrument) or None)
-        for action, variant in self.client.explore(audio, sample_rate, request):
+        request = EditRequest(
+            (start_s, end_s), instruments=tuple(instrument) or None, closeness=self.closeness
+        )
+        for action, variant, source in self.client.explore(audio, sample_rate, request):
             out = save_wav(
                 self._output_path(in_path, f"explore{request_id}-a{action.id}"), variant, sample_rate
             )
-            reply(osc.VARIANT, request_id, action.id, str(out))
+            reply(osc.VARIANT, request_id, action.id, str(out), source.text)
         reply(osc.DONE, request_id)

@@ -63,10 +63,11 @@ def run(args: argparse.Namespace) -> int:
 
     variants = [keep("original", audio, "original", "the input, unedited")]
     with open_editor(args) as editor:
-        for action, edited in editor.explore(audio, sr, request):
+        for action, edited, source in editor.explore(audio, sr, request):
             name = f"action_{action.id:02d}_{_slug(action.name)}"
-            variants.append(keep(name, edited, f"{action.id} · {action.name}", action.description))
-            print(f"rendered {action.id} {action.name}")
+            about = f"{action.description} · material: {source.text}"
+            variants.append(keep(name, edited, f"{action.id} · {action.name}", about))
+            print(f"rendered {action.id} {action.name} ({source.text})")
     notes = f"seed {args.seed}; spectrograms show {VIEW_MARGIN_S:g} s either side of the region"
     page = write_page(out / "index.html", args.input.name, (args.start, args.end), variants, notes)
     print(f"wrote {page} ({len(variants) - 1} actions)")

@@ -83,9 +83,11 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(stage)
             bar.update(round(100 * fraction) - bar.n)
 
-        edited = editor.edit(audio, sr, request, on_progress=on_progress).audio
+        result = editor.edit(audio, sr, request, on_progress=on_progress)
+    edited = result.audio
     audio_io.save_wav(output, edited, sr)
     print(
-        f"wrote {output} ({edited.shape[0]} ch, {sr} Hz, region {args.start:g}-{args.end:g} s, actions {actions})"
+        f"wrote {output} ({edited.shape[0]} ch, {sr} Hz, region {args.start:g}-{args.end:g} s, actions {actions}; "
+        f"material: {result.source.text})"
     )
     return 0

@@ -58,6 +58,13 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--decoder-steps", type=int, help="diffusion decoder steps")
     group.add_argument("--guidance", type=float, help="classifier-free guidance scale (0 ignores actions)")
     group.add_argument("--context-seconds", type=float, help="audio each side of the region the models hear")
+    group.add_argument(
+        "--closeness",
+        type=float,
+        help="how close to the song the edit stays, 0..1: 0 generates freely, 1 always renders the song's "
+        "own passages with the asked-for actions; between, the song's material is used when it fits the "
+        "region's surroundings that well",
+    )
     group.add_argument("--seed", type=int, default=0, help="same seed and input give the same output")
 
 
@@ -88,6 +95,7 @@ def edit_request(args: argparse.Namespace, actions: Sequence[int | str] = ()) ->
         guidance=args.guidance,
         decoder_steps=args.decoder_steps,
         context_seconds=args.context_seconds,
+        closeness=args.closeness,
         seed=args.seed,
     )
 

@@ -1332,6 +1332,129 @@
       ""
      ]
     }
+   },
+   {
+    "box": {
+     "id": "closec",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      760,
+      250,
+      300,
+      20
+     ],
+     "text": "closeness: 0 generates .. 1 the song's own material"
+    }
+   },
+   {
+    "box": {
+     "id": "close",
+     "maxclass": "flonum",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "patching_rect": [
+      760,
+      270,
+      60,
+      22
+     ],
+     "outlettype": [
+      "",
+      ""
+     ],
+     "minimum": 0.0,
+     "maximum": 1.0
+    }
+   },
+   {
+    "box": {
+     "id": "prc",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      760,
+      300,
+      190,
+      22
+     ],
+     "text": "prepend /musegenie/closeness 0",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "slD2",
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 2,
+     "patching_rect": [
+      640,
+      650,
+      70,
+      22
+     ],
+     "text": "zl slice 1",
+     "outlettype": [
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "srcset",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      760,
+      650,
+      80,
+      22
+     ],
+     "text": "prepend set",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "srcmsg",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      760,
+      680,
+      220,
+      22
+     ],
+     "text": "",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "srcc",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      760,
+      705,
+      220,
+      20
+     ],
+     "text": "where the edit's material came from"
+    }
    }
   ],
   "lines": [
@@ -1830,18 +1953,6 @@
    {
     "patchline": {
      "source": [
-      "slD",
-      1
-     ],
-     "destination": [
-      "repout",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
       "repout",
       0
      ],
@@ -1883,18 +1994,6 @@
      ],
      "destination": [
       "slV",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "slV",
-      1
-     ],
-     "destination": [
-      "repout",
       0
      ]
     }
@@ -2279,6 +2378,90 @@
      ],
      "destination": [
       "instmenu",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "slD",
+      1
+     ],
+     "destination": [
+      "slD2",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "slV",
+      1
+     ],
+     "destination": [
+      "slD2",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "slD2",
+      0
+     ],
+     "destination": [
+      "repout",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "slD2",
+      1
+     ],
+     "destination": [
+      "srcset",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "srcset",
+      0
+     ],
+     "destination": [
+      "srcmsg",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "close",
+      0
+     ],
+     "destination": [
+      "prc",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "prc",
+      0
+     ],
+     "destination": [
+      "send",
       0
      ]
     }

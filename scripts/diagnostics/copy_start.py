@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from engine.bundle import load_bundle  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
+from engine.request import EditRequest  # noqa: E402
 from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
 from training.data.manifest import read_entries  # noqa: E402
 from training.evaluation import edit_scores as scores  # noqa: E402
@@ -35,7 +36,7 @@ from training.evaluation.edit_baselines import copy_baseline  # noqa: E402
 
 def clip_row(pipeline: Pipeline, clip, strengths: list[float], context_s: float) -> dict:
     b = pipeline.bundle
-    d, sr, A = b.defaults, b.sample_rate, b.num_actions
+    sr, A = b.sample_rate, b.num_actions
     x, region = clip.audio[None], (clip.start / sr, clip.end / sr)
     prepared = pipeline.prepare(x, sr, region, context_s)
     fade = prepared.window.fade
@@ -43,7 +44,7 @@ def clip_row(pipeline: Pipeline, clip, strengths: list[float], context_s: float)
     other = [(a + A // 2) % A for a in inferred]
     copy, _ = copy_baseline(clip.audio, sr, clip.start, clip.end, int(round(context_s * sr)), fade)
     init = pipeline.prepare(copy[None], sr, region, context_s).latents  # (1, T, D) the copy, in context
-    settings = (d.steps, d.guidance, d.decoder_steps)
+    settings = pipeline.settings(EditRequest(region, context_seconds=context_s, closeness=0.0))  # generate
     row = {"name": clip.name, "copy": _score(clip, copy, sr, fade)}
 
     def region_of(y: np.ndarray) -> np.ndarray:

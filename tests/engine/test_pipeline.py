@@ -197,11 +197,11 @@ def test_infer_actions_covers_the_region_with_distributions(tiny_pipeline):
 def test_explore_renders_every_action_with_the_same_seed(tiny_pipeline):
     x = stereo(0.5)
     variants = list(tiny_pipeline.explore(x, SR, req((0.1, 0.2), seed=3, context_seconds=0.1)))
-    assert [a.name for a, _ in variants] == ["louder", "softer", "solo", "drop"]
+    assert [a.name for a, _, _ in variants] == ["louder", "softer", "solo", "drop"]
     solo = tiny_pipeline.edit(x, SR, req((0.1, 0.2), ["solo"], seed=3, context_seconds=0.1)).audio
     assert np.array_equal(variants[2][1], solo)
     picked = list(tiny_pipeline.explore(x, SR, req((0.1, 0.2), ["drop", 1], seed=3, context_seconds=0.1)))
-    assert [a.id for a, _ in picked] == [3, 1]
+    assert [a.id for a, _, _ in picked] == [3, 1]
 
 
 def test_io_binding_matches_a_plain_run(tiny_pipeline):

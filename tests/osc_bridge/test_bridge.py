@@ -149,3 +149,13 @@ def test_eight_concurrent_edits_from_two_clients_all_answered(rig, song):
     for address, args in results.values():  # done, or a clean refusal when the engine queue is full
         assert address == osc.DONE or (address == osc.ERROR and args[0] == "RESOURCE_EXHAUSTED"), args
     assert sum(address == osc.DONE for address, _ in results.values()) >= 4
+
+
+def test_closeness_steers_later_edits_and_done_says_where_the_material_came_from(rig, song):
+    bridge, max_patch, _ = rig
+    assert max_patch.call(osc.CLOSENESS, 0.0) == [(osc.DONE, [])]
+    *_, (address, args) = max_patch.call(osc.EDIT, str(song), 0.8, 1.2, 1)
+    assert address == osc.DONE and args[1] == "generated", args
+    ((address, args),) = max_patch.call(osc.CLOSENESS, 1.5)
+    assert address == osc.ERROR and args[0] == "INVALID_ARGUMENT" and "0..1" in args[1]
+    assert bridge.closeness == 0.0  # a refused value changes nothing

@@ -58,3 +58,21 @@ def test_edit_appends_the_chosen_instruments_after_the_action():
     route = next(b for b in boxes.values() if b.get("text", "").startswith("route "))
     outlet = route["text"].split()[1:].index(osc.INSTRUMENT)
     assert any(s == (route["id"], outlet) for s, _ in edges)
+
+
+def test_the_closeness_dial_and_the_material_line():
+    """A 0..1 number box sends /musegenie/closeness; the done and variant replies' last argument (where the
+    material came from) is shown, and only the path goes on to buffer~."""
+    patcher = load_patch()
+    boxes = {b["box"]["id"]: b["box"] for b in patcher["boxes"]}
+    edges = {
+        (tuple(x["patchline"]["source"]), tuple(x["patchline"]["destination"])) for x in patcher["lines"]
+    }
+    dial = next(i for i, b in boxes.items() if b["maxclass"] == "flonum" and b.get("maximum") == 1.0)
+    closeness = next(i for i, b in boxes.items() if b.get("text", "").startswith(f"prepend {osc.CLOSENESS} "))
+    assert ((dial, 0), (closeness, 0)) in edges and ((closeness, 0), ("send", 0)) in edges
+    assert osc.CLOSENESS in osc.REQUESTS
+    path_only = [s for (s, d) in edges if d == ("repout", 0)]
+    assert len(path_only) == 1 and boxes[path_only[0][0]]["text"] == "zl slice 1" and path_only[0][1] == 0
+    shown = [d for (s, d) in edges if s == (path_only[0][0], 1)]
+    assert shown and boxes[shown[0][0]]["text"] == "prepend set"

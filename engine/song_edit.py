@@ -1,0 +1,228 @@
+"""The song-aware edit in the engine: index the whole song once, plan the region from its own chunks
+(`engine.song_plan`), and render the plan from the song's own audio (every channel, the input's rate).
+
+`SongEditor(pipeline)` is what `engine.pipeline.Pipeline.render` asks first when a request's closeness is
+above 0; it answers with the rendered region and where its material came from, or with why the region has
+to be generated instead.
+
+Letters: C channels, N samples, T latent frames, D latent width, I instruments, W LAM windows.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from engine import audio as audio_io
+from engine.request import EditSettings, Source
+from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
+from engine.song_plan import STEP, Plan, plan_region
+from engine.window import crossfade_gains, spread_actions, stitch
+
+if TYPE_CHECKING:
+    from engine.pipeline import Pipeline, Prepared
+
+# The LAM reads the song in windows of this many chunks (a region's length, as `infer_actions` reads a
+# region); the encoder takes long songs in blocks of ENCODE_CHUNKS chunks with ENCODE_MARGIN each side.
+INDEX_CHUNKS = 4
+ENCODE_CHUNKS = 64
+ENCODE_MARGIN = 1
+READINGS = 32  # regions whose LAM reading is kept (explore asks for it once per action)
+ALIGN_S = 0.25  # audio each side of a seam that sample-level alignment compares
+
+
+class SongEditor:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.bundle = pipeline.bundle
+        self.cache = SongCache()
+        self._readings: dict[tuple, np.ndarray] = {}  # the region's own actions, per (song, region)
+
+    # The index -------------------------------------------------------------------------------------------
+    def index(self, audio: np.ndarray, sample_rate: int) -> tuple[SongIndex, bool]:
+        """(the index of a whole (C, N) song, whether it was cached): built once per content hash."""
+        key = song_key(audio, sample_rate)
+        return self.cache.get(key, lambda: self._build(key, audio, sample_rate))
+
+    def _encode(self, model_audio: np.ndarray) -> np.ndarray:
+        """Latents (1, T, D) of mono model-rate audio (P,) padded to whole chunks, in blocks (bounded memory
+        for hour-long files); the blocks overlap by ENCODE_MARGIN chunks, so no frame sees a block edge."""
+        b = self.bundle
+        chunk = b.hop * b.chunk_frames
+        block, margin = ENCODE_CHUNKS * chunk, ENCODE_MARGIN * chunk
+        encoder = self.pipeline.runtime["tokenizer_encoder"]
+        n = model_audio.shape[0]
+        if n <= block + 2 * margin:
+            return encoder.run(audio=model_audio[None, None])["latents"]
+        parts = []
+        for lo in range(0, n, block):
+            a, z_end = max(0, lo - margin), min(n, lo + block + margin)
+            z = encoder.run(audio=model_audio[None, None, a:z_end])["latents"]  # (1, t, D)
+            skip = (lo - a) // b.hop
+            parts.append(z[:, skip : skip + (min(lo + block, n) - lo) // b.hop])
+        return np.concatenate(parts, axis=1)  # (1, T, D)
+
+    def _build(self, key: str, audio: np.ndarray, sample_rate: int) -> SongIndex:
+        b, pipe = self.bundle, self.pipeline
+        mono = audio_io.resample(audio_io.to_mono(audio), sample_rate, b.sample_rate)[0]  # (M,)
+        window = INDEX_CHUNKS * b.hop * b.chunk_frames
+        padded = np.zeros(max(window, -(-mono.shape[0] // window) * window), np.float32)  # (P,)
+        padded[: mono.shape[0]] = mono
+        mel = song_mel(padded, b.sample_rate)  # (M, F) shared with the instrument estimator
+        latents = self._encode(padded)  # (1, T, D)
+        frames = latents.shape[1]
+        heard = pipe.hear(padded, frames, mel)  # (T, I) or None
+        per = INDEX_CHUNKS * b.chunk_frames  # latent frames in one LAM window
+        inputs = {"latents": latents.reshape(frames // per, per, -1)}  # (W, per, D)
+        if "instruments" in pipe.runtime["lam_encoder"].input_types:
+            players = pipe.context_instruments(heard, frames)[0]  # (T, I)
+            inputs["instruments"] = players.reshape(frames // per, per, -1)
+        ids = pipe.runtime["lam_encoder"].run(**inputs)["actions"].astype(np.int64)  # (W, INDEX_CHUNKS)
+        return SongIndex(
+            key=key,
+            sample_rate=int(sample_rate),
+            num_samples=int(audio.shape[1]),
+            model_rate=b.sample_rate,
+            features=matching_features(mel),
+            hop=b.hop,
+            chunk_frames=b.chunk_frames,
+            frame_actions=np.repeat(ids.reshape(-1), b.chunk_frames)[:frames],  # (T,)
+            heard=heard,
+        )
+
+    # The edit --------------------------------------------------------------------------------------------
+    def plan(
+        self,
+        p: Prepared,
+        frame_actions: np.ndarray,
+        region_instruments: np.ndarray | None,
+        settings: EditSettings,
+        seed: int,
+    ) -> tuple[Plan | None, str]:
+        """(the plan for this rendering, or None and why the region has to be generated)."""
+        index, _ = self.index(p.audio, p.sample_rate)
+        w, b = p.window, self.bundle
+        ratio = b.sample_rate / p.sample_rate
+        region = (int(round(w.start * ratio)), int(round(w.end * ratio)))
+        players = None
+        if region_instruments is not None:
+            players = np.repeat(region_instruments[None], len(frame_actions), axis=0)  # (K, I)
+        margin = int(math.ceil(w.fade * ratio)) + 1
+        context = int(round(settings.context_seconds * b.sample_rate))
+        changed = frame_actions != self._reading(p, len(frame_actions))
+        plan = plan_region(index, region, context, frame_actions, players, margin, seed, changed)
+        if plan is None:
+            asked = "actions and players" if players is not None else "actions"
+            return None, f"the song has no passage with these {asked}"
+        if settings.closeness < 1.0 and plan.ratio > settings.closeness:
+            return None, (
+                f"the song's best material fits {plan.ratio:.2f} of a typical passage, above closeness "
+                f"{settings.closeness:g}"
+            )
+        return plan, ""
+
+    def _reading(self, p: Prepared, frames: int) -> np.ndarray:
+        """(F,) the action the LAM reads in each frame of the region, as `infer_actions` reports it to the
+        user (who picks the actions to change from that reading); computed once per region."""
+        key = (song_key(p.audio, p.sample_rate), p.window.start, p.window.end, frames)
+        if key not in self._readings:
+            w = p.window
+            region = (w.start / p.sample_rate, w.end / p.sample_rate)
+            chunks = self.pipeline.infer_actions(p.audio, p.sample_rate, region)
+            reading = spread_actions([c["action"] for c in chunks], frames)  # as a request spreads them
+            while len(self._readings) >= READINGS:
+                self._readings.pop(next(iter(self._readings)), None)
+            self._readings[key] = reading
+        return self._readings[key]
+
+    def render(self, p: Prepared, plan: Plan) -> tuple[np.ndarray, Source]:
+        """The input with the plan's material crossfaded over the region, every channel: ((C, N), source)."""
+        w = p.window
+        n = p.audio.shape[1]
+        to_input = p.sample_rate / self.bundle.sample_rate
+        generated = np.zeros_like(p.audio)  # (C, N) the material, in the region's coordinates
+        starts = [w.start + int(round(piece.offset * to_input)) for piece in plan.pieces]
+        shifts = self._aligned(p, plan, starts)
+        limits = (0, n)
+        for i, shift in enumerate(shifts):
+            lo = max(0, starts[i] - w.fade, -shift)  # a piece brings its own lead-in and continuation
+            hi = min(n, w.end + w.fade, n - shift)
+            material = p.audio[:, lo + shift : hi + shift]  # (C, hi - lo)
+            if i == 0:
+                generated[:, lo:hi] = material
+                limits = (lo, hi)
+                continue
+            a = max(
+                starts[i] - w.fade, lo
+            )  # equal-power crossfade just before the piece begins, as at the edges
+            old, new = crossfade_gains(starts[i] - a)
+            generated[:, a : starts[i]] = (
+                old * generated[:, a : starts[i]] + new * material[:, a - lo : starts[i] - lo]
+            )
+            generated[:, starts[i] : hi] = material[:, starts[i] - lo :]
+            limits = (limits[0], min(limits[1], hi))
+        out = stitch(p.audio, generated, w.start, w.end, w.fade, limits=limits)
+        return out, self._source(p, plan)
+
+    def _aligned(self, p: Prepared, plan: Plan, starts: list[int]) -> list[int]:
+        """Per piece, the offset from region to material (input samples), each aligned to the sample.
+
+        The plan is on a 32 ms grid; a beat or a waveform off by a few ms at a seam is heard (and smears
+        onsets against the song). So the first piece is slid, within half a grid step, to where the audio
+        before its material best correlates with the audio before the region, the last piece likewise after
+        it (one piece: both sides); material never slides into the region.
+        """
+        w, n = p.window, p.audio.shape[1]
+        to_input = p.sample_rate / self.bundle.sample_rate
+        shifts = [int(round(piece.source * to_input)) - starts[i] for i, piece in enumerate(plan.pieces)]
+        mono = p.audio.mean(axis=0)  # (N,)
+        side = int(ALIGN_S * p.sample_rate)
+        reach = int(STEP * FEATURE_HOP * to_input) // 2
+        last = len(plan.pieces) - 1
+        for i in {0, last}:
+            score = np.zeros(2 * reach + 1)
+            if i == 0:
+                score += _correlations(mono, w.start - side, w.start, shifts[i], reach)
+            if i == last:
+                score += _correlations(mono, w.end, w.end + side, shifts[i], reach)
+            for lag in np.argsort(-score, kind="stable") - reach:
+                shift = shifts[i] + int(lag)
+                piece_end = starts[i + 1] if i < last else w.end
+                lo, hi = starts[i] + shift - w.fade, piece_end + shift + w.fade
+                if lo >= 0 and hi <= n and (hi <= w.start or lo >= w.end):
+                    shifts[i] = shift
+                    break
+        return shifts
+
+    def _source(self, p: Prepared, plan: Plan) -> Source:
+        """Where the material came from: the first piece's stretch when it is one passage, else the pieces."""
+        to_s = 1.0 / self.bundle.sample_rate
+        seconds = (p.window.end - p.window.start) / p.sample_rate
+        first = plan.pieces[0].source * to_s
+        if len(plan.pieces) == 1:
+            return Source("song", first, first + seconds)
+        spans = []
+        for i, piece in enumerate(plan.pieces):
+            nxt = plan.pieces[i + 1].offset if i + 1 < len(plan.pieces) else int(round(seconds / to_s))
+            lo = piece.source * to_s
+            spans.append((lo, lo + (nxt - piece.offset) * to_s))
+        return Source("song", first, spans[-1][1], pieces=tuple(spans))
+
+
+def _correlations(mono: np.ndarray, lo: int, hi: int, shift: int, reach: int) -> np.ndarray:
+    """(2 reach + 1,) normalised correlation of mono[lo:hi] with mono[lo + shift + lag : hi + shift + lag]
+    for lag in -reach..reach (0 where a window leaves the audio)."""
+    n = mono.shape[0]
+    out = np.zeros(2 * reach + 1)
+    a, b = lo + shift - reach, hi + shift + reach
+    if lo < 0 or hi > n or a < 0 or b > n or hi <= lo:
+        return out
+    ref = mono[lo:hi].astype(np.float64)
+    seg = mono[a:b].astype(np.float64)
+    size = 1 << int(np.ceil(np.log2(len(seg) + len(ref))))
+    corr = np.fft.irfft(np.fft.rfft(seg, size) * np.conj(np.fft.rfft(ref, size)), size)[: 2 * reach + 1]
+    energy = np.concatenate([[0.0], np.cumsum(seg**2)])
+    norms = np.sqrt((energy[len(ref) :] - energy[: -len(ref)])[: 2 * reach + 1] * float(ref @ ref))
+    return np.where(norms > 1e-12, corr / np.maximum(norms, 1e-12), 0.0)

@@ -1,0 +1,244 @@
+"""A region assembled from the song's own chunks, with the actions asked for: the song-aware edit's plan.
+
+Most music repeats, and a producer would copy a bar from elsewhere in the song before anything else: on
+real music a pasted passage is nearer the original than the tokenizer's own round trip. So an edit first
+plans the region from the *same song*: it is cut into slots of one action chunk (~1 s); each slot may
+take any stretch of the song whose actions (and, when asked, players) are the ones requested for it, and
+a Viterbi search picks the chain of stretches that best fits (unit selection, as in concatenative
+synthesis; Hunt & Black 1996, https://doi.org/10.1109/ICASSP.1996.541110):
+
+- the first slot's material must follow what precedes the region, the last must lead into what follows
+  it (each compared with the song's own surroundings of the stretch, the similarity-graph inpainting of
+  Perraudin et al. 2018, https://arxiv.org/abs/1607.06667, which `eval edit`'s copy baseline also uses);
+- a slot continuing the previous slot's stretch costs nothing; a jump elsewhere costs SWITCH plus how
+  unlike the jump's two sides are to the song's natural continuations (a join cost).
+
+With the region's own actions the best chain is usually one passage (a repeat of the region elsewhere);
+with other actions it is made of the song's chunks that carry them. The region itself, and anything within
+a crossfade of it, is never material. `Plan.ratio` says how well the chain fits (1 = as well as a typical
+stretch of the song), which the request's `closeness` compares against (engine.song_edit).
+
+Letters: M mel bands, F feature frames, P candidates, K frames asked for, I instruments, S slots, B beam.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from engine.song import FEATURE_HOP, N_FFT, SongIndex
+
+STEP = 2  # candidates every STEP feature frames (32 ms); surroundings are compared at that stride
+MAX_MISMATCH = 0.5  # a stretch may fill a slot when at most this share of its frames carries other labels
+MISMATCH_WEIGHT = 1.0  # cost of a slot whose frames all carry other actions (typical-cost units)
+SWITCH = 1.5  # cost of jumping to another stretch, in units of a typical stretch's context cost
+JOIN_FRAMES = 16  # feature frames (256 ms) each side of a join that must sound like a natural one
+JOIN_BANDS = 16  # mel bands pooled for the join comparison (the timbre, not every partial)
+BEAM = 64  # chains kept from slot to slot
+SEED_NOISE = 0.15  # seed != 0: costs jittered by this (typical-cost units), so seeds give other takes
+BLOCK = 512  # candidates compared at once (bounds the comparison's memory)
+
+
+@dataclass(frozen=True)
+class Piece:
+    offset: int  # model-rate samples from the region's start where this piece begins
+    source: int  # song sample (model rate) whose material lands at `offset`
+
+
+@dataclass(frozen=True)
+class Plan:
+    pieces: tuple[Piece, ...]  # in order; each runs until the next one's offset (the last to the end)
+    ratio: float  # how well it fits: entry and exit context costs over typical ones, plus joins
+    mismatch: float  # share of the asked-for frames whose action at the source differs from the request
+
+
+def _before(sample: np.ndarray | int) -> np.ndarray:
+    """Last feature frame that ends at or before `sample` (a frame hears f * hop +- N_FFT / 2)."""
+    return np.floor_divide(np.asarray(sample) - N_FFT // 2, FEATURE_HOP)
+
+
+def _after(sample: np.ndarray | int) -> np.ndarray:
+    """First feature frame that begins at or after `sample`."""
+    return -np.floor_divide(-(np.asarray(sample) + N_FFT // 2), FEATURE_HOP)
+
+
+def side_costs(features: np.ndarray, template_first: int, firsts: np.ndarray, width: int) -> np.ndarray:
+    """(P,) mean |dB| between the `width` frames (every STEP) from `template_first` and those from each of
+    `firsts` (NaN where a candidate's frames leave the song)."""
+    frames = features.shape[1]
+    span = STEP * (width - 1)
+    out = np.full(len(firsts), np.nan, np.float32)
+    if width < 1 or template_first < 0 or template_first + span >= frames:
+        return out
+    template = features[:, template_first : template_first + span + 1 : STEP]  # (M, W)
+    ok = (firsts >= 0) & (firsts + span < frames)
+    for phase in range(STEP):
+        members = np.flatnonzero(ok & (firsts % STEP == phase))
+        strided = features[:, phase::STEP]  # (M, F / STEP)
+        if not len(members) or strided.shape[1] < width:
+            continue
+        windows = sliding_window_view(strided, width, axis=1)  # (M, F', W)
+        index = (firsts[members] - phase) // STEP
+        for i in range(0, len(members), BLOCK):
+            block = windows[:, index[i : i + BLOCK]]  # (M, b, W)
+            out[members[i : i + BLOCK]] = np.abs(block - template[:, None]).mean(axis=(0, 2))
+    return out
+
+
+def _without_region(features: np.ndarray, start: int, end: int) -> np.ndarray:
+    """The features with every frame that hears [start, end) set to the song's mean: nothing the region
+    holds may decide which material replaces it."""
+    frames = np.arange(features.shape[1]) * FEATURE_HOP
+    hears = (frames + N_FFT // 2 > start) & (frames - N_FFT // 2 < end)
+    out = features.copy()
+    out[:, hears] = features.mean(axis=1, keepdims=True)
+    return out
+
+
+def _normalised(cost: np.ndarray) -> np.ndarray:
+    """Costs over their median (1 = a typical candidate); NaN (no evidence) counts as typical."""
+    finite = np.isfinite(cost)
+    if not finite.any():
+        return np.ones_like(cost)
+    out = cost / max(float(np.median(cost[finite])), 1e-6)
+    out[~finite] = 1.0
+    return out
+
+
+def _join_descriptors(features: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(P, 2 * JOIN_BANDS * JOIN_FRAMES) what a join at each sample point hears before and after it."""
+    m, frames = features.shape
+    pooled = features[: m - m % JOIN_BANDS].reshape(JOIN_BANDS, -1, frames).mean(axis=1)  # (JB, F)
+    offsets = np.arange(JOIN_FRAMES)
+    before = np.clip(_before(points)[:, None] - offsets[::-1], 0, frames - 1)  # (P, JF)
+    after = np.clip(_after(points)[:, None] + offsets, 0, frames - 1)  # (P, JF)
+    parts = [pooled[:, before].transpose(1, 0, 2), pooled[:, after].transpose(1, 0, 2)]  # (P, JB, JF) each
+    return np.concatenate([p.reshape(len(points), -1) for p in parts], axis=1).astype(np.float32)
+
+
+def _join_costs(ends: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(E, P) RMS dB between the descriptors of where a stretch ends and where the next one starts."""
+    sq = (ends**2).sum(axis=1)[:, None] + (starts**2).sum(axis=1)[None] - 2.0 * ends @ starts.T
+    return np.sqrt(np.maximum(sq, 0.0) / ends.shape[1])
+
+
+def _mismatch(
+    labels: np.ndarray, wanted: np.ndarray, starts: np.ndarray, offsets: np.ndarray, hop: int
+) -> np.ndarray:
+    """(P,) share of frames whose label at the candidate differs from the one wanted.
+
+    labels: (T,) or (T, I) per latent frame of the song; wanted: (K,) or (K, I) for frames centred at
+    `offsets` (K,) samples after each candidate's start."""
+    frames = np.clip((starts[:, None] + offsets[None]) // hop, 0, len(labels) - 1)  # (P, K)
+    differ = labels[frames] != wanted[None]  # (P, K) or (P, K, I)
+    if differ.ndim == 3:
+        differ = differ.any(axis=2)
+    return differ.mean(axis=1)
+
+
+def plan_region(
+    index: SongIndex,
+    region: tuple[int, int],
+    context: int,
+    actions: np.ndarray,
+    players: np.ndarray | None = None,
+    margin: int = 0,
+    seed: int = 0,
+    changed: np.ndarray | None = None,
+) -> Plan | None:
+    """The best chain of the song's stretches for a region, or None when no stretch can fill some slot.
+
+    Args:
+        region: [start, end) in model-rate samples of the song.
+        context: model-rate samples of surroundings compared at the region's two edges.
+        actions: (K,) the action asked for in each latent frame of the region, spread evenly over it.
+        players: (K, I) 0/1 who should play in each frame (None: anyone; the actions decide). Without
+            an instrument estimator in the index nothing can tell who plays, so the answer is None.
+        margin: model-rate samples every stretch keeps clear of the region (its crossfades).
+        seed: 0 takes the best chain; any other seed jitters the costs for another take.
+        changed: (K,) bool, the frames whose asked action differs from the one the region carries now
+            (as the LAM reads the region: `Pipeline.infer_actions`). Only those must carry it at the
+            source; where the request keeps the region's action, the surroundings alone decide, as a
+            producer copying a bar would. None: every frame must carry its action.
+    """
+    if players is not None and index.heard is None:
+        return None
+    start, end = region
+    length, total = end - start, index.model_samples
+    grid = STEP * FEATURE_HOP
+    # a slot is one action chunk, on the candidates' grid (a continuation must land on a candidate)
+    unit = -(-index.hop * index.chunk_frames // grid) * grid
+    slots = -(-length // unit)
+    positions = np.arange(start % grid, total, grid)  # (P,) candidate starts, on the region's grid
+    rng = np.random.default_rng(seed) if seed else None
+    feats = _without_region(index.features, start, end)
+    centres = ((np.arange(len(actions)) + 0.5) * length / len(actions)).astype(np.int64)  # (K,)
+    asked = np.ones(len(actions), bool) if changed is None else np.asarray(changed, bool)  # (K,)
+
+    def slot_candidates(slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """(candidates that may fill the slot, their mismatch cost)."""
+        lo, hi = slot * unit, min(length, (slot + 1) * unit)
+        inside = (positions - margin >= 0) & (positions + (hi - lo) + margin <= total)
+        clear = (positions + (hi - lo) + margin <= start) | (positions - margin >= end)
+        ok = inside & clear
+        bad = np.zeros(len(positions))
+        mine = (centres >= lo) & (centres < hi)
+        if (mine & asked).any():
+            offsets = centres[mine & asked] - lo
+            bad = _mismatch(index.frame_actions, actions[mine & asked], positions, offsets, index.hop)
+        if players is not None and mine.any():
+            offsets, heard = centres[mine] - lo, index.heard > 0.5
+            bad = np.maximum(bad, _mismatch(heard, players[mine] > 0.5, positions, offsets, index.hop))
+        ok &= bad <= MAX_MISMATCH
+        found = np.flatnonzero(ok)
+        return found, MISMATCH_WEIGHT * bad[found]
+
+    def jitter(n: int) -> np.ndarray | float:
+        return rng.gumbel(0.0, SEED_NOISE, n) if rng is not None else 0.0
+
+    width = max(1, context // grid)
+    first_before = int(_before(start)) - STEP * (width - 1)
+    entry = _normalised(side_costs(feats, first_before, _before(positions) - STEP * (width - 1), width))
+    last_len = length - (slots - 1) * unit
+    exit_ = _normalised(side_costs(feats, int(_after(end)), _after(positions + last_len), width))
+    candidates = [slot_candidates(j) for j in range(slots)]
+    if any(len(c) == 0 for c, _ in candidates):
+        return None
+    # Viterbi over slots with a beam: chains[b] = candidate index per slot so far, cost[b]
+    cand, penalty = candidates[0]
+    cost = entry[cand] + penalty + jitter(len(cand)) + (exit_[cand] if slots == 1 else 0.0)
+    keep = np.argsort(cost, kind="stable")[: 1 if slots == 1 else BEAM]
+    chains, cost = cand[keep][:, None], cost[keep]  # (B, 1), (B,)
+    join_scale = None
+    for j in range(1, slots):
+        cand, penalty = candidates[j]
+        ends = positions[chains[:, -1]] + unit  # (B,) where each chain's stretch would continue
+        joins = _join_costs(_join_descriptors(feats, ends), _join_descriptors(feats, positions[cand]))
+        if join_scale is None:
+            join_scale = max(float(np.median(joins)), 1e-6)
+        step = SWITCH + joins / join_scale + penalty[None]  # (B, P)
+        gap = np.abs(positions[cand][None] - ends[:, None])  # (B, P)
+        step[gap == 0] = penalty[None].repeat(len(ends), axis=0)[gap == 0]  # continuing the same stretch
+        step[(gap > 0) & (gap < unit)] = np.inf  # a jump of less than a chunk stutters: never
+        total_cost = cost[:, None] + step  # (B, P)
+        best = np.argmin(total_cost, axis=0)  # (P,) best chain to extend with each candidate
+        cost_here = total_cost[best, np.arange(len(cand))] + jitter(len(cand))
+        if j == slots - 1:
+            cost_here = cost_here + exit_[cand]
+        keep = np.argsort(cost_here, kind="stable")[: 1 if j == slots - 1 else BEAM]
+        chains = np.concatenate([chains[best[keep]], cand[keep][:, None]], axis=1)
+        cost = cost_here[keep]
+    chain = positions[chains[0]]  # (S,) the source of each slot
+    pieces = [Piece(0, int(chain[0]))]
+    for j in range(1, slots):
+        if chain[j] != chain[j - 1] + unit:
+            pieces.append(Piece(j * unit, int(chain[j])))
+    sources = np.concatenate(
+        [np.full(min(unit, length - j * unit), chain[j] - j * unit) for j in range(slots)]
+    )
+    frames = np.clip((sources[centres] + centres) // index.hop, 0, len(index.frame_actions) - 1)
+    differ = index.frame_actions[frames] != actions
+    mismatch = float(np.mean(differ[asked])) if asked.any() else 0.0
+    return Plan(tuple(pieces), float(cost[0]) / 2.0, mismatch)

@@ -1,0 +1,91 @@
+"""How the song-aware plan's constants move an edit, without generating anything (seconds per clip).
+
+For the clips `musegenie eval edit` takes from a manifest, renders the edit at closeness 1 (always the
+song's material, engine.song_plan) with the region's inferred actions and with every other action, and
+prints: the median over clips of the inferred edit's log-mel L1 over the copy baseline's, the mean L1 of
+inferred and other-action edits, how often the LAM reads each asked action back (action fidelity), the
+share of edits assembled from more than one stretch, and of requests no stretch could fill. Constants are
+set with --set NAME=VALUE (engine.song_plan's module constants). Tune on a training manifest; confirm on
+held-out audio with `musegenie eval edit`.
+
+    .venv/bin/python scripts/diagnostics/song_tune.py --data data/real_music/real_music.jsonl --clips 12 \
+        --set MISMATCH_WEIGHT=1.0 --set MAX_MISMATCH=0.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from engine import song_plan  # noqa: E402
+from engine.bundle import load_bundle  # noqa: E402
+from engine.pipeline import Pipeline  # noqa: E402
+from engine.request import EditRequest  # noqa: E402
+from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
+from training.data.manifest import read_entries  # noqa: E402
+from training.evaluation import edit_scores as scores  # noqa: E402
+from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
+from training.evaluation.edit_baselines import copy_baseline  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--bundle", default="models/default")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--clips", type=int, default=12)
+    parser.add_argument("--position", default="centre")
+    parser.add_argument(
+        "--set", action="append", default=[], help="NAME=VALUE of an engine.song_plan constant"
+    )
+    args = parser.parse_args()
+    for item in args.set:
+        name, value = item.split("=", 1)
+        setattr(song_plan, name, type(getattr(song_plan, name))(float(value)))
+    pipeline = Pipeline(Runtime(load_bundle(args.bundle), RuntimeConfig(providers="cpu")))
+    b, sr = pipeline.bundle, pipeline.bundle.sample_rate
+    context_s = b.defaults.context_seconds
+    config = EditEvalConfig(clips=args.clips, position=args.position)
+    clips, _ = load_clips(read_entries(Path(args.data)), config, sr, context_s)
+    ratios, inferred_l1, other_l1, fidelity, patchwork, empty = [], [], [], [], [], []
+    for clip in clips:
+        x, region = clip.audio[None], (clip.start / sr, clip.end / sr)
+        prepared = pipeline.prepare(x, sr, region, context_s)
+        settings = pipeline.settings(EditRequest(region, context_seconds=context_s, closeness=1.0))
+        inferred = [c["action"] for c in pipeline.infer_actions(x, sr, region)]
+        fade = prepared.window.fade
+        copy, _ = copy_baseline(clip.audio, sr, clip.start, clip.end, int(round(context_s * sr)), fade)
+        original = clip.audio[clip.start : clip.end]
+        copy_l1 = scores.logmel_l1(original, copy[clip.start : clip.end], sr)
+        for ids in [inferred] + [[a] for a in range(b.num_actions)]:
+            r = pipeline.render(prepared, ids, None, settings, 0)
+            if r.source.kind != "song":
+                empty.append(1.0)
+                continue
+            empty.append(0.0)
+            patchwork.append(float(len(r.source.pieces) > 1))
+            l1 = scores.logmel_l1(original, r.audio[0, clip.start : clip.end], sr)
+            if ids is inferred:
+                inferred_l1.append(l1)
+                ratios.append(l1 / copy_l1)
+            else:
+                other_l1.append(l1)
+                read = [c["action"] for c in pipeline.infer_actions(r.audio, sr, region)]
+                fidelity.append(float(np.mean([a == ids[0] for a in read])))
+    print(
+        f"{' '.join(args.set) or 'defaults'}: median edit/copy {np.median(ratios):.3f} (closer in "
+        f"{np.mean(np.array(ratios) < 1):.0%}), L1 inferred {np.mean(inferred_l1):.3f} others "
+        f"{np.mean(other_l1):.3f} ({np.mean(other_l1) / np.mean(inferred_l1):.2f}x), fidelity "
+        f"{np.mean(fidelity):.3f}, patchwork {np.mean(patchwork):.0%}, unfilled {np.mean(empty):.0%}, "
+        f"{len(clips)} clips"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Song-aware edits (engine.song, engine.song_plan, engine.song_edit): the plan takes the song's own
+material with the asked-for actions and never the region; the pipeline renders it bit-exactly from the
+input, reports where it came from, caches the song, and generates where nothing qualifies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.request import EditRequest, EditSettings, Source
+from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
+from engine.song_plan import plan_region
+from engine.window import EditError
+from engine.wire import source_from_proto, source_to_proto
+from tests.engine.conftest import req
+
+SR = 16000
+HOP, CHUNK = 2048, 8  # the shipped bundle's geometry: a slot is 1.024 s
+UNIT = HOP * CHUNK
+
+
+def motif_song(bars: int, seed: int = 0) -> np.ndarray:
+    """(N,) a 1.024 s bar of four distinct notes with attacks, repeated `bars` times, and a little noise."""
+    t = np.arange(UNIT // 4) / SR
+    envelope = np.exp(-6 * t)
+    notes = [np.sin(2 * np.pi * f * t) * envelope for f in (220, 330, 262, 392)]
+    bar = np.concatenate(notes)
+    noise = 0.01 * np.random.default_rng(seed).standard_normal(bars * UNIT)
+    return (0.4 * np.tile(bar, bars) + noise).astype(np.float32)
+
+
+def index_of(signal: np.ndarray, actions: np.ndarray | None = None, heard=None) -> SongIndex:
+    frames = -(-len(signal) // HOP)
+    return SongIndex(
+        key=song_key(signal[None], SR),
+        sample_rate=SR,
+        num_samples=len(signal),
+        model_rate=SR,
+        features=matching_features(song_mel(signal, SR)),
+        hop=HOP,
+        chunk_frames=CHUNK,
+        frame_actions=np.zeros(frames, np.int64) if actions is None else actions,
+        heard=heard,
+    )
+
+
+def test_a_repeat_elsewhere_in_the_song_is_found_and_the_region_is_never_material():
+    song = motif_song(12)
+    region = (6 * UNIT, 8 * UNIT)  # two bars in the middle
+    plan = plan_region(index_of(song), region, 2 * UNIT, np.zeros(2 * CHUNK, np.int64), margin=480)
+    assert plan is not None and len(plan.pieces) == 1  # one passage: a repeat, not a patchwork
+    source = plan.pieces[0].source
+    assert source % UNIT < FEATURE_HOP * 2 or UNIT - source % UNIT < FEATURE_HOP * 2  # on the bar grid
+    assert source + 2 * UNIT + 480 <= region[0] or source - 480 >= region[1]
+    assert plan.ratio < 0.5  # far better than a typical stretch of the song
+
+
+def test_the_asked_action_decides_which_material_fills_the_region():
+    song = motif_song(12)
+    actions = np.zeros(-(-len(song) // HOP), np.int64)
+    actions[2 * CHUNK : 4 * CHUNK] = 3  # bars 2-3 carry action 3, the rest action 0
+    region = (7 * UNIT, 8 * UNIT)
+    plan = plan_region(index_of(song, actions), region, UNIT, np.full(CHUNK, 3), margin=480)
+    assert plan is not None and plan.mismatch <= 0.25
+    for piece in plan.pieces:
+        assert 2 * UNIT - 2 * FEATURE_HOP <= piece.source < 4 * UNIT
+    assert plan_region(index_of(song, actions), region, UNIT, np.full(CHUNK, 5)) is None  # nowhere in it
+
+
+def test_seeds_give_other_takes_and_the_same_seed_the_same():
+    song = motif_song(12)
+    region, wanted = (6 * UNIT, 8 * UNIT), np.zeros(2 * CHUNK, np.int64)
+    takes = [plan_region(index_of(song), region, UNIT, wanted, seed=s) for s in (0, 0, 1, 2, 3)]
+    assert takes[0] == takes[1]
+    assert len({t.pieces for t in takes}) > 1
+
+
+def test_players_cannot_be_matched_without_an_estimator():
+    song = motif_song(6)
+    players = np.ones((CHUNK, 2), np.float32)
+    assert plan_region(index_of(song), (3 * UNIT, 4 * UNIT), UNIT, np.zeros(CHUNK), players) is None
+
+
+def test_cache_builds_each_song_once_and_keeps_the_newest():
+    cache, built = SongCache(size=2), []
+
+    def build(name):
+        built.append(name)
+        return name
+
+    assert cache.get("a", lambda: build("a")) == ("a", False)
+    assert cache.get("a", lambda: build("a")) == ("a", True)
+    cache.get("b", lambda: build("b"))
+    cache.get("c", lambda: build("c"))
+    assert len(cache) == 2 and cache.get("a", lambda: build("a")) == ("a", False)
+    assert built == ["a", "b", "c", "a"]
+
+
+def test_closeness_is_checked_and_sources_cross_the_wire():
+    from engine.bundle import Defaults
+
+    with pytest.raises(EditError, match="closeness"):
+        EditSettings.resolve(Defaults(), EditRequest((0, 1), (0,), closeness=1.5))
+    assert EditSettings.resolve(Defaults(), EditRequest((0, 1), (0,))).closeness == Defaults().closeness
+    source = Source("song", 42.0, 46.0, pieces=((42.0, 43.0), (70.5, 73.5)))
+    assert source.text == "song 0:42.0-0:43.0 + 1:10.5-1:13.5"
+    assert source_from_proto(source_to_proto(source)) == source
+    assert Source("generated", reason="no passage").text == "generated (no passage)"
+
+
+# Through the pipeline, on the tiny bundle -------------------------------------------------------------
+def test_pipeline_edit_takes_the_songs_material_bit_exactly(tiny_pipeline):
+    song = np.stack([motif_song(8, seed=1), 0.5 * motif_song(8, seed=2)])  # (2, N) stereo at 16 kHz
+    region = (4 * UNIT / SR, 5 * UNIT / SR)
+    index, cached = tiny_pipeline.songs.index(song, SR)
+    common = int(np.bincount(index.frame_actions).argmax())  # an action the song surely has
+    result = tiny_pipeline.edit(song, SR, req(region, [common], closeness=1.0, context_seconds=1.0))
+    assert result.source.kind == "song"
+    start, end = (round(r * SR) for r in region)
+    fade = round(0.03 * SR)
+    out = result.audio
+    assert np.array_equal(out[:, : start - fade], song[:, : start - fade])
+    assert np.array_equal(out[:, end + fade :], song[:, end + fade :])
+    first = round(result.source.start * SR)  # the first stretch's material, both channels, as it was
+    assert not (start - fade < first < end + fade)
+    length = end - start  # one passage fills the region; a patchwork's first piece until the next fades in
+    if result.source.pieces:
+        length = round((result.source.pieces[0][1] - result.source.pieces[0][0]) * SR) - fade
+    assert np.array_equal(out[:, start : start + length], song[:, first : first + length])
+    assert not cached and tiny_pipeline.songs.index(song, SR) == (index, True)  # built once, then cached
+
+
+def test_pipeline_generates_at_closeness_zero_and_says_why_otherwise(tiny_pipeline):
+    song = motif_song(6, seed=3)[None]
+    region = (2 * UNIT / SR, 3 * UNIT / SR)
+    generated = tiny_pipeline.edit(song, SR, req(region, [1], closeness=0.0, context_seconds=1.0))
+    assert generated.source == Source("generated")
+    strict = tiny_pipeline.edit(song, SR, req(region, [1], closeness=1e-6, context_seconds=1.0))
+    assert strict.source.kind == "generated" and strict.source.reason  # nothing fits that well
