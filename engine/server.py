@@ -212,9 +212,15 @@ def check_exposure(config: ServerConfig) -> None:
         log.warning("serving %s without TLS: the token and the audio cross the network in clear", config.host)
 
 
-def message_options(max_message_mb: int) -> list[tuple[str, int]]:
+def server_options(max_message_mb: int) -> list[tuple[str, int]]:
     size = int(max_message_mb * MiB)
-    return [("grpc.max_send_message_length", size), ("grpc.max_receive_message_length", size)]
+    return [
+        ("grpc.max_send_message_length", size),
+        ("grpc.max_receive_message_length", size),
+        # gRPC sets SO_REUSEPORT by default: a second server on the same port would start and take a
+        # share of the connections. One port, one server: the second bind fails instead.
+        ("grpc.so_reuseport", 0),
+    ]
 
 
 class EditorServer:
@@ -244,7 +250,7 @@ class EditorServer:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="musegenie-rpc"),
             interceptors=interceptors,
-            options=message_options(config.max_message_mb),
+            options=server_options(config.max_message_mb),
             maximum_concurrent_rpcs=4 * workers,
         )
         pb_grpc.add_EditorServicer_to_server(self.service, self.server)
@@ -272,10 +278,13 @@ class EditorServer:
                 port = self.server.add_secure_port(address, credentials)
             else:
                 port = self.server.add_insecure_port(address)
-        except RuntimeError as err:
-            raise OSError(f"cannot listen on {address}: {err}") from err
+        except RuntimeError:  # grpcio's words for a failed bind ("Failed to bind to address")
+            port = 0
         if port == 0:
-            raise OSError(f"cannot listen on {address} (in use or not a local address?)")
+            raise OSError(
+                f"cannot listen on {address}: the port is taken (another `musegenie serve`?) or the "
+                "address is not one of this machine's; stop the other server or pick another --port"
+            )
         return port
 
     @property

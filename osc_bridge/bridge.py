@@ -10,6 +10,7 @@ still show it (else -1).
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
@@ -90,10 +91,14 @@ def recover_id(dgram: bytes) -> int:
 
 class _UDPServer(socketserver.UDPServer):
     """Datagrams are handled one at a time, in arrival order (parsing and queueing are quick; the jobs
-    run on the pool): a thread per datagram would let a later request overtake an earlier one."""
+    run on the pool): a thread per datagram would let a later request overtake an earlier one.
+
+    The port is bound exclusively (no SO_REUSEADDR / SO_REUSEPORT): with either, a second bridge on the
+    same port would start and silently take the requests meant for the first."""
 
     max_packet_size = UDP_MAX
-    allow_reuse_address = True
+    allow_reuse_address = False
+    allow_reuse_port = False
 
 
 class OscBridge:
@@ -134,7 +139,15 @@ class OscBridge:
             def handle(self) -> None:
                 bridge._on_datagram(self.request[0], self.client_address)
 
-        self._server = _UDPServer(listen, Handler)
+        try:
+            self._server = _UDPServer(listen, Handler)
+        except OSError as err:
+            self._send_sock.close()
+            if err.errno != errno.EADDRINUSE:
+                raise
+            raise OSError(
+                f"UDP port {listen[1]} is taken (another osc-bridge?): stop it or pick another --listen port"
+            ) from err
         self._thread: threading.Thread | None = None
         try:
             self._name_max = os.pathconf(self.out_dir, "PC_NAME_MAX")

@@ -78,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         bridge = OscBridge(client, args.listen, args.reply_port, args.out_dir, args.workers, args.max_queue)
     except OSError as err:
+        client.close()
+        if server is not None:
+            server.stop(0)
         raise CommandError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {err}") from err
     bridge.start()
     print(f"OSC bridge on {args.listen[0]}:{bridge.address[1]} -> engine {target}; replies to port "

@@ -1,0 +1,40 @@
+"""Hostile input, round two, on the engine side: one server per port, replies sized before the work, and
+capacity refusals a client can tell from the rest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.server import EditorServer, ServerConfig, start_server
+
+
+@pytest.fixture(scope="module")
+def server(tiny_pipeline):
+    running = start_server(pipeline=tiny_pipeline, config=ServerConfig(port=0, max_message_mb=4))
+    yield running
+    running.stop(0)
+
+
+def test_a_second_server_on_a_taken_port_is_refused(server):
+    with pytest.raises(OSError, match="port is taken"):
+        EditorServer(ServerConfig(port=server.port))
+
+
+def test_serve_on_a_taken_port_exits_with_a_clear_message(server, tiny_bundle: Path):
+    # A subprocess with a timeout: a serve that did start would otherwise block the test run.
+    command = [
+        sys.executable,
+        "-m",
+        "engine.cli",
+        "serve",
+        "--bundle",
+        str(tiny_bundle),
+        "--port",
+        str(server.port),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "port is taken" in done.stderr
