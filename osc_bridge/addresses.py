@@ -36,6 +36,12 @@ INSTRUMENTS = Param("instrument", str, variadic=True, optional=True)
 REQUESTS: dict[str, Request] = {
     r.address: r
     for r in (
+        Request(
+            f"{PREFIX}/auth",
+            (ID, Param("token", str)),
+            "prove this sender holds the bridge's client token (once per sender, needed only when the "
+            "bridge has one) -> done",
+        ),
         Request(f"{PREFIX}/ping", (ID,), "is the bridge (and the engine) alive? -> pong"),
         Request(f"{PREFIX}/actions", (ID,), "list the model's actions -> action ... then done"),
         Request(
@@ -77,11 +83,13 @@ REPLIES: dict[str, str] = {
     f"{PREFIX}/done": "[out_path source] (edit: the result file and where its material came from, "
     "'song 0:42.0-0:46.0' or 'generated (why)'; actions/explore/closeness: nothing)",
     f"{PREFIX}/error": "CODE message (a gRPC status name; INVALID_ARGUMENT for a bad message, with id -1 "
-    "when the id is unreadable; RESOURCE_EXHAUSTED when the bridge's queue is full)",
+    "when the id is unreadable; RESOURCE_EXHAUSTED when the bridge's queue is full; UNAUTHENTICATED "
+    "until the sender sent /musegenie/auth, when the bridge has a client token)",
 }
 
-PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE, CLOSENESS = (
-    f"{PREFIX}/{n}" for n in ("ping", "actions", "instruments", "edit", "infer", "explore", "closeness")
+AUTH, PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE, CLOSENESS = (
+    f"{PREFIX}/{n}"
+    for n in ("auth", "ping", "actions", "instruments", "edit", "infer", "explore", "closeness")
 )
 PONG, ACTION, INSTRUMENT, PROGRESS, INFERRED, VARIANT, DONE, ERROR = (
     f"{PREFIX}/{n}"

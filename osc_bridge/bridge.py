@@ -3,9 +3,11 @@
 One datagram = one request (or a bundle of at most MAX_BUNDLE_MESSAGES, nested at most MAX_BUNDLE_DEPTH).
 Requests run on a small thread pool so several jobs can be in flight and progress flows back while an edit
 renders; at most `max_queue` more wait in line, first come first served, and any beyond are refused with
-RESOURCE_EXHAUSTED. Replies go to the sender's host on the reply port. Nothing a client sends can stop the
-bridge: every failure becomes `/musegenie/error id CODE message`, with the request's id whenever the bytes
-still show it (else -1).
+RESOURCE_EXHAUSTED. Replies go to the sender's host on the reply port, at most MAX_PROGRESS_REPLIES
+progress replies and the answer per request, so no datagram brings back more than a few dozen. Nothing a
+client sends can stop the bridge: every failure becomes `/musegenie/error id CODE message`, with the
+request's id whenever the bytes still show it (else -1). Who may use it and which files it reads:
+`osc_bridge.access`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import socketserver
 import struct
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -31,13 +33,15 @@ from engine.client import EditorClient, EditorError
 from engine.published_file import remove_stale_temporaries
 from engine.request import EditRequest
 from osc_bridge import addresses as osc
+from osc_bridge.access import ClientAuth, FileGate, check_exposure, default_allowed_dirs
 from osc_bridge.parsing import BadMessage, parse
 
 log = logging.getLogger(__name__)
 
 UDP_MAX = 65507  # the largest UDP payload over IPv4; python-osc's default server drops anything over 8 KB
 MAX_BUNDLE_DEPTH = 4  # bundles inside bundles; python-osc would recurse until the stack runs out
-MAX_BUNDLE_MESSAGES = 64  # requests in one datagram: one packet must not become thousands of jobs
+MAX_BUNDLE_MESSAGES = 8  # requests in one datagram: one packet must not become many jobs and replies
+MAX_PROGRESS_REPLIES = 10  # progress replies per request (one per tenth): a reply stream stays short
 BUNDLE_HEAD = b"#bundle\0"
 # Bytes python-osc's message parser may trip over (bad type tags, truncation, non-UTF-8 strings).
 PARSE_ERRORS = (osc_message.ParseError, ValueError, IndexError, struct.error, OverflowError)
@@ -111,6 +115,9 @@ class OscBridge:
         out_dir: every file the bridge writes goes here, with a unique name.
         workers: jobs that may run at once.
         max_queue: jobs that may wait for a worker; more are refused with RESOURCE_EXHAUSTED.
+        allow_dirs: folders whose files requests may read (default: the home folder); out_dir is added.
+        client_token: senders must send `/musegenie/auth id TOKEN` first (None: anyone may ask).
+        insecure: allow a non-loopback `listen` without a client token.
     """
 
     def __init__(
@@ -121,7 +128,11 @@ class OscBridge:
         out_dir: str | Path = "musegenie-out",
         workers: int = 4,
         max_queue: int = 32,
+        allow_dirs: Sequence[str | os.PathLike] | None = None,
+        client_token: str | None = None,
+        insecure: bool = False,
     ):
+        check_exposure(listen[0], client_token, insecure)
         self.client = client
         self.reply_port = reply_port
         self.closeness: float | None = None  # /musegenie/closeness sets it; None: the bundle's default
@@ -129,6 +140,9 @@ class OscBridge:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for stale in remove_stale_temporaries(self.out_dir):  # writes of an earlier bridge that was killed
             log.info("removed stale temporary file %s", stale)
+        # The results are readable too: editing an edit is the usual next step.
+        self.files = FileGate([*(default_allowed_dirs() if allow_dirs is None else allow_dirs), self.out_dir])
+        self.auth = ClientAuth(client_token)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="osc-job")  # FIFO
         self._places = threading.BoundedSemaphore(workers + max_queue)  # jobs running or waiting
         self._capacity = workers + max_queue
@@ -214,6 +228,16 @@ class OscBridge:
                 reason = f"malformed OSC message: {type(err).__name__}: {err}"
                 self._send(host, osc.ERROR, recover_id(dgram), "INVALID_ARGUMENT", reason)
                 continue
+            if request.address == osc.AUTH:  # answered at once: it must not wait behind the jobs
+                if self.auth.authorise(sender, values["token"]):
+                    self._send(host, osc.DONE, request_id)
+                else:
+                    self._send(host, osc.ERROR, request_id, "UNAUTHENTICATED", "wrong client token")
+                continue
+            if not self.auth.admits(sender):
+                reason = "this bridge needs its client token: send /musegenie/auth id TOKEN first"
+                self._send(host, osc.ERROR, request_id, "UNAUTHENTICATED", reason)
+                continue
             if not self._places.acquire(blocking=False):
                 reason = f"bridge busy: {self._capacity} jobs running or waiting; wait for their replies"
                 self._send(host, osc.ERROR, request_id, "RESOURCE_EXHAUSTED", reason)
@@ -244,12 +268,7 @@ class OscBridge:
 
     # --- files -----------------------------------------------------------------------------------------
     def _read(self, request_id: int, in_path: str) -> tuple[Any, int]:
-        path = Path(in_path).expanduser()
-        if not path.is_absolute():
-            raise BadMessage(
-                request_id, f"in_path must be an absolute path (Max: use `absolutepath`), got {in_path!r}"
-            )
-        return load(path)
+        return load(self.files.resolve(request_id, in_path))
 
     def _output_path(self, in_path: str, tag: str) -> Path:
         """A new name under out_dir: the input's stem (shortened to fit the file-name limit), tag, random."""
@@ -257,7 +276,7 @@ class OscBridge:
         room = max(0, self._name_max - len(suffix.encode()) - TEMP_NAME_EXTRA)
         stem = Path(in_path).stem.encode()[:room].decode(errors="ignore")
         out = self.out_dir / f"{stem}{suffix}"
-        if out.resolve() == Path(in_path).expanduser().resolve() or self.out_dir not in out.resolve().parents:
+        if out.resolve() == Path(in_path).resolve() or self.out_dir not in out.resolve().parents:
             raise BadMessage(-1, f"refusing to write {out}")
         return out
 
@@ -291,7 +310,14 @@ class OscBridge:
     ) -> None:
         audio, sample_rate = self._read(request_id, in_path)
         out = self._output_path(in_path, f"edit{request_id}")  # before the work: a bad name fails fast
-        progress = lambda fraction, _stage: reply(osc.PROGRESS, request_id, float(fraction))  # noqa: E731
+        sent = [0]  # tenths reported so far
+
+        def progress(fraction: float, _stage: str) -> None:
+            tenths = min(int(fraction * MAX_PROGRESS_REPLIES), MAX_PROGRESS_REPLIES)
+            if tenths > sent[0]:
+                sent[0] = tenths
+                reply(osc.PROGRESS, request_id, float(fraction))
+
         request = EditRequest(
             (start_s, end_s), tuple(action), tuple(instrument) or None, closeness=self.closeness
         )

@@ -1,8 +1,10 @@
 """Bridge OSC (Max/MSP, Ableton via Max for Live) to the gRPC engine.
 
 Listens on 127.0.0.1:9000 and replies to the sender's host on port 9001 (Max: `udpsend 127.0.0.1 9000`,
-`udpreceive 9001`). Audio travels as absolute file paths; results are written under --out-dir with unique
-names. Address space: `/musegenie/ping|actions|edit|infer|explore` (see osc_bridge/addresses.py).
+`udpreceive 9001`). Audio travels as absolute file paths, read only under --allow-dir (default: your home
+folder, hidden folders excluded); results are written under --out-dir with unique names. Another --listen
+host than loopback needs a client token (--client-token-file or $MUSEGENIE_CLIENT_TOKEN; clients send
+`/musegenie/auth id TOKEN` once) or --insecure. Address space: `/musegenie/ping|actions|edit|infer|explore` (see osc_bridge/addresses.py).
 With --serve-bundle the engine runs inside this process (the one-laptop case); otherwise --engine points
 at a running `musegenie serve`, possibly on a remote GPU box (--token, --tls-ca).
 """
@@ -23,6 +25,7 @@ from engine.commands.editor_args import TOKEN_ENV
 from engine.errors import CommandError
 from engine.runtime import RuntimeConfig
 from engine.server import ServerConfig, start_server
+from osc_bridge.access import CLIENT_TOKEN_ENV
 from osc_bridge.bridge import OscBridge
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out-dir", type=Path, default=Path("musegenie-out"), help="every result file goes here"
     )
     parser.add_argument(
+        "--allow-dir", type=Path, action="append", metavar="DIR",
+        help="a folder whose audio files requests may read (repeatable; default: your home folder). "
+        "Hidden folders and symlinks leading outside are refused; --out-dir is always readable",
+    )  # fmt: skip
+    parser.add_argument("--client-token-file", type=Path, metavar="FILE",
+                        help=f"a file holding the token OSC clients must send with /musegenie/auth (default ${CLIENT_TOKEN_ENV})")  # fmt: skip
+    parser.add_argument("--insecure", action="store_true",
+                        help="allow a --listen host other than loopback without a client token")  # fmt: skip
+    parser.add_argument(
         "--workers", type=int, default=4, help="requests handled at once (others wait in line)"
     )
     parser.add_argument("--max-queue", type=int, default=32,
@@ -57,6 +69,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--serve-bundle", type=Path, metavar="DIR",
                         help="also run the engine in this process on this bundle (binds --engine's port on 127.0.0.1)")  # fmt: skip
     add_runtime_arguments(parser)  # used with --serve-bundle
+
+
+def client_token(args: argparse.Namespace) -> str | None:
+    """The token OSC clients must send, from --client-token-file or the environment (never argv: `ps`)."""
+    if args.client_token_file is None:
+        return os.environ.get(CLIENT_TOKEN_ENV) or None
+    try:
+        token = args.client_token_file.read_text().strip()
+    except OSError as err:
+        raise CommandError(f"cannot read --client-token-file: {err}") from err
+    if not token:
+        raise CommandError(f"--client-token-file {args.client_token_file} is empty")
+    return token
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,8 +101,11 @@ def run(args: argparse.Namespace) -> int:
         target = server.target
     client = EditorClient(target, token=token, tls_ca=args.tls_ca)
     try:
-        bridge = OscBridge(client, args.listen, args.reply_port, args.out_dir, args.workers, args.max_queue)
-    except OSError as err:
+        bridge = OscBridge(
+            client, args.listen, args.reply_port, args.out_dir, args.workers, args.max_queue,
+            args.allow_dir, client_token(args), args.insecure,
+        )  # fmt: skip
+    except (OSError, ValueError) as err:
         client.close()
         if server is not None:
             server.stop(0)

@@ -10,7 +10,7 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -90,12 +90,17 @@ class OscClient:
 
 @contextmanager
 def loopback_rig(
-    engine_target: str, out_dir: str | Path, workers: int = 4
+    engine_target: str, out_dir: str | Path, workers: int = 4, allow_dirs: Sequence[str | Path] = ("/",)
 ) -> Iterator[tuple[OscBridge, OscClient]]:
-    """A bridge in front of the engine at `engine_target` and a Max stand-in wired to it, on free loopback ports."""
+    """A bridge in front of the engine at `engine_target` and a Max stand-in wired to it, on free loopback ports.
+
+    The rig's requests come from the process that built it (demo, benchmarks, tests), so by default it may
+    read any file outside hidden folders; a bridge for users reads only under its `--allow-dir` folders."""
     max_patch = OscClient(bridge=("127.0.0.1", 0), reply_port=0)
     client = EditorClient(engine_target)
-    bridge = OscBridge(client, ("127.0.0.1", 0), max_patch.reply_port, out_dir, workers).start()
+    bridge = OscBridge(
+        client, ("127.0.0.1", 0), max_patch.reply_port, out_dir, workers, allow_dirs=allow_dirs
+    ).start()
     max_patch.bridge = bridge.address
     try:
         yield bridge, max_patch

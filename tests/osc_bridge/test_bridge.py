@@ -110,7 +110,9 @@ def test_engine_down_then_back(tiny_pipeline, song, tmp_path):
     port = server.port
     max_patch = OscClient(bridge=("127.0.0.1", 0), reply_port=0)
     client = EditorClient(server.target, timeout=20)
-    bridge = OscBridge(client, ("127.0.0.1", 0), max_patch.reply_port, tmp_path / "out").start()
+    bridge = OscBridge(
+        client, ("127.0.0.1", 0), max_patch.reply_port, tmp_path / "out", allow_dirs=[song.parent]
+    ).start()
     max_patch.bridge = bridge.address
     try:
         assert max_patch.call(osc.EDIT, str(song), 0.5, 1.0, 0)[-1][0] == osc.DONE

@@ -17,7 +17,7 @@ from engine.audio import save_wav
 from engine.bundle import Action
 from engine.request import EditResult
 from osc_bridge import addresses as osc
-from osc_bridge.bridge import OscBridge
+from osc_bridge.bridge import MAX_BUNDLE_MESSAGES, OscBridge
 from osc_bridge.osc_client import OscClient
 
 
@@ -78,7 +78,7 @@ def test_a_huge_bundle_is_one_refusal_not_thousands_of_jobs(rig):
     max_patch.send_raw(packet)
     replies = drain(max_patch, -1, 1.5) + drain(max_patch, 42, 0.2)
     assert len(replies) == 1 and replies[0][1][0] == "INVALID_ARGUMENT" and "at most" not in replies[0][1][1]
-    assert "more than 64 messages" in replies[0][1][1]
+    assert f"more than {MAX_BUNDLE_MESSAGES} messages" in replies[0][1][1]
 
 
 def test_action_id_beyond_int32_is_invalid_argument(rig, song):
@@ -121,7 +121,13 @@ def test_job_queue_is_bounded_and_first_come_first_served(tmp_path, song):
     client = SlowClient()
     max_patch = OscClient(bridge=("127.0.0.1", 0), reply_port=0)
     bridge = OscBridge(
-        client, ("127.0.0.1", 0), max_patch.reply_port, tmp_path / "out", workers=1, max_queue=3
+        client,
+        ("127.0.0.1", 0),
+        max_patch.reply_port,
+        tmp_path / "out",
+        workers=1,
+        max_queue=3,
+        allow_dirs=[song.parent],
     )
     bridge.start()
     max_patch.bridge = bridge.address
