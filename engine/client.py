@@ -14,6 +14,7 @@ is the gRPC status name ("INVALID_ARGUMENT", "OUT_OF_RANGE", "RESOURCE_EXHAUSTED
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -56,6 +57,7 @@ class EditorClient:
         tls_ca: str | os.PathLike | bool | None = None,
         max_message_mb: int = 256,
         timeout: float | None = None,
+        idle_timeout: float | None = None,
     ) -> None:
         """
         Args:
@@ -65,9 +67,14 @@ class EditorClient:
                 None talks plaintext.
             max_message_mb: largest message either way (must fit the edited audio).
             timeout: default deadline in seconds for every call (None = no deadline).
+            idle_timeout: an Edit or Explore fails DEADLINE_EXCEEDED after this many seconds without a
+                message (progress, "queued", a variant, the result): a stopped or hung engine is noticed
+                while a long edit that keeps progressing is not cut short. It is also the default
+                deadline of GetInfo and InferActions. None = wait as long as `timeout` allows.
         """
         self.target = target
         self.timeout = timeout
+        self.idle_timeout = idle_timeout
         size = int(max_message_mb * wire.MiB)
         options = [("grpc.max_send_message_length", size), ("grpc.max_receive_message_length", size)]
         if tls_ca:
@@ -89,8 +96,43 @@ class EditorClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _kw(self, timeout: float | None) -> dict:
-        return {"metadata": self._metadata, "timeout": self.timeout if timeout is None else timeout}
+    def _kw(self, timeout: float | None, unary: bool = False) -> dict:
+        if timeout is None:
+            timeout = self.idle_timeout if unary and self.timeout is None else self.timeout
+        return {"metadata": self._metadata, "timeout": timeout}
+
+    def _watched(self, call) -> Iterator:
+        """The messages of a server stream; with `idle_timeout`, the call is cancelled after that long
+        without one and DEADLINE_EXCEEDED is raised."""
+        if self.idle_timeout is None:
+            yield from call
+            return
+        idle = self.idle_timeout
+        last, finished, expired = [time.monotonic()], threading.Event(), threading.Event()
+
+        def watch() -> None:
+            while not finished.wait(min(1.0, idle / 4)):
+                if time.monotonic() - last[0] > idle:
+                    expired.set()
+                    call.cancel()
+                    return
+
+        threading.Thread(target=watch, name="musegenie-idle", daemon=True).start()
+        try:
+            for message in call:
+                last[0] = time.monotonic()
+                yield message
+                last[0] = time.monotonic()  # the caller's handling of a message is not the engine's silence
+        except grpc.RpcError as err:
+            if expired.is_set():
+                raise EditorError(
+                    "DEADLINE_EXCEEDED",
+                    f"no word from the engine at {self.target} for {idle:g} s (stopped or hung?); "
+                    "raise the idle timeout if its steps are that slow",
+                ) from err
+            raise
+        finally:
+            finished.set()
 
     # Health and info ------------------------------------------------------------------------------------
     def health(self, service: str = "", timeout: float = 5.0) -> str:
@@ -121,7 +163,7 @@ class EditorClient:
         """Bundle, actions, providers, defaults and limits (cached after the first call)."""
         if self._info is None or refresh:
             try:
-                self._info = self._stub.GetInfo(pb.GetInfoRequest(), **self._kw(timeout))
+                self._info = self._stub.GetInfo(pb.GetInfoRequest(), **self._kw(timeout, unary=True))
             except grpc.RpcError as err:
                 raise EditorError.from_rpc(err) from err
         return self._info
@@ -172,7 +214,7 @@ class EditorClient:
         """Re-imagine `request.region` of (C, N) audio; the result holds the whole edited signal."""
         message = wire.request_to_proto(audio, sample_rate, self._resolved(request))
         try:
-            for event in self._stub.Edit(message, **self._kw(timeout)):
+            for event in self._watched(self._stub.Edit(message, **self._kw(timeout))):
                 if event.HasField("progress") and on_progress is not None:
                     on_progress(event.progress.fraction, event.progress.stage)
                 elif event.HasField("result"):
@@ -198,7 +240,7 @@ class EditorClient:
             audio=wire.audio_to_proto(audio, sample_rate), region=pb.Region(start=start, end=end)
         )
         try:
-            reply = self._stub.InferActions(request, **self._kw(timeout))
+            reply = self._stub.InferActions(request, **self._kw(timeout, unary=True))
         except grpc.RpcError as err:
             raise EditorError.from_rpc(err) from err
         return [
@@ -219,7 +261,7 @@ class EditorClient:
         none), as the engine finishes each."""
         message = wire.request_to_proto(audio, sample_rate, self._resolved(request), pb.ExploreRequest)
         try:
-            for variant in self._stub.Explore(message, **self._kw(timeout)):
+            for variant in self._watched(self._stub.Explore(message, **self._kw(timeout))):
                 edited, _ = wire.audio_from_proto(variant.audio, "engine reply")
                 action = Action(variant.action.id, variant.action.name, variant.action.description)
                 yield Variant(action, edited, wire.source_from_proto(variant.source))

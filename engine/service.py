@@ -9,7 +9,9 @@ the next sampling step). UNAUTHENTICATED comes from the token interceptor in `en
 
 Admission: parameters are checked first; at most `max_concurrent` requests compute at once; up to
 `max_queue` more wait for a slot, first come first served (checking every 100 ms whether their client is
-still there); any further request is refused at once. A reply the client leaves unread for
+still there); any further request is refused at once. A waiting Edit is sent a progress event with stage
+"queued" every QUEUED_EVERY seconds, so a client can keep a deadline on silence without giving up on a
+busy engine; once computing, only real progress is sent. A reply the client leaves unread for
 `reply_timeout` seconds cancels its call (the work is done; the thread and memory come back).
 """
 
@@ -38,6 +40,7 @@ from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.01  # send a progress event when the fraction moved this much (or the stage changed)
+QUEUED_EVERY = 1.0  # seconds between "queued" events to an Edit waiting for a slot
 
 
 class Busy(Exception):
@@ -210,18 +213,21 @@ class EditorService(pb_grpc.EditorServicer):
         except EditError as err:
             context.abort(*status_for(err))
 
-    def _stream(self, context: grpc.ServicerContext, work: Callable[[Callable], Iterator]) -> Iterator:
+    def _stream(
+        self,
+        context: grpc.ServicerContext,
+        work: Callable[[Callable], Iterator],
+        queued: Callable[[], object] | None = None,
+    ) -> Iterator:
         """Run `work(progress)` in a worker thread under an admission slot, yielding what it emits.
 
         `work` yields response messages; `progress(fraction, stage)` (passed to it) checks that the
         client is still there (raising Cancelled otherwise, which stops sampling at the next step) and
-        turns into progress messages. Errors end the stream with their status.
+        turns into progress messages. Errors end the stream with their status. While the request waits for
+        a slot, `queued()` (when given) is yielded every QUEUED_EVERY seconds.
         """
-        try:
-            self.admission.acquire(context.is_active)
-        except (Busy, Cancelled) as err:
-            context.abort(*status_for(err))
         events: queue.Queue = queue.Queue()
+        started = threading.Event()
         last = [-1.0, ""]
 
         def progress(fraction: float, stage: str) -> None:
@@ -235,6 +241,12 @@ class EditorService(pb_grpc.EditorServicer):
 
         def run() -> None:
             try:
+                self.admission.acquire(context.is_active)
+            except (Busy, Cancelled) as err:
+                events.put(("error", err))
+                return
+            started.set()
+            try:
                 for message in work(progress):
                     events.put(("message", message))
                 events.put(("end", None))
@@ -245,7 +257,12 @@ class EditorService(pb_grpc.EditorServicer):
 
         threading.Thread(target=run, name="musegenie-edit", daemon=True).start()
         while True:
-            kind, payload = events.get()
+            try:
+                kind, payload = events.get(timeout=None if queued is None else QUEUED_EVERY)
+            except queue.Empty:  # still waiting for a slot, or computing between progress events
+                if started.is_set():
+                    continue  # silence while computing is the client's to judge: no filler
+                kind, payload = "message", queued()
             if kind == "message":
                 self.replies.sending(context)
                 try:
@@ -316,7 +333,8 @@ class EditorService(pb_grpc.EditorServicer):
             )
             yield pb.EditEvent(result=reply)
 
-        yield from self._stream(context, work)
+        queued = lambda: pb.EditEvent(progress=pb.EditProgress(fraction=0.0, stage="queued"))  # noqa: E731
+        yield from self._stream(context, work, queued)
 
     def InferActions(
         self, request: pb.InferActionsRequest, context: grpc.ServicerContext

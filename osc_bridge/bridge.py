@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 UDP_MAX = 65507  # the largest UDP payload over IPv4; python-osc's default server drops anything over 8 KB
 MAX_BUNDLE_DEPTH = 4  # bundles inside bundles; python-osc would recurse until the stack runs out
 MAX_BUNDLE_MESSAGES = 8  # requests in one datagram: one packet must not become many jobs and replies
+# Seconds an engine call may go without a word (progress, "queued", a result) before the request fails with
+# DEADLINE_EXCEEDED: a stopped engine is reported in bounded time, a long edit that progresses is not cut.
+DEFAULT_ENGINE_TIMEOUT = 60.0
 MAX_PROGRESS_REPLIES = 10  # progress replies per request (one per tenth): a reply stream stays short
 BUNDLE_HEAD = b"#bundle\0"
 # Bytes python-osc's message parser may trip over (bad type tags, truncation, non-UTF-8 strings).

@@ -26,7 +26,7 @@ from engine.errors import CommandError
 from engine.runtime import RuntimeConfig
 from engine.server import ServerConfig, start_server
 from osc_bridge.access import CLIENT_TOKEN_ENV
-from osc_bridge.bridge import OscBridge
+from osc_bridge.bridge import DEFAULT_ENGINE_TIMEOUT, OscBridge
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--engine", default=DEFAULT_TARGET, metavar="HOST:PORT", help="the gRPC engine to forward to"
     )
     parser.add_argument("--token", help=f"bearer token for the engine (default ${TOKEN_ENV})")
+    parser.add_argument("--engine-timeout", type=float, default=DEFAULT_ENGINE_TIMEOUT, metavar="SECONDS",
+                        help="a request fails with DEADLINE_EXCEEDED when the engine sends nothing (no progress, no result) for this long")  # fmt: skip
     parser.add_argument("--tls-ca", type=Path, help="CA certificate (PEM) to reach the engine over TLS")
     parser.add_argument(
         "--out-dir", type=Path, default=Path("musegenie-out"), help="every result file goes here"
@@ -86,6 +88,8 @@ def client_token(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get(TOKEN_ENV) or None
+    if not args.engine_timeout > 0:
+        raise CommandError(f"--engine-timeout must be positive, got {args.engine_timeout}")
     server = None
     target = args.engine
     if args.serve_bundle is not None:
@@ -99,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         except (BundleError, OSError, RuntimeError) as err:
             raise CommandError(f"could not serve {args.serve_bundle}: {err}") from err
         target = server.target
-    client = EditorClient(target, token=token, tls_ca=args.tls_ca)
+    client = EditorClient(target, token=token, tls_ca=args.tls_ca, idle_timeout=args.engine_timeout)
     try:
         bridge = OscBridge(
             client, args.listen, args.reply_port, args.out_dir, args.workers, args.max_queue,

@@ -20,7 +20,7 @@ from pythonosc.osc_message_builder import build_msg
 
 from engine.client import EditorClient
 from osc_bridge import addresses as osc
-from osc_bridge.bridge import UDP_MAX, OscBridge
+from osc_bridge.bridge import DEFAULT_ENGINE_TIMEOUT, UDP_MAX, OscBridge
 
 FINAL = {osc.PING: osc.PONG, osc.INFER: osc.INFERRED}  # other requests end with done (or error)
 
@@ -90,14 +90,18 @@ class OscClient:
 
 @contextmanager
 def loopback_rig(
-    engine_target: str, out_dir: str | Path, workers: int = 4, allow_dirs: Sequence[str | Path] = ("/",)
+    engine_target: str,
+    out_dir: str | Path,
+    workers: int = 4,
+    allow_dirs: Sequence[str | Path] = ("/",),
+    engine_timeout: float = DEFAULT_ENGINE_TIMEOUT,
 ) -> Iterator[tuple[OscBridge, OscClient]]:
     """A bridge in front of the engine at `engine_target` and a Max stand-in wired to it, on free loopback ports.
 
     The rig's requests come from the process that built it (demo, benchmarks, tests), so by default it may
     read any file outside hidden folders; a bridge for users reads only under its `--allow-dir` folders."""
     max_patch = OscClient(bridge=("127.0.0.1", 0), reply_port=0)
-    client = EditorClient(engine_target)
+    client = EditorClient(engine_target, idle_timeout=engine_timeout)
     bridge = OscBridge(
         client, ("127.0.0.1", 0), max_patch.reply_port, out_dir, workers, allow_dirs=allow_dirs
     ).start()

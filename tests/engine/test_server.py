@@ -93,9 +93,9 @@ def test_infer_and_explore_over_the_wire(client, tiny_pipeline):
         c["action"] for c in tiny_pipeline.infer_actions(x, SR, (0.1, 0.12))
     ]
     variants = list(client.explore(x, SR, req((0.1, 0.2), ["drop", "louder"], seed=2, context_seconds=0.1)))
-    assert [a.name for a, _ in variants] == ["drop", "louder"]
-    assert all(v.shape == x.shape for _, v in variants)
-    assert not np.array_equal(variants[0][1], variants[1][1])
+    assert [v.action.name for v in variants] == ["drop", "louder"]
+    assert all(v.audio.shape == x.shape for v in variants)
+    assert not np.array_equal(variants[0].audio, variants[1].audio)
 
 
 def bad_audio_requests() -> dict[str, pb.EditRequest]:
