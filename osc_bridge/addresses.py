@@ -74,7 +74,7 @@ REQUESTS: dict[str, Request] = {
 
 # Reply address -> its arguments after the id.
 REPLIES: dict[str, str] = {
-    f"{PREFIX}/pong": "engine_status (SERVING or the reason it is not)",
+    f"{PREFIX}/pong": "engine_status (SERVING when an edit could pass, token included; else the reason)",
     f"{PREFIX}/action": "index name description",
     f"{PREFIX}/instrument": "index name",
     f"{PREFIX}/progress": "fraction in [0, 1]",

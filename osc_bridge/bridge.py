@@ -44,6 +44,7 @@ MAX_BUNDLE_MESSAGES = 8  # requests in one datagram: one packet must not become 
 # Seconds an engine call may go without a word (progress, "queued", a result) before the request fails with
 # DEADLINE_EXCEEDED: a stopped engine is reported in bounded time, a long edit that progresses is not cut.
 DEFAULT_ENGINE_TIMEOUT = 60.0
+PING_TIMEOUT = 5.0  # seconds a ping waits for the engine's GetInfo
 MAX_PROGRESS_REPLIES = 10  # progress replies per request (one per tenth): a reply stream stays short
 BUNDLE_HEAD = b"#bundle\0"
 # Bytes python-osc's message parser may trip over (bad type tags, truncation, non-UTF-8 strings).
@@ -285,8 +286,12 @@ class OscBridge:
 
     # --- requests --------------------------------------------------------------------------------------
     def _ping(self, reply: Reply, request_id: int) -> None:
+        """SERVING only when an edit could pass: health is open to anyone, so an authenticated GetInfo
+        (which also refreshes the cached actions and limits) checks the token as well."""
         try:
             status = self.client.health()
+            if status == "SERVING":
+                self.client.info(timeout=PING_TIMEOUT, refresh=True)
         except EditorError as err:  # the bridge is alive even when the engine is not: say why
             status = f"{err.code}: {err.details}"
         reply(osc.PONG, request_id, status)

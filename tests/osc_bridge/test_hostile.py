@@ -11,7 +11,9 @@ import pytest
 from pythonosc.osc_message_builder import build_msg
 
 from engine.audio import save_wav
+from engine.client import EditorClient
 from engine.errors import CommandError
+from engine.server import ServerConfig, start_server
 from osc_bridge import addresses as osc
 from osc_bridge import bridge as bridge_module
 from osc_bridge.access import CLIENT_TOKEN_ENV
@@ -124,3 +126,20 @@ def test_one_datagram_brings_back_a_bounded_number_of_replies(rig, disk):
     max_patch.send_raw(pings)  # one message too many: a single refusal, not a reply per ping
     (address, (code, message)) = max_patch.replies(-1, final=osc.ERROR, timeout=10)[-1]
     assert code == "INVALID_ARGUMENT" and f"more than {MAX_BUNDLE_MESSAGES} messages" in message
+
+
+@pytest.mark.parametrize(("token", "status"), [("wrong", "UNAUTHENTICATED"), ("right", "SERVING")])
+def test_ping_checks_the_engine_token(tiny_pipeline, tmp_path, token, status):
+    server = start_server(pipeline=tiny_pipeline, config=ServerConfig(port=0, token="right"))
+    client = EditorClient(server.target, token=token)
+    max_patch = OscClient(bridge=("127.0.0.1", 0), reply_port=0)
+    bridge = OscBridge(client, ("127.0.0.1", 0), max_patch.reply_port, tmp_path / "out").start()
+    max_patch.bridge = bridge.address
+    try:
+        ((address, (answer,)),) = max_patch.call(osc.PING, timeout=30)
+        assert address == osc.PONG and answer.split(":")[0] == status, answer
+    finally:
+        max_patch.close()
+        bridge.stop()
+        client.close()
+        server.stop(0)

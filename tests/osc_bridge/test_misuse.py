@@ -116,6 +116,9 @@ class SlowClient:
     def health(self) -> str:
         return "SERVING"
 
+    def info(self, timeout=None, refresh=False) -> None:
+        """GetInfo answers (a ping checks it); nothing in it is read."""
+
 
 def test_job_queue_is_bounded_and_first_come_first_served(tmp_path, song):
     client = SlowClient()
