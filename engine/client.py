@@ -13,12 +13,15 @@ is the gRPC status name ("INVALID_ARGUMENT", "OUT_OF_RANGE", "RESOURCE_EXHAUSTED
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 import numpy as np
@@ -32,6 +35,11 @@ from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 MAX_ACTION_ID = 2**31  # action ids travel as int32
+# Trailing metadata on a RESOURCE_EXHAUSTED that only means "no room right now" (queue or per-client limit
+# full; nothing was done): milliseconds the engine suggests waiting. Too-large messages never carry it.
+T = TypeVar("T")
+RETRY_AFTER_KEY = "musegenie-retry-after-ms"
+MAX_BACKOFF = 2.0  # seconds between retries of a capacity refusal, at most
 
 
 class EditorError(Exception):
@@ -58,6 +66,7 @@ class EditorClient:
         max_message_mb: int = 256,
         timeout: float | None = None,
         idle_timeout: float | None = None,
+        busy_patience: float = 0.0,
     ) -> None:
         """
         Args:
@@ -71,10 +80,13 @@ class EditorClient:
                 message (progress, "queued", a variant, the result): a stopped or hung engine is noticed
                 while a long edit that keeps progressing is not cut short. It is also the default
                 deadline of GetInfo and InferActions. None = wait as long as `timeout` allows.
+            busy_patience: seconds to keep retrying Edit, InferActions and Explore calls the engine refuses
+                for lack of room (its queue or per-client limit), backing off up to MAX_BACKOFF; 0 = never.
         """
         self.target = target
         self.timeout = timeout
         self.idle_timeout = idle_timeout
+        self.busy_patience = busy_patience
         size = int(max_message_mb * wire.MiB)
         options = [("grpc.max_send_message_length", size), ("grpc.max_receive_message_length", size)]
         if tls_ca:
@@ -100,6 +112,29 @@ class EditorClient:
         if timeout is None:
             timeout = self.idle_timeout if unary and self.timeout is None else self.timeout
         return {"metadata": self._metadata, "timeout": timeout}
+
+    def _retry_delay(self, err: grpc.RpcError, attempt: int, give_up_at: float) -> float | None:
+        """Seconds to wait before trying a refused call again, or None to give up with the error."""
+        if err.code() != grpc.StatusCode.RESOURCE_EXHAUSTED or not hasattr(err, "trailing_metadata"):
+            return None
+        hint = dict(err.trailing_metadata() or ()).get(RETRY_AFTER_KEY, "")
+        if not hint.isdigit():
+            return None
+        delay = min(MAX_BACKOFF, max(int(hint) / 1000, 0.05 * 2**attempt)) * random.uniform(0.8, 1.2)
+        return delay if time.monotonic() + delay < give_up_at else None
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        """`call()` again while the engine refuses it for lack of room, for up to `busy_patience` seconds."""
+        give_up_at, attempt = time.monotonic() + self.busy_patience, 0
+        while True:
+            try:
+                return call()
+            except grpc.RpcError as err:
+                delay = self._retry_delay(err, attempt, give_up_at)
+                if delay is None:
+                    raise EditorError.from_rpc(err) from err
+            time.sleep(delay)
+            attempt += 1
 
     def _watched(self, call) -> Iterator:
         """The messages of a server stream; with `idle_timeout`, the call is cancelled after that long
@@ -213,7 +248,8 @@ class EditorClient:
     ) -> EditResult:
         """Re-imagine `request.region` of (C, N) audio; the result holds the whole edited signal."""
         message = wire.request_to_proto(audio, sample_rate, self._resolved(request))
-        try:
+
+        def attempt() -> EditResult:
             for event in self._watched(self._stub.Edit(message, **self._kw(timeout))):
                 if event.HasField("progress") and on_progress is not None:
                     on_progress(event.progress.fraction, event.progress.stage)
@@ -228,9 +264,9 @@ class EditorClient:
                         wire.source_from_proto(r.source),
                         r.seconds,
                     )
-        except grpc.RpcError as err:
-            raise EditorError.from_rpc(err) from err
-        raise EditorError("INTERNAL", "the engine closed the edit stream without a result")
+            raise EditorError("INTERNAL", "the engine closed the edit stream without a result")
+
+        return self._retrying(attempt)
 
     def infer_actions(
         self, audio: np.ndarray, sample_rate: int, start: float, end: float, timeout: float | None = None
@@ -239,10 +275,7 @@ class EditorClient:
         request = pb.InferActionsRequest(
             audio=wire.audio_to_proto(audio, sample_rate), region=pb.Region(start=start, end=end)
         )
-        try:
-            reply = self._stub.InferActions(request, **self._kw(timeout, unary=True))
-        except grpc.RpcError as err:
-            raise EditorError.from_rpc(err) from err
+        reply = self._retrying(lambda: self._stub.InferActions(request, **self._kw(timeout, unary=True)))
         return [
             {
                 "start": c.start,
@@ -260,8 +293,16 @@ class EditorClient:
         """Yield Variant(action, edited (C, N) audio, source) per action of the request (all when it names
         none), as the engine finishes each."""
         message = wire.request_to_proto(audio, sample_rate, self._resolved(request), pb.ExploreRequest)
+
+        def opened() -> tuple[Iterator, list]:
+            """The stream and its first variant (a capacity refusal comes before any, so a retry
+            repeats nothing)."""
+            stream = self._watched(self._stub.Explore(message, **self._kw(timeout)))
+            return stream, list(itertools.islice(stream, 1))
+
+        stream, first = self._retrying(opened)
         try:
-            for variant in self._watched(self._stub.Explore(message, **self._kw(timeout))):
+            for variant in itertools.chain(first, stream):
                 edited, _ = wire.audio_from_proto(variant.audio, "engine reply")
                 action = Action(variant.action.id, variant.action.name, variant.action.description)
                 yield Variant(action, edited, wire.source_from_proto(variant.source))

@@ -28,9 +28,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from engine.bundle import load_bundle
+from engine.client import RETRY_AFTER_KEY
 from engine.pipeline import Pipeline
 from engine.runtime import Runtime, RuntimeConfig
-from engine.service import EditorService, Limits
+from engine.service import RETRY_AFTER_MS, EditorService, Limits
 from engine.wire import MiB
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
@@ -171,6 +172,7 @@ class CallGuard(grpc.ServerInterceptor):
                 peer = peer_host(context.peer())
                 refusal = self._enter(peer)
                 if refusal is not None:
+                    context.set_trailing_metadata(((RETRY_AFTER_KEY, str(RETRY_AFTER_MS)),))
                     context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, refusal)
                 left = threading.Event()
 

@@ -31,6 +31,7 @@ import grpc
 from engine import audio as audio_io
 from engine import wire
 from engine.audio import AudioError
+from engine.client import RETRY_AFTER_KEY
 from engine.pipeline import Pipeline
 from engine.request import MAX_STEPS
 from engine.window import EditError, RegionError
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.01  # send a progress event when the fraction moved this much (or the stage changed)
 QUEUED_EVERY = 1.0  # seconds between "queued" events to an Edit waiting for a slot
+RETRY_AFTER_MS = 250  # the wait suggested with a refusal for lack of room (engine.client.RETRY_AFTER_KEY)
 
 
 class Busy(Exception):
@@ -273,6 +275,8 @@ class EditorService(pb_grpc.EditorServicer):
                 return
             else:
                 code, message = status_for(payload)
+                if isinstance(payload, Busy):  # no room yet, nothing done: the client may try again
+                    context.set_trailing_metadata(((RETRY_AFTER_KEY, str(RETRY_AFTER_MS)),))
                 if code == grpc.StatusCode.INTERNAL:
                     log.error("request failed", exc_info=payload)
                 elif code != grpc.StatusCode.CANCELLED:

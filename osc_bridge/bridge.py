@@ -44,6 +44,9 @@ MAX_BUNDLE_MESSAGES = 8  # requests in one datagram: one packet must not become 
 # Seconds an engine call may go without a word (progress, "queued", a result) before the request fails with
 # DEADLINE_EXCEEDED: a stopped engine is reported in bounded time, a long edit that progresses is not cut.
 DEFAULT_ENGINE_TIMEOUT = 60.0
+# Seconds a job keeps retrying while the engine refuses it for lack of room (its queue or its per-client
+# limit, which the bridge's own workers can fill): jobs wait their turn instead of failing.
+BUSY_PATIENCE = 600.0
 PING_TIMEOUT = 5.0  # seconds a ping waits for the engine's GetInfo
 MAX_PROGRESS_REPLIES = 10  # progress replies per request (one per tenth): a reply stream stays short
 BUNDLE_HEAD = b"#bundle\0"

@@ -26,7 +26,7 @@ from engine.errors import CommandError
 from engine.runtime import RuntimeConfig
 from engine.server import ServerConfig, start_server
 from osc_bridge.access import CLIENT_TOKEN_ENV
-from osc_bridge.bridge import DEFAULT_ENGINE_TIMEOUT, OscBridge
+from osc_bridge.bridge import BUSY_PATIENCE, DEFAULT_ENGINE_TIMEOUT, OscBridge
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
         except (BundleError, OSError, RuntimeError) as err:
             raise CommandError(f"could not serve {args.serve_bundle}: {err}") from err
         target = server.target
-    client = EditorClient(target, token=token, tls_ca=args.tls_ca, idle_timeout=args.engine_timeout)
+    client = EditorClient(
+        target, token=token, tls_ca=args.tls_ca, idle_timeout=args.engine_timeout, busy_patience=BUSY_PATIENCE
+    )
     try:
         bridge = OscBridge(
             client, args.listen, args.reply_port, args.out_dir, args.workers, args.max_queue,

@@ -20,7 +20,7 @@ from pythonosc.osc_message_builder import build_msg
 
 from engine.client import EditorClient
 from osc_bridge import addresses as osc
-from osc_bridge.bridge import DEFAULT_ENGINE_TIMEOUT, UDP_MAX, OscBridge
+from osc_bridge.bridge import BUSY_PATIENCE, DEFAULT_ENGINE_TIMEOUT, UDP_MAX, OscBridge
 
 FINAL = {osc.PING: osc.PONG, osc.INFER: osc.INFERRED}  # other requests end with done (or error)
 
@@ -101,7 +101,7 @@ def loopback_rig(
     The rig's requests come from the process that built it (demo, benchmarks, tests), so by default it may
     read any file outside hidden folders; a bridge for users reads only under its `--allow-dir` folders."""
     max_patch = OscClient(bridge=("127.0.0.1", 0), reply_port=0)
-    client = EditorClient(engine_target, idle_timeout=engine_timeout)
+    client = EditorClient(engine_target, idle_timeout=engine_timeout, busy_patience=BUSY_PATIENCE)
     bridge = OscBridge(
         client, ("127.0.0.1", 0), max_patch.reply_port, out_dir, workers, allow_dirs=allow_dirs
     ).start()

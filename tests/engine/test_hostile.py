@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from engine.client import EditorClient, EditorError
 from engine.server import EditorServer, ServerConfig, start_server
+from tests.engine.conftest import req
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +42,12 @@ def test_serve_on_a_taken_port_exits_with_a_clear_message(server, tiny_bundle: P
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "port is taken" in done.stderr
+
+
+def test_only_refusals_for_lack_of_room_are_retried(server):
+    too_big = np.zeros((2, 700_000), np.float32)  # 5.6 MB over a 4 MB limit: retrying cannot help
+    with EditorClient(server.target, max_message_mb=64, busy_patience=30) as client:
+        began = time.monotonic()
+        with pytest.raises(EditorError) as refused:
+            client.edit(too_big, 44100, req((0.1, 0.2), [0]))
+        assert refused.value.code == "RESOURCE_EXHAUSTED" and time.monotonic() - began < 5

@@ -1,5 +1,6 @@
-"""Deadlines on the bridge's engine calls: a stopped engine mid-edit is reported within the engine timeout,
-while an edit that keeps progressing, or waits its turn in a busy engine's queue, is not cut short."""
+"""The bridge's engine calls: a stopped engine mid-edit is reported within the engine timeout, while an edit
+that keeps progressing, or waits its turn in a busy engine's queue, is not cut short; jobs the engine has no
+room for yet (its per-client limit) wait and retry instead of failing."""
 
 from __future__ import annotations
 
@@ -41,11 +42,12 @@ def song(tmp_path_factory):
     return save_wav(tmp_path_factory.mktemp("songs") / "song.wav", np.zeros((2, 22050), np.float32), 44100)
 
 
-def run_edits(pipeline, song, out, count: int) -> tuple[list, float]:
-    """`count` simultaneous OSC edits through a bridge with engine timeout IDLE; final replies, seconds."""
-    server = start_server(pipeline=pipeline, config=ServerConfig(port=0, max_concurrent=1))
+def run_edits(pipeline, song, out, count: int, **config) -> tuple[list, float]:
+    """`count` simultaneous OSC edits through a bridge with engine timeout IDLE and `count` workers; the
+    final replies and the seconds they took."""
+    server = start_server(pipeline=pipeline, config=ServerConfig(port=0, max_concurrent=1, **config))
     try:
-        with loopback_rig(server.target, out, engine_timeout=IDLE) as (_, max_patch):
+        with loopback_rig(server.target, out, workers=count, engine_timeout=IDLE) as (_, max_patch):
             began = time.monotonic()
             ids = [max_patch.send(osc.EDIT, str(song), 0.1, 0.2, 0) for _ in range(count)]
             finals = [max_patch.replies(i, timeout=30)[-1] for i in ids]
@@ -68,3 +70,9 @@ def test_progress_and_a_place_in_the_queue_keep_an_edit_alive(tiny_pipeline, son
     finals, seconds = run_edits(steady, song, tmp_path / "out", 2)
     assert [address for address, _ in finals] == [osc.DONE, osc.DONE], finals
     assert seconds > 2 * IDLE
+
+
+def test_bridge_workers_wait_for_room_under_the_engines_per_client_limit(tiny_pipeline, song, tmp_path):
+    quick = ScriptedPipeline(tiny_pipeline, beats=2, pause=0.1)
+    finals, _ = run_edits(quick, song, tmp_path / "out", 8, max_per_peer=2, max_queue=8)
+    assert [address for address, _ in finals] == [osc.DONE] * 8, finals
