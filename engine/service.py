@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.01  # send a progress event when the fraction moved this much (or the stage changed)
 QUEUED_EVERY = 1.0  # seconds between "queued" events to an Edit waiting for a slot
+# Bytes an Edit reply or Explore variant carries beside its audio (the same size as the request's): frame
+# actions, source, instruments, framing; a generous bound so a reply that passes the check always fits.
+REPLY_OVERHEAD = 64 << 10
 RETRY_AFTER_MS = 250  # the wait suggested with a refusal for lack of room (engine.client.RETRY_AFTER_KEY)
 
 
@@ -208,6 +211,18 @@ class EditorService(pb_grpc.EditorServicer):
             )
         return audio, sr, region
 
+    def _check_reply_fits(self, request, context: grpc.ServicerContext) -> None:
+        """Refuse before the work a request whose reply (its audio again, plus overhead) could not be sent."""
+        reply = len(request.audio.pcm) + REPLY_OVERHEAD
+        if reply > self.limits.max_message_bytes:
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the reply would be {reply / wire.MiB:.1f} MiB (the audio sent back whole, plus up to "
+                f"{REPLY_OVERHEAD >> 10} KiB), over this server's message limit of "
+                f"{self.limits.max_message_bytes / wire.MiB:g} MiB: send a shorter stretch around the region "
+                "(or ask the operator for a larger --max-message-mb)",
+            )
+
     def _check(self, context: grpc.ServicerContext, check: Callable[[], object]) -> None:
         """Refuse unusable parameters before the request takes a place in the queue."""
         try:
@@ -323,6 +338,7 @@ class EditorService(pb_grpc.EditorServicer):
     def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext) -> Iterator[pb.EditEvent]:
         pipeline = self._pipeline(context)
         audio, sr, _ = self._inputs(request, context)
+        self._check_reply_fits(request, context)
         edit = wire.request_from_proto(request)
         self._check(context, lambda: pipeline.check(edit))
 
@@ -358,6 +374,7 @@ class EditorService(pb_grpc.EditorServicer):
     ) -> Iterator[pb.ExploreVariant]:
         pipeline = self._pipeline(context)
         audio, sr, _ = self._inputs(request, context)
+        self._check_reply_fits(request, context)
         explore = wire.request_from_proto(request)
         self._check(context, lambda: pipeline.check(explore, explore=True))
 

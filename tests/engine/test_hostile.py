@@ -13,7 +13,8 @@ import pytest
 
 from engine.client import EditorClient, EditorError
 from engine.server import EditorServer, ServerConfig, start_server
-from tests.engine.conftest import req
+from engine.wire import MiB
+from tests.engine.conftest import req, stereo
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +52,17 @@ def test_only_refusals_for_lack_of_room_are_retried(server):
         with pytest.raises(EditorError) as refused:
             client.edit(too_big, 44100, req((0.1, 0.2), [0]))
         assert refused.value.code == "RESOURCE_EXHAUSTED" and time.monotonic() - began < 5
+
+
+@pytest.mark.parametrize("method", ["edit", "explore"])
+def test_a_reply_that_cannot_fit_is_refused_before_the_work(server, method):
+    frames = (4 * MiB - 1000) // 8  # the request fits the 4 MiB limit; the same audio sent back would not
+    audio = np.tile(stereo(1.0), (1, frames // 44100 + 1))[:, :frames]
+    request = req((0.1, 0.2), [0])
+    with EditorClient(server.target, max_message_mb=64) as client, pytest.raises(EditorError) as refused:
+        if method == "edit":
+            client.edit(audio, 44100, request)
+        else:
+            list(client.explore(audio, 44100, request))
+    assert refused.value.code == "RESOURCE_EXHAUSTED" and "the reply would be" in refused.value.details
+    assert "--max-message-mb" in refused.value.details
