@@ -62,14 +62,43 @@ def info(path: str | os.PathLike) -> sf._SoundFileInfo:
     """Header information (sample rate, frames, channels) without decoding the audio."""
     path = Path(path)
     try:
+        if path.is_dir():
+            raise AudioError(f"{path}: is a folder, not an audio file")
         if not path.is_file():
             raise AudioError(f"{path}: no such file")
     except OSError as err:  # a name too long, a loop of links: still the caller's bad path
         raise AudioError(f"{path}: {err.strerror or err}") from err
     try:
-        return sf.info(str(path))
+        header = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioError(f"{path}: not readable audio ({err})") from err
+    check_wav_length(path, header)
+    return header
+
+
+def check_wav_length(path: Path, header: sf._SoundFileInfo) -> None:
+    """Refuse a RIFF WAV whose data chunk claims more audio than the file holds (a copy or download cut
+    short): libsndfile would quietly read what is there, and the edit would run on part of the song."""
+    if header.format != "WAV":
+        return
+    with open(path, "rb") as fh:
+        riff = fh.read(12)
+        if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
+            return
+        while len(chunk := fh.read(8)) == 8:
+            size = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"data":
+                available = os.fstat(fh.fileno()).st_size - fh.tell()
+                # 0 and 0xFFFFFFFF: a writer that never filled the size in (a live recording): unknown.
+                if size not in (0, 0xFFFFFFFF) and size > available:
+                    bytes_per_frame = max(1, available // max(1, header.frames))
+                    claimed = size / bytes_per_frame / header.samplerate
+                    raise AudioError(
+                        f"{path}: truncated: the header says {claimed:.2f} s but the file holds "
+                        f"{header.duration:.2f} s (an unfinished copy or download?): export it again"
+                    )
+                return
+            fh.seek(size + (size & 1), os.SEEK_CUR)  # chunks are padded to an even length
 
 
 def load(

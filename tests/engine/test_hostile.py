@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.audio import AudioError, load, save_wav
 from engine.client import EditorClient, EditorError
 from engine.server import EditorServer, ServerConfig, start_server
 from engine.wire import MiB
@@ -66,3 +67,17 @@ def test_a_reply_that_cannot_fit_is_refused_before_the_work(server, method):
             list(client.explore(audio, 44100, request))
     assert refused.value.code == "RESOURCE_EXHAUSTED" and "the reply would be" in refused.value.details
     assert "--max-message-mb" in refused.value.details
+
+
+def test_a_wav_cut_short_is_refused_not_edited_in_part(tmp_path):
+    whole = save_wav(tmp_path / "whole.wav", stereo(2.0), 44100, subtype="PCM_16").read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole[: len(whole) * 47 // 100])
+    with pytest.raises(AudioError, match=r"truncated: the header says 2.00 s but the file holds 0.9\d s"):
+        load(cut)
+    assert load(tmp_path / "whole.wav")[0].shape == (2, 88200)
+
+
+def test_a_folder_as_input_says_it_is_a_folder(tmp_path):
+    with pytest.raises(AudioError, match="is a folder, not an audio file"):
+        load(tmp_path)
