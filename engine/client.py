@@ -13,6 +13,7 @@ is the gRPC status name ("INVALID_ARGUMENT", "OUT_OF_RANGE", "RESOURCE_EXHAUSTED
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import random
@@ -40,6 +41,9 @@ MAX_ACTION_ID = 2**31  # action ids travel as int32
 T = TypeVar("T")
 RETRY_AFTER_KEY = "musegenie-retry-after-ms"
 MAX_BACKOFF = 2.0  # seconds between retries of a capacity refusal, at most
+# Bytes an Edit reply or Explore variant carries beside its audio (the same size as the request's): frame
+# actions, source, instruments, framing; generous, so audio that passes `check_size` always fits.
+REPLY_OVERHEAD = 64 << 10
 
 
 class EditorError(Exception):
@@ -84,10 +88,11 @@ class EditorClient:
                 for lack of room (its queue or per-client limit), backing off up to MAX_BACKOFF; 0 = never.
         """
         self.target = target
+        self.max_message_bytes = int(max_message_mb * wire.MiB)
         self.timeout = timeout
         self.idle_timeout = idle_timeout
         self.busy_patience = busy_patience
-        size = int(max_message_mb * wire.MiB)
+        size = self.max_message_bytes
         options = [("grpc.max_send_message_length", size), ("grpc.max_receive_message_length", size)]
         if tls_ca:
             roots = None if tls_ca is True else Path(tls_ca).read_bytes()
@@ -228,6 +233,29 @@ class EditorClient:
         except KeyError as err:
             raise EditorError("INVALID_ARGUMENT", err.args[0]) from err
 
+    def check_size(self, channels: int, frames: int, sample_rate: int, source: str = "the audio") -> None:
+        """Raise EditorError RESOURCE_EXHAUSTED when audio of this shape cannot travel to the engine and back
+        in one message (the smaller of this client's and the engine's limits); a caller with only a file's
+        header can ask before reading the file. Audio travels whole, so a long file needs a large limit."""
+        limit = self.max_message_bytes
+        with contextlib.suppress(EditorError):  # an engine that cannot answer: the call itself says why
+            limit = min(limit, self.info().limits.max_message_bytes or limit)
+        need = channels * frames * wire.PCM_DTYPE.itemsize + REPLY_OVERHEAD
+        if need > limit:
+            most = (limit - REPLY_OVERHEAD) / (channels * wire.PCM_DTYPE.itemsize) / sample_rate
+            raise EditorError(
+                "RESOURCE_EXHAUSTED",
+                f"{source} is {frames / sample_rate / 60:.1f} min of {channels}-channel audio at {sample_rate} "
+                f"Hz: {need / wire.MiB:.0f} MiB each way, over the {limit / wire.MiB:g} MiB message limit "
+                f"(at most {most / 60:.1f} min at this rate and channel count). Edit a shorter stretch "
+                "around the region (e.g. the region and 30 s each side), or raise --max-message-mb on the "
+                "engine and the client",
+            )
+
+    def _check_audio_size(self, audio: np.ndarray, sample_rate: int) -> None:
+        if np.ndim(audio) == 2:  # any other shape is refused, with its own reason, by wire.audio_to_proto
+            self.check_size(*np.shape(audio), max(1, int(sample_rate)))
+
     def _resolved(self, request: EditRequest) -> EditRequest:
         """The request with action ids and instrument names, as the wire carries them."""
         instruments = request.instruments
@@ -247,6 +275,7 @@ class EditorClient:
         timeout: float | None = None,
     ) -> EditResult:
         """Re-imagine `request.region` of (C, N) audio; the result holds the whole edited signal."""
+        self._check_audio_size(audio, sample_rate)
         message = wire.request_to_proto(audio, sample_rate, self._resolved(request))
 
         def attempt() -> EditResult:
@@ -272,6 +301,7 @@ class EditorClient:
         self, audio: np.ndarray, sample_rate: int, start: float, end: float, timeout: float | None = None
     ) -> list[dict]:
         """Per chunk of the region: {"start", "end", "action", "probabilities", "instruments"}."""
+        self._check_audio_size(audio, sample_rate)
         request = pb.InferActionsRequest(
             audio=wire.audio_to_proto(audio, sample_rate), region=pb.Region(start=start, end=end)
         )
@@ -292,6 +322,7 @@ class EditorClient:
     ) -> Iterator[Variant]:
         """Yield Variant(action, edited (C, N) audio, source) per action of the request (all when it names
         none), as the engine finishes each."""
+        self._check_audio_size(audio, sample_rate)
         message = wire.request_to_proto(audio, sample_rate, self._resolved(request), pb.ExploreRequest)
 
         def opened() -> tuple[Iterator, list]:

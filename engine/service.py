@@ -31,7 +31,7 @@ import grpc
 from engine import audio as audio_io
 from engine import wire
 from engine.audio import AudioError
-from engine.client import RETRY_AFTER_KEY
+from engine.client import REPLY_OVERHEAD, RETRY_AFTER_KEY
 from engine.pipeline import Pipeline
 from engine.request import MAX_STEPS
 from engine.window import EditError, RegionError
@@ -42,9 +42,6 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.01  # send a progress event when the fraction moved this much (or the stage changed)
 QUEUED_EVERY = 1.0  # seconds between "queued" events to an Edit waiting for a slot
-# Bytes an Edit reply or Explore variant carries beside its audio (the same size as the request's): frame
-# actions, source, instruments, framing; a generous bound so a reply that passes the check always fits.
-REPLY_OVERHEAD = 64 << 10
 RETRY_AFTER_MS = 250  # the wait suggested with a refusal for lack of room (engine.client.RETRY_AFTER_KEY)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from pythonosc import osc_message
 from pythonosc.osc_message_builder import build_msg
 
-from engine.audio import AudioError, load, save_wav
+from engine.audio import AudioError, info, load, save_wav
 from engine.client import EditorClient, EditorError
 from engine.published_file import remove_stale_temporaries
 from engine.request import EditRequest
@@ -275,7 +275,10 @@ class OscBridge:
 
     # --- files -----------------------------------------------------------------------------------------
     def _read(self, request_id: int, in_path: str) -> tuple[Any, int]:
-        return load(self.files.resolve(request_id, in_path))
+        path = self.files.resolve(request_id, in_path)
+        header = info(path)  # a file too long for the wire is refused before it is read into memory
+        self.client.check_size(header.channels, header.frames, header.samplerate, path.name)
+        return load(path)
 
     def _output_path(self, in_path: str, tag: str) -> Path:
         """A new name under out_dir: the input's stem (shortened to fit the file-name limit), tag, random."""

@@ -51,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine-timeout", type=float, default=DEFAULT_ENGINE_TIMEOUT, metavar="SECONDS",
                         help="a request fails with DEADLINE_EXCEEDED when the engine sends nothing (no progress, no result) for this long")  # fmt: skip
     parser.add_argument("--tls-ca", type=Path, help="CA certificate (PEM) to reach the engine over TLS")
+    parser.add_argument("--max-message-mb", type=int, default=256, metavar="MB",
+                        help="largest message to or from the engine: the whole input file travels, so this bounds its length (256 MB: 12.7 min of stereo 44.1 kHz); the engine's own limit applies too")  # fmt: skip
     parser.add_argument(
         "--out-dir", type=Path, default=Path("musegenie-out"), help="every result file goes here"
     )
@@ -97,14 +99,20 @@ def run(args: argparse.Namespace) -> int:
         try:
             server = start_server(
                 args.serve_bundle,
-                ServerConfig(port=port, token=token, max_per_peer=0),  # the bridge is its only client
+                # max_per_peer=0: the bridge is its only client
+                ServerConfig(port=port, token=token, max_per_peer=0, max_message_mb=args.max_message_mb),
                 dataclass_from_args(RuntimeConfig, args),
             )
         except (BundleError, OSError, RuntimeError) as err:
             raise CommandError(f"could not serve {args.serve_bundle}: {err}") from err
         target = server.target
     client = EditorClient(
-        target, token=token, tls_ca=args.tls_ca, idle_timeout=args.engine_timeout, busy_patience=BUSY_PATIENCE
+        target,
+        token=token,
+        tls_ca=args.tls_ca,
+        max_message_mb=args.max_message_mb,
+        idle_timeout=args.engine_timeout,
+        busy_patience=BUSY_PATIENCE,
     )
     try:
         bridge = OscBridge(

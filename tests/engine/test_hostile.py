@@ -8,13 +8,17 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 
+from engine import wire
 from engine.audio import AudioError, load, save_wav
 from engine.client import EditorClient, EditorError
 from engine.server import EditorServer, ServerConfig, start_server
 from engine.wire import MiB
+from protos.musegenie.v1 import engine_pb2 as pb
+from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
 from tests.engine.conftest import req, stereo
 
 
@@ -55,18 +59,18 @@ def test_only_refusals_for_lack_of_room_are_retried(server):
         assert refused.value.code == "RESOURCE_EXHAUSTED" and time.monotonic() - began < 5
 
 
-@pytest.mark.parametrize("method", ["edit", "explore"])
-def test_a_reply_that_cannot_fit_is_refused_before_the_work(server, method):
+@pytest.mark.parametrize("message", [pb.EditRequest, pb.ExploreRequest])
+def test_a_reply_that_cannot_fit_is_refused_before_the_work(server, message):
     frames = (4 * MiB - 1000) // 8  # the request fits the 4 MiB limit; the same audio sent back would not
     audio = np.tile(stereo(1.0), (1, frames // 44100 + 1))[:, :frames]
-    request = req((0.1, 0.2), [0])
-    with EditorClient(server.target, max_message_mb=64) as client, pytest.raises(EditorError) as refused:
-        if method == "edit":
-            client.edit(audio, 44100, request)
-        else:
-            list(client.explore(audio, 44100, request))
-    assert refused.value.code == "RESOURCE_EXHAUSTED" and "the reply would be" in refused.value.details
-    assert "--max-message-mb" in refused.value.details
+    request = wire.request_to_proto(audio, 44100, req((0.1, 0.2), [0]), message)
+    with EditorClient(server.target, max_message_mb=64) as client:  # its own size check is bypassed here
+        stub = pb_grpc.EditorStub(client.channel)
+        call = stub.Edit if message is pb.EditRequest else stub.Explore
+        with pytest.raises(grpc.RpcError) as refused:
+            list(call(request, timeout=30))
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "the reply would be" in refused.value.details() and "--max-message-mb" in refused.value.details()
 
 
 def test_a_wav_cut_short_is_refused_not_edited_in_part(tmp_path):
@@ -81,3 +85,10 @@ def test_a_wav_cut_short_is_refused_not_edited_in_part(tmp_path):
 def test_a_folder_as_input_says_it_is_a_folder(tmp_path):
     with pytest.raises(AudioError, match="is a folder, not an audio file"):
         load(tmp_path)
+
+
+def test_audio_too_long_for_the_wire_is_refused_before_it_is_sent(server):
+    with EditorClient(server.target, max_message_mb=64) as client, pytest.raises(EditorError) as refused:
+        client.edit(np.zeros((2, 44100 * 15), np.float32), 44100, req((0.1, 0.2), [0]))
+    assert refused.value.code == "RESOURCE_EXHAUSTED" and "4 MiB message limit" in refused.value.details
+    assert "at most 0.2 min at this rate" in refused.value.details

@@ -4,6 +4,7 @@ files only under the allowed folders, bounded replies, deadlines on engine calls
 from __future__ import annotations
 
 import argparse
+import time
 from contextlib import contextmanager
 
 import numpy as np
@@ -19,7 +20,7 @@ from osc_bridge import bridge as bridge_module
 from osc_bridge.access import CLIENT_TOKEN_ENV
 from osc_bridge.bridge import MAX_BUNDLE_MESSAGES, MAX_PROGRESS_REPLIES, OscBridge
 from osc_bridge.command import add_arguments, run
-from osc_bridge.osc_client import OscClient
+from osc_bridge.osc_client import OscClient, loopback_rig
 from tests.osc_bridge.test_misuse import SlowClient, bundle
 
 
@@ -142,4 +143,18 @@ def test_ping_checks_the_engine_token(tiny_pipeline, tmp_path, token, status):
         max_patch.close()
         bridge.stop()
         client.close()
+        server.stop(0)
+
+
+def test_a_file_too_long_for_the_wire_is_refused_before_it_is_read(tiny_pipeline, tmp_path):
+    server = start_server(pipeline=tiny_pipeline, config=ServerConfig(port=0, max_message_mb=4))
+    long_song = save_wav(tmp_path / "long.wav", np.zeros((2, 44100 * 20), np.float32), 44100, "PCM_16")
+    try:
+        with loopback_rig(server.target, tmp_path / "out") as (_, max_patch):
+            began = time.monotonic()
+            (address, (code, message)) = max_patch.call(osc.EDIT, str(long_song), 1.0, 2.0, 0, timeout=30)[-1]
+            assert address == osc.ERROR and code == "RESOURCE_EXHAUSTED", message
+            assert "0.3 min of 2-channel audio at 44100 Hz" in message and "at most 0.2 min" in message
+            assert time.monotonic() - began < 5
+    finally:
         server.stop(0)
