@@ -22,6 +22,7 @@ from engine.bundle import BundleError
 from engine.cli_args import add_runtime_arguments, dataclass_from_args
 from engine.client import DEFAULT_TARGET, EditorClient
 from engine.commands.editor_args import TOKEN_ENV
+from engine.commands.serve import read_token_file, token_from
 from engine.errors import CommandError
 from engine.runtime import RuntimeConfig
 from engine.server import ServerConfig, start_server
@@ -48,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--engine", default=DEFAULT_TARGET, metavar="HOST:PORT", help="the gRPC engine to forward to"
     )
     parser.add_argument("--token", help=f"bearer token for the engine (default ${TOKEN_ENV})")
+    parser.add_argument("--token-file", type=Path, metavar="FILE",
+                        help="a file holding the engine's bearer token (unlike --token, not shown by `ps`)")  # fmt: skip
     parser.add_argument("--engine-timeout", type=float, default=DEFAULT_ENGINE_TIMEOUT, metavar="SECONDS",
                         help="a request fails with DEADLINE_EXCEEDED when the engine sends nothing (no progress, no result) for this long")  # fmt: skip
     parser.add_argument("--tls-ca", type=Path, help="CA certificate (PEM) to reach the engine over TLS")
@@ -79,17 +82,11 @@ def client_token(args: argparse.Namespace) -> str | None:
     """The token OSC clients must send, from --client-token-file or the environment (never argv: `ps`)."""
     if args.client_token_file is None:
         return os.environ.get(CLIENT_TOKEN_ENV) or None
-    try:
-        token = args.client_token_file.read_text().strip()
-    except OSError as err:
-        raise CommandError(f"cannot read --client-token-file: {err}") from err
-    if not token:
-        raise CommandError(f"--client-token-file {args.client_token_file} is empty")
-    return token
+    return read_token_file(args.client_token_file, "--client-token-file")
 
 
 def run(args: argparse.Namespace) -> int:
-    token = args.token or os.environ.get(TOKEN_ENV) or None
+    token = token_from(args)
     if not args.engine_timeout > 0:
         raise CommandError(f"--engine-timeout must be positive, got {args.engine_timeout}")
     server = None

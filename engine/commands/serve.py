@@ -1,7 +1,7 @@
 """Run the gRPC edit server on a model bundle until SIGTERM/Ctrl-C (in-flight edits finish first).
 
-Binds 127.0.0.1:50051 by default. For a remote GPU box bind 0.0.0.0 and set a token (--token or
-$MUSEGENIE_TOKEN) and, better, --tls-cert/--tls-key: a host other than loopback without a token is
+Binds 127.0.0.1:50051 by default. For a remote GPU box bind 0.0.0.0 and set a token (--token-file or
+$MUSEGENIE_TOKEN: a --token on the command line shows in `ps`) and, better, --tls-cert/--tls-key: a host other than loopback without a token is
 refused unless --insecure is given (then, and without TLS, a warning is logged). Health (grpc.health.v1) turns SERVING once the bundle
 is loaded and warm; reflection is on, so `grpcurl -plaintext 127.0.0.1:50051 list` works.
 """
@@ -23,8 +23,30 @@ from engine.server import ServerConfig, serve
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bundle", type=Path, help="bundle folder (default models/default)")
+    parser.add_argument("--token-file", type=Path, metavar="FILE",
+                        help=f"a file holding the bearer token (unlike --token, not shown by `ps`; default ${TOKEN_ENV})")  # fmt: skip
     add_dataclass_arguments(parser, ServerConfig, title="server")
     add_dataclass_arguments(parser, RuntimeConfig, title="onnxruntime")
+
+
+def read_token_file(path: Path, option: str) -> str:
+    """The token in `path` (surrounding whitespace dropped); CommandError when unreadable or empty."""
+    try:
+        token = path.read_text().strip()
+    except OSError as err:
+        raise CommandError(f"cannot read {option} {path}: {err.strerror or err}") from err
+    if not token:
+        raise CommandError(f"{option} {path} is empty")
+    return token
+
+
+def token_from(args: argparse.Namespace) -> str | None:
+    """--token, else --token-file, else $MUSEGENIE_TOKEN, else None."""
+    if args.token and args.token_file:
+        raise CommandError("give --token or --token-file, not both")
+    if args.token_file:
+        return read_token_file(args.token_file, "--token-file")
+    return args.token or os.environ.get(TOKEN_ENV) or None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if bundle is None:
         raise CommandError("pass --bundle DIR (models/default does not exist)")
     config = dataclass_from_args(ServerConfig, args)
-    config = dataclasses.replace(config, token=config.token or os.environ.get(TOKEN_ENV) or None)
+    config = dataclasses.replace(config, token=token_from(args))
     try:
         serve(bundle, config, dataclass_from_args(RuntimeConfig, args))
     except (BundleError, OSError, ValueError) as err:

@@ -1,8 +1,10 @@
-"""Hostile input, round two, on the engine side: one server per port, replies sized before the work, and
-capacity refusals a client can tell from the rest."""
+"""Hostile input, round two, on the engine side: one server per port, replies sized before the work,
+capacity refusals a client can tell from the rest, truncated or misnamed input, tokens kept out of `ps`."""
 
 from __future__ import annotations
 
+import argparse
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +17,8 @@ import pytest
 from engine import wire
 from engine.audio import AudioError, load, save_wav
 from engine.client import EditorClient, EditorError
+from engine.commands import serve as serve_command
+from engine.errors import CommandError
 from engine.server import EditorServer, ServerConfig, start_server
 from engine.wire import MiB
 from protos.musegenie.v1 import engine_pb2 as pb
@@ -92,3 +96,42 @@ def test_audio_too_long_for_the_wire_is_refused_before_it_is_sent(server):
         client.edit(np.zeros((2, 44100 * 15), np.float32), 44100, req((0.1, 0.2), [0]))
     assert refused.value.code == "RESOURCE_EXHAUSTED" and "4 MiB message limit" in refused.value.details
     assert "at most 0.2 min at this rate" in refused.value.details
+
+
+def test_serve_takes_its_token_from_a_file_not_the_command_line(tiny_bundle: Path, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret-from-a-file\n")
+    with socket.socket() as probe:  # a free loopback port for the subprocess
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "engine.cli", "serve", "--bundle", str(tiny_bundle), "--port", str(port)]
+    engine = subprocess.Popen([*command, "--token-file", str(token_file)], stderr=subprocess.DEVNULL)
+    try:
+        target = f"127.0.0.1:{port}"
+        with EditorClient(target, token="s3cret-from-a-file", timeout=10) as client:
+            client.wait_ready(60)
+            assert client.info().num_actions > 0
+        with (
+            EditorClient(target, timeout=10) as anonymous,
+            pytest.raises(EditorError, match="UNAUTHENTICATED"),
+        ):
+            anonymous.info()
+        assert "s3cret" not in " ".join(Path(f"/proc/{engine.pid}/cmdline").read_text().split("\0"))
+    finally:
+        engine.terminate()
+        engine.wait(30)
+
+
+def test_token_options_are_checked(tmp_path, monkeypatch):
+    parser = argparse.ArgumentParser()
+    serve_command.add_arguments(parser)
+    empty = tmp_path / "empty"
+    empty.write_text(" \n")
+    with pytest.raises(CommandError, match="is empty"):
+        serve_command.token_from(parser.parse_args(["--token-file", str(empty)]))
+    with pytest.raises(CommandError, match="not both"):
+        serve_command.token_from(parser.parse_args(["--token", "a", "--token-file", str(empty)]))
+    with pytest.raises(CommandError, match="cannot read --token-file"):
+        serve_command.token_from(parser.parse_args(["--token-file", str(tmp_path / "missing")]))
+    monkeypatch.setenv("MUSEGENIE_TOKEN", "from-the-environment")
+    assert serve_command.token_from(parser.parse_args([])) == "from-the-environment"
