@@ -3,11 +3,11 @@
 One datagram = one request (or a bundle of at most MAX_BUNDLE_MESSAGES, nested at most MAX_BUNDLE_DEPTH).
 Requests run on a small thread pool so several jobs can be in flight and progress flows back while an edit
 renders; at most `max_queue` more wait in line, first come first served, and any beyond are refused with
-RESOURCE_EXHAUSTED. Replies go to the sender's host on the reply port, at most MAX_PROGRESS_REPLIES
-progress replies and the answer per request, so no datagram brings back more than a few dozen. Nothing a
-client sends can stop the bridge: every failure becomes `/musegenie/error id CODE message`, with the
-request's id whenever the bytes still show it (else -1). Who may use it and which files it reads:
-`osc_bridge.access`.
+RESOURCE_EXHAUSTED. Replies go to the sender's host on the reply port: per request at most
+MAX_PROGRESS_REPLIES progress replies and the answer (lists: one reply per action or instrument), so one
+datagram brings back at most MAX_BUNDLE_MESSAGES times that. Nothing a client sends can stop the bridge:
+every failure becomes `/musegenie/error id CODE message`, with the request's id whenever the bytes still
+show it (else -1). Who may use it and which files it reads: `osc_bridge.access`.
 """
 
 from __future__ import annotations
