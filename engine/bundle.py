@@ -101,9 +101,13 @@ class Defaults:
     # for heard in 50% of held-out edits instead of 33%, one asked away gone in 100% instead of 73%; docs/experiments.md)
     # None in bundles made before it: such an edit guides with `guidance`.
     instrument_guidance: float | None = 4.0  # guidance toward the instruments an edit asks for
-    # How close to the song an edit stays (engine.song): 0 generates, 1 always uses the song's best passage
-    # with the asked-for actions. Bundles made before song-aware edits get this default.
-    closeness: float = 0.7  # how close to the song an edit stays: 0 generates, 1 renders its passages
+    # How close to the song an edit stays (engine.song_plan): 0 generates, 1 renders the song's own material
+    # wherever the song has the asked-for actions (generated only where it has not). 1: on real songs the
+    # song's material is nearer the original and indistinguishable from it, and even other actions' edits
+    # fit their surroundings well (fit 0.54-0.99); a lower default sent most of those to the generator
+    # (scripts/diagnostics/closeness_sweep.py on training songs, docs/experiments.md). Bundles made before
+    # song-aware edits get it too.
+    closeness: float = 1.0  # 0 generate freely .. 1 keep the song's material
 
     def check(self) -> Defaults:
         """These defaults, or a ValueError naming a setting no sampler can run. Export and the evaluations

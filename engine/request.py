@@ -72,9 +72,18 @@ class EditSettings:
             closeness=float(pick(request.closeness, defaults.closeness)),
             instrument_guidance=defaults.instrument_guidance,
         )
+        try:
+            defaults.check()
+        except ValueError as err:  # the bundle's own settings: say which, for every edit of it
+            raise EditError(
+                f"bundle defaults: {err} (decoder_steps {defaults.decoder_steps}, decoder_shift "
+                f"{defaults.decoder_shift}): fix them with `musegenie bundle update`"
+            ) from err
         for name in ("steps", "decoder_steps"):
             if not 1 <= getattr(settings, name) <= MAX_STEPS:
                 raise EditError(f"{name} must be in 1..{MAX_STEPS}, got {getattr(settings, name)}")
+        if not math.isfinite(settings.context_seconds) or settings.context_seconds < 0:
+            raise EditError(f"context_seconds must be >= 0, got {settings.context_seconds}")
         if not math.isfinite(settings.guidance) or not 0 <= settings.guidance <= 100:
             raise EditError(f"guidance must be in 0..100, got {settings.guidance}")
         if not math.isfinite(settings.closeness) or not 0 <= settings.closeness <= 1:

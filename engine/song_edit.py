@@ -41,10 +41,17 @@ class SongEditor:
         self._readings: dict[tuple, np.ndarray] = {}  # the region's own actions, per (song, region)
 
     # The index -------------------------------------------------------------------------------------------
-    def index(self, audio: np.ndarray, sample_rate: int) -> tuple[SongIndex, bool]:
+    def index(self, audio: np.ndarray, sample_rate: int, key: str | None = None) -> tuple[SongIndex, bool]:
         """(the index of a whole (C, N) song, whether it was cached): built once per content hash."""
-        key = song_key(audio, sample_rate)
+        key = key or song_key(audio, sample_rate)
         return self.cache.get(key, lambda: self._build(key, audio, sample_rate))
+
+    @staticmethod
+    def _key(p: Prepared) -> str:
+        """The song's content hash, computed once per prepared request."""
+        if "song_key" not in p.memo:
+            p.memo["song_key"] = song_key(p.audio, p.sample_rate)
+        return p.memo["song_key"]
 
     def _encode(self, model_audio: np.ndarray) -> np.ndarray:
         """Latents (1, T, D) of mono model-rate audio (P,) padded to whole chunks, in blocks (bounded memory
@@ -102,7 +109,7 @@ class SongEditor:
         seed: int,
     ) -> tuple[Plan | None, str]:
         """(the plan for this rendering, or None and why the region has to be generated)."""
-        index, _ = self.index(p.audio, p.sample_rate)
+        index, _ = self.index(p.audio, p.sample_rate, self._key(p))
         w, b = p.window, self.bundle
         ratio = b.sample_rate / p.sample_rate
         region = (int(round(w.start * ratio)), int(round(w.end * ratio)))
@@ -110,7 +117,10 @@ class SongEditor:
         if region_instruments is not None:
             players = np.repeat(region_instruments[None], len(frame_actions), axis=0)  # (K, I)
         margin = int(math.ceil(w.fade * ratio)) + 1
-        context = int(round(settings.context_seconds * b.sample_rate))
+        seconds = min(
+            settings.context_seconds, p.audio.shape[1] / p.sample_rate
+        )  # more than the song is the song
+        context = int(round(seconds * b.sample_rate))
         changed = frame_actions != self._reading(p, len(frame_actions))
         plan = plan_region(index, region, context, frame_actions, players, margin, seed, changed)
         if plan is None:
@@ -126,7 +136,7 @@ class SongEditor:
     def _reading(self, p: Prepared, frames: int) -> np.ndarray:
         """(F,) the action the LAM reads in each frame of the region, as `infer_actions` reports it to the
         user (who picks the actions to change from that reading); computed once per region."""
-        key = (song_key(p.audio, p.sample_rate), p.window.start, p.window.end, frames)
+        key = (self._key(p), p.window.start, p.window.end, frames)
         if key not in self._readings:
             w = p.window
             region = (w.start / p.sample_rate, w.end / p.sample_rate)
@@ -164,7 +174,7 @@ class SongEditor:
             generated[:, starts[i] : hi] = material[:, starts[i] - lo :]
             limits = (limits[0], min(limits[1], hi))
         out = stitch(p.audio, generated, w.start, w.end, w.fade, limits=limits)
-        return out, self._source(p, plan)
+        return out, self._source(p, starts, shifts)
 
     def _aligned(self, p: Prepared, plan: Plan, starts: list[int]) -> list[int]:
         """Per piece, the offset from region to material (input samples), each aligned to the sample.
@@ -196,19 +206,15 @@ class SongEditor:
                     break
         return shifts
 
-    def _source(self, p: Prepared, plan: Plan) -> Source:
-        """Where the material came from: the first piece's stretch when it is one passage, else the pieces."""
-        to_s = 1.0 / self.bundle.sample_rate
-        seconds = (p.window.end - p.window.start) / p.sample_rate
-        first = plan.pieces[0].source * to_s
-        if len(plan.pieces) == 1:
-            return Source("song", first, first + seconds)
-        spans = []
-        for i, piece in enumerate(plan.pieces):
-            nxt = plan.pieces[i + 1].offset if i + 1 < len(plan.pieces) else int(round(seconds / to_s))
-            lo = piece.source * to_s
-            spans.append((lo, lo + (nxt - piece.offset) * to_s))
-        return Source("song", first, spans[-1][1], pieces=tuple(spans))
+    @staticmethod
+    def _source(p: Prepared, starts: list[int], shifts: list[int]) -> Source:
+        """Where the material came from (input seconds): one passage, or the pieces in order."""
+        w, sr = p.window, p.sample_rate
+        ends = [*starts[1:], w.end]
+        spans = tuple(((a + s) / sr, (b + s) / sr) for a, b, s in zip(starts, ends, shifts, strict=True))
+        if len(spans) == 1:
+            return Source("song", *spans[0])
+        return Source("song", spans[0][0], spans[-1][1], pieces=spans)
 
 
 def _correlations(mono: np.ndarray, lo: int, hi: int, shift: int, reach: int) -> np.ndarray:

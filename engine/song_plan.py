@@ -50,7 +50,11 @@ class Piece:
 @dataclass(frozen=True)
 class Plan:
     pieces: tuple[Piece, ...]  # in order; each runs until the next one's offset (the last to the end)
-    ratio: float  # how well it fits: entry and exit context costs over typical ones, plus joins
+    # How well it sounds in place: the mean of its entry and exit context costs and of its jumps' join
+    # costs, each over a typical stretch's (1 = as well as a typical stretch of the song, lower is better).
+    # The search's own steering (SWITCH, the mismatch penalty) is left out: it is what the plan had to
+    # do to carry the actions, not how the result fits.
+    ratio: float
     mismatch: float  # share of the asked-for frames whose action at the source differs from the request
 
 
@@ -232,13 +236,19 @@ def plan_region(
         cost = cost_here[keep]
     chain = positions[chains[0]]  # (S,) the source of each slot
     pieces = [Piece(0, int(chain[0]))]
+    fit = [entry[chains[0][0]], exit_[chains[0][-1]]]  # how well it sounds in place: 1 = typical
     for j in range(1, slots):
         if chain[j] != chain[j - 1] + unit:
             pieces.append(Piece(j * unit, int(chain[j])))
+            ends, starts = (
+                _join_descriptors(feats, chain[j - 1 : j] + unit),
+                _join_descriptors(feats, chain[j : j + 1]),
+            )
+            fit.append(float(_join_costs(ends, starts)[0, 0]) / join_scale)
     sources = np.concatenate(
         [np.full(min(unit, length - j * unit), chain[j] - j * unit) for j in range(slots)]
     )
     frames = np.clip((sources[centres] + centres) // index.hop, 0, len(index.frame_actions) - 1)
     differ = index.frame_actions[frames] != actions
     mismatch = float(np.mean(differ[asked])) if asked.any() else 0.0
-    return Plan(tuple(pieces), float(cost[0]) / 2.0, mismatch)
+    return Plan(tuple(pieces), float(np.mean(fit)), mismatch)

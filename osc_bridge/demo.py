@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
                 elif address == osc.ERROR:
                     raise RuntimeError(f"edit failed: {reply}")
                 else:
-                    result = Path(reply[0])
-            print(f"\n  done in {time.monotonic() - began:.1f} s -> {result}")
+                    result, material = Path(reply[0]), reply[1] if len(reply) > 1 else "generated"
+            print(f"\n  done in {time.monotonic() - began:.1f} s -> {result} (material: {material})")
 
             before, after = out / "before.wav", out / "after.wav"
             shutil.copyfile(example, before)
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             picture = save_spectrograms(
                 out / "before_after.png",
                 [(f"before: {example.name}", audio_before, sr),
-                 (f"after: {args.start:g}-{args.end:g} s edited with action {choice} ({actions[choice][1]})", audio_after, sr)],
+                 (f"after: {args.start:g}-{args.end:g} s edited with action {choice} ({actions[choice][1]}; {material})", audio_after, sr)],
                 title="musegenie edit (region re-imagined, everything else untouched)",
             )  # fmt: skip
     finally:

@@ -169,7 +169,7 @@ def test_grpc_lists_validates_and_honours_instruments(instrument_server, instrum
             list(stub.Edit(request_to_proto(x, SR, req((0.1, 0.3), [0], instruments=["kazoo"])), timeout=30))
         assert rpc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         variants = list(client.explore(x, SR, req((0.1, 0.3), [0, 1], instruments=["guitar"])))
-        assert [a.id for a, _ in variants] == [0, 1]
+        assert [v.action.id for v in variants] == [0, 1]
 
 
 def test_grpc_plain_bundle_refuses_an_instrument_request(tiny_pipeline):

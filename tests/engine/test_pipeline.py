@@ -248,7 +248,7 @@ def test_a_render_started_from_known_latents_stays_near_them(tiny_pipeline):
     the window's own latents decodes nearer the round trip than an edit from pure noise."""
     x = stereo(0.5)
     p = tiny_pipeline.prepare(x, SR, (0.1, 0.3), 0.1)
-    settings = (4, 2.0, 4)
+    settings = tiny_pipeline.settings(req((0.1, 0.3), [1], guidance=2.0))  # FAST: generated, 4 + 4 steps
     plain = tiny_pipeline.render(p, [1], None, settings, seed=3)[0]
     same = tiny_pipeline.render(p, [1], None, settings, seed=3, init=p.latents, strength=1.0)[0]
     assert np.array_equal(plain, same)
