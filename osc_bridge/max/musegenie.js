@@ -1,0 +1,208 @@
+// The Live API part of musegenie.amxd, run by Max's `js` object (ES5: Max's JavaScript engine predates
+// let, const and arrow functions). It reads the clip shown in Clip View, turns its loop brace into seconds
+// of the file, fills the live.menus from the bridge's replies, pings the bridge and puts each result in
+// the next empty clip slot of the clip's track. OSC requests that carry the region are built by the patch
+// (the same objects as musegenie.maxpat); this script sends only pings.
+autowatch = 0;
+inlets = 1;
+outlets = 7;
+
+var OSC = 0, PATH = 1, START = 2, END = 3, ACTION_MENU = 4, INSTRUMENT_MENU = 5, STATUS = 6;
+var PING = "/musegenie/ping", PONG = "/musegenie/pong", ACTION = "/musegenie/action";
+var INSTRUMENT = "/musegenie/instrument", DONE = "/musegenie/done", VARIANT = "/musegenie/variant";
+var ERROR = "/musegenie/error", PROGRESS = "/musegenie/progress";
+var PING_MS = 3000;
+var FIRST_PING_ID = 1000000; // above the patch's request counter (1..100000), so replies never mix
+var CREATE_AUDIO_CLIP_SINCE = [12, 0, 5];
+
+var source = null; // the clip the region came from: {path, track, warping, warpMode}
+var pingId = FIRST_PING_ID;
+var unanswered = null; // id of the last ping with no pong yet
+var lists = {}; // request id -> {menu, names} while an action or instrument list arrives
+var pinger = new Task(tick, this);
+
+function status(text) {
+	outlet(STATUS, ["set"].concat(String(text).split(" ")));
+}
+
+function first(value) {
+	return Array.isArray(value) ? value[0] : value;
+}
+
+function text(value) {
+	return Array.isArray(value) ? value.join(" ") : String(value);
+}
+
+// The Live API quotes paths ("\"live_set tracks 0 ...\""); the path is needed bare to build slot paths.
+function barePath(api) {
+	return String(api.path).replace(/"/g, "");
+}
+
+// Seconds of the file at a beat of a warped clip: linear between the two warp markers around it, and
+// along the nearest segment outside them (Live extends the first and last segments the same way).
+function beatToSeconds(markers, beat) {
+	var m = markers.slice().sort(function (a, b) { return a.beat_time - b.beat_time; });
+	if (m.length < 2) {
+		throw new Error("the clip has fewer than two warp markers: type the region in seconds");
+	}
+	var i = 0;
+	while (i < m.length - 2 && beat > m[i + 1].beat_time) {
+		i++;
+	}
+	var a = m[i], b = m[i + 1];
+	return a.sample_time + (beat - a.beat_time) * (b.sample_time - a.sample_time) / (b.beat_time - a.beat_time);
+}
+
+function warpMarkers(clip) {
+	var parsed = JSON.parse(text(clip.get("warp_markers")));
+	return parsed.warp_markers || parsed;
+}
+
+// [start_s, end_s] of the file under the clip's loop brace: an unwarped clip's loop is already in seconds,
+// a warped clip's is in beats.
+function regionSeconds(clip) {
+	var start = Number(first(clip.get("loop_start"))), end = Number(first(clip.get("loop_end")));
+	if (Number(first(clip.get("warping"))) !== 1) {
+		return [start, end];
+	}
+	var markers = warpMarkers(clip);
+	return [beatToSeconds(markers, start), beatToSeconds(markers, end)];
+}
+
+// Read the clip in Clip View and send its file and region to the patch's packs and number boxes.
+function getclip() {
+	var clip = new LiveAPI("live_set view detail_clip");
+	if (Number(clip.id) === 0) {
+		status("no clip in Clip View: double-click an audio clip");
+		return;
+	}
+	if (Number(first(clip.get("is_audio_clip"))) !== 1) {
+		status("the clip in Clip View is a MIDI clip: musegenie edits audio clips");
+		return;
+	}
+	var track = /tracks (\d+)/.exec(barePath(clip));
+	var region;
+	try {
+		region = regionSeconds(clip);
+	} catch (e) {
+		status(e.message);
+		return;
+	}
+	source = {
+		path: text(clip.get("file_path")),
+		track: track ? Number(track[1]) : null,
+		warping: Number(first(clip.get("warping"))),
+		warpMode: Number(first(clip.get("warp_mode"))),
+	};
+	outlet(PATH, "symbol", source.path);
+	outlet(START, region[0]);
+	outlet(END, region[1]);
+	status("clip: " + region[0].toFixed(2) + " to " + region[1].toFixed(2) + " s of " + source.path);
+}
+
+// live.thisdevice (the Live API is ready) and the Get clip button both send bang.
+function bang() {
+	getclip();
+	if (!pinger.running) {
+		pinger.interval = PING_MS;
+		pinger.repeat();
+	}
+}
+
+// Each tick checks the previous ping: no pong within a whole interval means no bridge on 127.0.0.1:9000.
+function tick() {
+	if (unanswered !== null) {
+		status("bridge not running: start it with make serve (or musegenie osc-bridge)");
+	}
+	pingId += 1;
+	unanswered = pingId;
+	outlet(OSC, PING, pingId);
+}
+
+function liveVersion() {
+	var app = new LiveAPI("live_app");
+	return [
+		Number(first(app.call("get_major_version"))),
+		Number(first(app.call("get_minor_version"))),
+		Number(first(app.call("get_bugfix_version"))),
+	];
+}
+
+function atLeast(version, wanted) {
+	for (var i = 0; i < wanted.length; i++) {
+		if (version[i] !== wanted[i]) {
+			return version[i] > wanted[i];
+		}
+	}
+	return true;
+}
+
+function reveal(path) {
+	messnamed("max", "launchbrowser", "file://" + path.replace(/[^/\\]*$/, ""));
+}
+
+// Put a result file in the first empty clip slot of the source clip's track, warped like the source;
+// Lives before 12.0.5 have no create_audio_clip, so there the file is revealed for drag and drop.
+function place(path, name) {
+	if (!atLeast(liveVersion(), CREATE_AUDIO_CLIP_SINCE)) {
+		reveal(path);
+		status("Live before 12.0.5 cannot add clips: drag " + path + " into a slot (revealed)");
+		return;
+	}
+	if (source === null || source.track === null) {
+		status("result: " + path + " (no source clip to place it beside)");
+		return;
+	}
+	var trackPath = "live_set tracks " + source.track;
+	var slots = new LiveAPI(trackPath).getcount("clip_slots");
+	for (var i = 0; i < slots; i++) {
+		var slot = new LiveAPI(trackPath + " clip_slots " + i);
+		if (Number(first(slot.get("has_clip"))) === 0) {
+			slot.call("create_audio_clip", path);
+			var clip = new LiveAPI(trackPath + " clip_slots " + i + " clip");
+			clip.set("warping", source.warping);
+			clip.set("warp_mode", source.warpMode);
+			clip.set("name", name);
+			status(name + " in slot " + (i + 1));
+			return;
+		}
+	}
+	status("no empty clip slot on track " + (source.track + 1) + ": the result is " + path);
+}
+
+function fillMenu(id, menu, index, name) {
+	if (!lists[id]) {
+		lists[id] = { menu: menu, names: [] };
+	}
+	lists[id].names[index] = name;
+}
+
+// Replies from udpreceive arrive as messages whose selector is the OSC address.
+function reply(address, args) {
+	var id = args[0];
+	if (address === PONG && id === unanswered) {
+		unanswered = null;
+		status(args[1] === "SERVING" ? "bridge ready" : "bridge up, engine not ready: " + text(args.slice(1)));
+	} else if (address === ACTION) {
+		fillMenu(id, ACTION_MENU, args[1], args[2]);
+	} else if (address === INSTRUMENT) {
+		fillMenu(id, INSTRUMENT_MENU, args[1], args[2]);
+	} else if (address === DONE && args.length >= 3) {
+		place(args[1], "musegenie: " + text(args.slice(2)));
+	} else if (address === DONE && lists[id]) {
+		// live.menu takes its whole item list at once; an empty list (no instruments) keeps a placeholder.
+		var names = lists[id].names.length ? lists[id].names : ["-"];
+		outlet(lists[id].menu, ["_parameter_range"].concat(names));
+		delete lists[id];
+	} else if (address === VARIANT) {
+		place(args[2], "musegenie action " + args[1] + ": " + text(args.slice(3)));
+	} else if (address === ERROR) {
+		status("error " + args[1] + ": " + text(args.slice(2)));
+	} else if (address === PROGRESS) {
+		status("working: " + Math.round(Number(args[1]) * 100) + "%");
+	}
+}
+
+function anything() {
+	reply(messagename, arrayfromargs(arguments));
+}
