@@ -39,7 +39,7 @@ UI_PORTS: dict[str, tuple[int, int, list[str] | None]] = {
     "live.menu": (1, 3, ["", "", "float"]),
     "live.text": (1, 2, ["", ""]),
 }
-JS_OUTLETS = 7  # musegenie.js: osc, path, start, end, action menu, instrument menu, status
+JS_OUTLETS = 8  # musegenie.js: osc, path, start, end, action menu, instrument menu, status, refresh
 
 
 def ports(maxclass: str, text: str | None) -> tuple[int, int, list[str] | None]:
@@ -131,8 +131,9 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
         cls, text, attrs = _control(target, kind, name, **spec)
         box(id_, cls, text, rect, present, **attrs)
 
-    def label(id_, text, rect, present=None):
-        box(id_, "comment", text, rect, present)
+    def label(id_, text, rect, present=None, short=None):
+        """A comment; `short` is its wording on the narrow device strip (the full text stays in edit mode)."""
+        box(id_, "comment", short if dev and short else text, rect, present)
 
     if dev:
         label(
@@ -209,20 +210,29 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
     box("bufout", "newobj", f"buffer~ {buf_out}", (640, 700, 110, 22))
     box("wavout", "waveform~", None, (330, 130, 420, 80), (334, 64, 200, 60), buffername=buf_out)
     box("errset", "newobj", "prepend set", (760, 590, 80, 22))
-    box("errmsg", "message", "", (760, 620, 220, 22), (4, 118, 326, 16))
+    box("errmsg", "message", "", (760, 620, 220, 22), (4, 124, 326, 16))
     box("srcset", "newobj", "prepend set", (760, 650, 80, 22))
-    box("srcmsg", "message", "", (760, 680, 220, 22), (4, 136, 326, 16))
+    box("srcmsg", "message", "", (760, 680, 220, 22), (4, 144, 326, 16))
     label("srcc", "where the edit's material came from", (760, 705, 220, 20))
     box("print", "newobj", "print musegenie", (960, 590, 110, 22))
-    label("abc", "A/B: play the original or the edit", (20, 560, 300, 20), (538, 2, 60, 18))
-    box("playA", "message", "start", (20, 580, 70, 22), (538, 22, 60, 18))
-    box("playB", "message", "start", (100, 580, 70, 22), (538, 64, 60, 18))
-    box("stopm", "message", "stop", (180, 580, 40, 22), (538, 104, 60, 18))
+    label("abc", "A/B: play the original or the edit", (20, 560, 300, 20))
+    if dev:  # the strip labels each audition button beside its waveform
+        label("before", "before", (230, 560, 60, 20), (538, 2, 60, 18))
+        label("after", "after", (300, 560, 60, 20), (538, 64, 60, 18))
+    box("playA", "message", "start", (20, 580, 70, 22), (538, 20, 60, 18))
+    box("playB", "message", "start", (100, 580, 70, 22), (538, 82, 60, 18))
+    box("stopm", "message", "stop", (180, 580, 40, 22), (538, 126, 60, 18))
     box("pA", "newobj", f"play~ {buf_in} 2", (20, 620, 80, 22))
     box("pB", "newobj", f"play~ {buf_out} 2", (110, 620, 80, 22))
     if not dev:
         box("dac", "ezdac~", None, (20, 660, 45, 45))
-    label("instc", "who plays (pick to add; none = as it is)", (330, 250, 260, 20), (230, 42, 100, 18))
+    label(
+        "instc",
+        "who plays (pick to add; none = as it is)",
+        (330, 250, 260, 20),
+        (230, 42, 100, 18),
+        "who plays",
+    )
     control("instmenu", "menu", "Instrument", (330, 270, 140, 22), (230, 60, 100, 16))
     box("instsel", "message", "", (480, 270, 160, 22), (230, 82, 70, 18))
     control("instclrb", "button", "Clear", (650, 270, 60, 22), (302, 82, 28, 18), text="Clear")
@@ -235,6 +245,7 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
         "closeness: 0 generates .. 1 the song's own material",
         (760, 250, 300, 20),
         (230, 104, 70, 18),
+        "closeness",
     )
     control(
         "close",
@@ -244,7 +255,7 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
         (302, 104, 28, 16),
         minimum=0.0,
         maximum=1.0,
-        initial=1.0,
+        initial=1.0,  # the shipped bundle's default; a saved set restores the user's value instead
     )
     box("prc", "newobj", f"prepend {osc.CLOSENESS} 0", (760, 300, 190, 22))
     if not dev:
@@ -351,11 +362,12 @@ def _cords(dev: bool) -> list[tuple[str, int, str, int]]:
             ("pB", 0, "dac", 0),
             ("pB", 1, "dac", 1),
         ]
-    # The device: Live is ready only when live.thisdevice bangs; the script then reads the clip, fills the
-    # live.menus (they take a whole item list, not `append`) and pings. Audio passes through the track.
+    # The device: Live is ready only when live.thisdevice bangs; the script then reads the clip and pings,
+    # asks for the menus (outlet 7) each time the bridge becomes ready and fills the live.menus (they take a
+    # whole item list, not `append`). The track's own audio passes through untouched.
     return shared + [
         ("thisdev", 0, "live", 0),
-        ("thisdev", 0, "tra", 0),
+        ("live", 7, "tra", 0),
         ("getclip", 0, "live", 0),
         ("recv", 0, "live", 0),
         ("live", 0, "send", 0),

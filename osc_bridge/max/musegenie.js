@@ -5,9 +5,9 @@
 // (the same objects as musegenie.maxpat); this script sends only pings.
 autowatch = 0;
 inlets = 1;
-outlets = 7;
+outlets = 8;
 
-var OSC = 0, PATH = 1, START = 2, END = 3, ACTION_MENU = 4, INSTRUMENT_MENU = 5, STATUS = 6;
+var OSC = 0, PATH = 1, START = 2, END = 3, ACTION_MENU = 4, INSTRUMENT_MENU = 5, STATUS = 6, REFRESH = 7;
 var PING = "/musegenie/ping", PONG = "/musegenie/pong", ACTION = "/musegenie/action";
 var INSTRUMENT = "/musegenie/instrument", DONE = "/musegenie/done", VARIANT = "/musegenie/variant";
 var ERROR = "/musegenie/error", PROGRESS = "/musegenie/progress";
@@ -18,6 +18,7 @@ var CREATE_AUDIO_CLIP_SINCE = [12, 0, 5];
 var source = null; // the clip the region came from: {path, track, warping, warpMode}
 var pingId = FIRST_PING_ID;
 var unanswered = null; // id of the last ping with no pong yet
+var ready = false; // the last pong said SERVING: the menus were asked for since
 var lists = {}; // request id -> {menu, names} while an action or instrument list arrives
 var pinger = new Task(tick, this);
 
@@ -112,6 +113,7 @@ function bang() {
 // Each tick checks the previous ping: no pong within a whole interval means no bridge on 127.0.0.1:9000.
 function tick() {
 	if (unanswered !== null) {
+		ready = false;
 		status("bridge not running: start it with make serve (or musegenie osc-bridge)");
 	}
 	pingId += 1;
@@ -182,7 +184,12 @@ function reply(address, args) {
 	var id = args[0];
 	if (address === PONG && id === unanswered) {
 		unanswered = null;
-		status(args[1] === "SERVING" ? "bridge ready" : "bridge up, engine not ready: " + text(args.slice(1)));
+		// The menus are asked for whenever the bridge becomes ready, so starting it after Live is fine.
+		if (args[1] === "SERVING" && !ready) {
+			outlet(REFRESH, "bang");
+		}
+		ready = args[1] === "SERVING";
+		status(ready ? "bridge ready" : "bridge up, engine not ready: " + text(args.slice(1)));
 	} else if (address === ACTION) {
 		fillMenu(id, ACTION_MENU, args[1], args[2]);
 	} else if (address === INSTRUMENT) {

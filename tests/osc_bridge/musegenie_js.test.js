@@ -178,7 +178,7 @@ test("an error reply is shown in the device", () => {
   assert.strictEqual(d.status(), "error OUT_OF_RANGE: region ends past the file");
 });
 
-test("pings: an unanswered one means the bridge is not running; a pong brings it back", () => {
+test("pings: an unanswered one means the bridge is not running; a pong brings it back and asks for the menus", () => {
   const d = load({});
   d.ctx.bang();
   d.tick();
@@ -190,9 +190,13 @@ test("pings: an unanswered one means the bridge is not running; a pong brings it
   const last = d.out.filter((o) => o[0] === 0).pop()[2];
   d.receive("/musegenie/pong", last, "SERVING");
   assert.strictEqual(d.status(), "bridge ready");
+  assert.deepStrictEqual(d.out.filter((o) => o[0] === 7), [[7, "bang"]]); // ask for the menus now
   d.tick();
   d.receive("/musegenie/pong", last + 1, "UNAVAILABLE:", "no", "bundle");
   assert.match(d.status(), /engine not ready: UNAVAILABLE: no bundle/);
+  d.tick();
+  d.receive("/musegenie/pong", last + 2, "SERVING");
+  assert.strictEqual(d.out.filter((o) => o[0] === 7).length, 2); // ready again: the bundle may have changed
 });
 
 test("action and instrument lists fill their live.menus in one message when done arrives", () => {

@@ -168,6 +168,11 @@ def test_the_device_fits_lives_strip_saves_its_state_and_cannot_be_automated_int
     for b in shown:
         x, y, w, h = b["presentation_rect"]
         assert y + h <= max_device.DEVICE_HEIGHT and x + w <= patcher["devicewidth"], b["id"]
+    for i, a in enumerate(shown):  # nothing on the strip hides another
+        (ax, ay, aw, ah) = a["presentation_rect"]
+        for b in shown[i + 1 :]:
+            (bx, by, bw, bh) = b["presentation_rect"]
+            assert not (ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah), (a["id"], b["id"])
     controls = [b for b in boxes.values() if b["maxclass"].startswith("live.")]
     assert {b["id"] for b in controls} == {"getclip", "start", "end", "menu", "editb", "explb", "refb",
                                            "instmenu", "instclrb", "close"}  # fmt: skip
@@ -186,11 +191,8 @@ def test_the_device_script_is_beside_it_and_speaks_the_table():
     source = SCRIPT.read_text()
     assert js["numoutlets"] == int(re.search(r"^outlets = (\d+);", source, re.M)[1])
     assert set(re.findall(r'"(/musegenie/\w+)"', source)) <= set(osc.REQUESTS) | set(osc.REPLIES)
-    assert (
-        ("recv", 0, "live", 0) in cords
-        and ("live", 0, "send", 0) in cords
-        and ("thisdev", 0, "live", 0) in cords
-    )
+    assert {("recv", 0, "live", 0), ("live", 0, "send", 0), ("thisdev", 0, "live", 0)} <= cords
+    assert ("live", 7, "tra", 0) in cords  # the menus are asked for once the bridge answers
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
