@@ -146,6 +146,7 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
         box("live", "newobj", f"js {SCRIPT}", (20, 40, 300, 22), saved_object_attributes={"filename": SCRIPT})
         control("getclip", "button", "Get clip", (20, 70, 80, 20), (4, 22, 60, 16), text="Get clip")
         box("status", "message", "", (110, 70, 300, 22), (68, 22, 260, 16))
+        box("desc", "newobj", "prepend describe", (160, 300, 110, 22))
         box("plugin", "newobj", "plugin~", (800, 660, 60, 22))
         box("plugout", "newobj", "plugout~", (800, 720, 60, 22))
     else:
@@ -368,6 +369,8 @@ def _cords(dev: bool) -> list[tuple[str, int, str, int]]:
     return shared + [
         ("thisdev", 0, "live", 0),
         ("live", 7, "tra", 0),
+        ("menu", 0, "desc", 0),
+        ("desc", 0, "live", 0),
         ("getclip", 0, "live", 0),
         ("recv", 0, "live", 0),
         ("live", 0, "send", 0),

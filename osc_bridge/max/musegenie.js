@@ -19,7 +19,8 @@ var source = null; // the clip the region came from: {path, track, warping, warp
 var pingId = FIRST_PING_ID;
 var unanswered = null; // id of the last ping with no pong yet
 var ready = false; // the last pong said SERVING: the menus were asked for since
-var lists = {}; // request id -> {menu, names} while an action or instrument list arrives
+var lists = {}; // request id -> {menu, names, notes} while an action or instrument list arrives
+var descriptions = []; // action index -> what its edits do, shown when the action is picked
 var pinger = new Task(tick, this);
 
 function status(text) {
@@ -172,11 +173,19 @@ function place(path, name) {
 	status("no empty clip slot on track " + (source.track + 1) + ": the result is " + path);
 }
 
-function fillMenu(id, menu, index, name) {
+function fillMenu(id, menu, index, name, note) {
 	if (!lists[id]) {
-		lists[id] = { menu: menu, names: [] };
+		lists[id] = { menu: menu, names: [], notes: [] };
 	}
 	lists[id].names[index] = name;
+	lists[id].notes[index] = note;
+}
+
+// The action menu's index (through `prepend describe`): a live.menu item has room for a name only.
+function describe(index) {
+	if (descriptions[index]) {
+		status("action " + index + ": " + descriptions[index]);
+	}
 }
 
 // Replies from udpreceive arrive as messages whose selector is the OSC address.
@@ -191,7 +200,7 @@ function reply(address, args) {
 		ready = args[1] === "SERVING";
 		status(ready ? "bridge ready" : "bridge up, engine not ready: " + text(args.slice(1)));
 	} else if (address === ACTION) {
-		fillMenu(id, ACTION_MENU, args[1], args[2]);
+		fillMenu(id, ACTION_MENU, args[1], args[2], text(args.slice(3)));
 	} else if (address === INSTRUMENT) {
 		fillMenu(id, INSTRUMENT_MENU, args[1], args[2]);
 	} else if (address === DONE && args.length >= 3) {
@@ -200,6 +209,9 @@ function reply(address, args) {
 		// live.menu takes its whole item list at once; an empty list (no instruments) keeps a placeholder.
 		var names = lists[id].names.length ? lists[id].names : ["-"];
 		outlet(lists[id].menu, ["_parameter_range"].concat(names));
+		if (lists[id].menu === ACTION_MENU) {
+			descriptions = lists[id].notes;
+		}
 		delete lists[id];
 	} else if (address === VARIANT) {
 		place(args[2], "musegenie action " + args[1] + ": " + text(args.slice(3)));

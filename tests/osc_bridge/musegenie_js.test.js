@@ -201,12 +201,14 @@ test("pings: an unanswered one means the bridge is not running; a pong brings it
 
 test("action and instrument lists fill their live.menus in one message when done arrives", () => {
   const d = load({});
-  d.receive("/musegenie/action", 2, 1, "busier", "more notes");
+  d.receive("/musegenie/action", 2, 1, "busier", "more", "notes");
   d.receive("/musegenie/action", 2, 0, "sparse", "fewer notes");
   assert.ok(!d.out.some((o) => o[0] === 4));
   d.receive("/musegenie/done", 2);
   d.receive("/musegenie/done", 3); // the instrument request: an unconditioned bundle lists none
   assert.deepStrictEqual(d.out.filter((o) => o[0] === 4), [[4, "_parameter_range", "sparse", "busier"]]);
+  d.ctx.describe(1);
+  assert.strictEqual(d.status(), "action 1: more notes");
   assert.ok(!d.out.some((o) => o[0] === 5));
   d.receive("/musegenie/instrument", 5, 0, "sax");
   d.receive("/musegenie/done", 5);
