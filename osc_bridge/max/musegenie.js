@@ -18,7 +18,8 @@ var CREATE_AUDIO_CLIP_SINCE = [12, 0, 5];
 var source = null; // the clip the region came from: {path, track, warping, warpMode}
 var pingId = FIRST_PING_ID;
 var unanswered = null; // id of the last ping with no pong yet
-var ready = false; // the last pong said SERVING: the menus were asked for since
+var bridge = ""; // what the last ping showed; said only when it changes, so results and errors stay up
+var READY = "bridge ready";
 var lists = {}; // request id -> {menu, names, notes} while an action or instrument list arrives
 var descriptions = []; // action index -> what its edits do, shown when the action is picked
 var pinger = new Task(tick, this);
@@ -114,12 +115,22 @@ function bang() {
 // Each tick checks the previous ping: no pong within a whole interval means no bridge on 127.0.0.1:9000.
 function tick() {
 	if (unanswered !== null) {
-		ready = false;
-		status("bridge not running: start it with make serve (or musegenie osc-bridge)");
+		setBridge("bridge not running: start it with make serve (or musegenie osc-bridge)");
 	}
 	pingId += 1;
 	unanswered = pingId;
 	outlet(OSC, PING, pingId);
+}
+
+function setBridge(now) {
+	if (now !== bridge) {
+		// The menus are asked for whenever the bridge becomes ready, so starting it after Live is fine.
+		if (now === READY) {
+			outlet(REFRESH, "bang");
+		}
+		bridge = now;
+		status(now);
+	}
 }
 
 function liveVersion() {
@@ -193,12 +204,7 @@ function reply(address, args) {
 	var id = args[0];
 	if (address === PONG && id === unanswered) {
 		unanswered = null;
-		// The menus are asked for whenever the bridge becomes ready, so starting it after Live is fine.
-		if (args[1] === "SERVING" && !ready) {
-			outlet(REFRESH, "bang");
-		}
-		ready = args[1] === "SERVING";
-		status(ready ? "bridge ready" : "bridge up, engine not ready: " + text(args.slice(1)));
+		setBridge(args[1] === "SERVING" ? READY : "bridge up, engine not ready: " + text(args.slice(1)));
 	} else if (address === ACTION) {
 		fillMenu(id, ACTION_MENU, args[1], args[2], text(args.slice(3)));
 	} else if (address === INSTRUMENT) {

@@ -191,11 +191,16 @@ test("pings: an unanswered one means the bridge is not running; a pong brings it
   d.receive("/musegenie/pong", last, "SERVING");
   assert.strictEqual(d.status(), "bridge ready");
   assert.deepStrictEqual(d.out.filter((o) => o[0] === 7), [[7, "bang"]]); // ask for the menus now
+  d.receive("/musegenie/error", 9, "INVALID_ARGUMENT", "bad", "file");
   d.tick();
-  d.receive("/musegenie/pong", last + 1, "UNAVAILABLE:", "no", "bundle");
+  d.receive("/musegenie/pong", last + 1, "SERVING");
+  assert.strictEqual(d.status(), "error INVALID_ARGUMENT: bad file"); // an unchanged bridge stays quiet
+  assert.strictEqual(d.out.filter((o) => o[0] === 7).length, 1);
+  d.tick();
+  d.receive("/musegenie/pong", last + 2, "UNAVAILABLE:", "no", "bundle");
   assert.match(d.status(), /engine not ready: UNAVAILABLE: no bundle/);
   d.tick();
-  d.receive("/musegenie/pong", last + 2, "SERVING");
+  d.receive("/musegenie/pong", last + 3, "SERVING");
   assert.strictEqual(d.out.filter((o) => o[0] === 7).length, 2); // ready again: the bundle may have changed
 });
 
