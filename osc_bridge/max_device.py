@@ -273,6 +273,9 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
 def _cords(dev: bool) -> list[tuple[str, int, str, int]]:
     """Patch cords as (source, outlet, destination, inlet)."""
     out = ROUTED.index
+    # A click: textbutton's middle outlet sends its text once (its left one may bang on press and on release,
+    # which would send two requests); live.text bangs its left outlet once.
+    click = 0 if dev else 1
     shared = [
         ("conf", 0, "tpath", 0),
         ("tpath", 2, "repin", 0),
@@ -284,14 +287,14 @@ def _cords(dev: bool) -> list[tuple[str, int, str, int]]:
         ("end", 0, "pke", 3),
         ("end", 0, "pkx", 3),
         ("menu", 0, "pke", 4),
-        ("editb", 0, "tre", 0),
+        ("editb", click, "tre", 0),
         ("tre", 1, "sel_e", 0),
         ("tre", 0, "cnt", 0),
         ("tre", 2, "instsel", 0),
-        ("explb", 0, "trx", 0),
+        ("explb", click, "trx", 0),
         ("trx", 1, "sel_x", 0),
         ("trx", 0, "cnt", 0),
-        ("refb", 0, "tra", 0),
+        ("refb", click, "tra", 0),
         ("sel_e", 0, "gate", 0),
         ("sel_x", 0, "gate", 0),
         ("sel_a", 0, "gate", 0),
@@ -330,7 +333,7 @@ def _cords(dev: bool) -> list[tuple[str, int, str, int]]:
         ("stopm", 0, "pB", 0),
         ("instmenu", 1, "instapp", 0),
         ("instapp", 0, "instsel", 0),
-        ("instclrb", 0, "instclrt", 0),
+        ("instclrb", click, "instclrt", 0),
         ("instclrt", 1, "instset", 0),
         ("instclrt", 0, "instzlc", 0),
         ("instset", 0, "instsel", 0),

@@ -88,6 +88,18 @@ def test_every_object_ships_with_max_and_every_cord_fits(target):
         )
 
 
+@pytest.mark.parametrize(
+    ("target", "cls", "outlet"), [("patch", "textbutton", 1), ("device", "live.text", 0)]
+)
+def test_a_click_sends_one_request(target, cls, outlet):
+    """textbutton's left outlet may bang on press and on release; its middle one sends its text once per
+    click. live.text bangs its left outlet once."""
+    boxes, cords = graph(patchers()[target])
+    buttons = {i for i, b in boxes.items() if b["maxclass"] == cls}
+    used = {(s, o) for s, o, _, _ in cords if s in buttons}
+    assert used and {o for _, o in used} == {outlet}
+
+
 def _signature(boxes: dict, cords: set, box_id: str) -> list:
     """Argument types reaching a `prepend` box: what the objects feeding its inlet send (a trailing `...`
     stands for any number of symbols, the instrument picks joined after the pack)."""
