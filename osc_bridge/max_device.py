@@ -395,26 +395,32 @@ def _cords(dev: bool) -> list[tuple[str, int, str, int]]:
 def patcher(target: str) -> dict:
     """The patcher dict Max reads: {"patcher": {...}}."""
     boxes, cords = describe(target)
-    dev = target == "device"
-    return {
-        "patcher": {
-            "fileversion": 1,
-            "appversion": {"major": 8, "minor": 6, "revision": 0, "architecture": "x64", "modernui": 1},
-            "classnamespace": "box",
-            "rect": [80.0, 80.0, 1100.0, 760.0],
-            "openinpresentation": int(dev),
-            "devicewidth": 602.0 if dev else 0.0,
-            "default_fontsize": 12.0 if not dev else 10.0,
-            "default_fontname": "Arial",
-            "gridonopen": 1,
-            "gridsize": [15.0, 15.0],
-            "description": "musegenie: edit the clip in Clip View through the musegenie OSC bridge"
-            if dev
-            else "",
-            "boxes": boxes,
-            "lines": [{"patchline": {"source": [s, o], "destination": [d, i]}} for s, o, d, i in cords],
-        }
+    doc = {
+        "fileversion": 1,
+        "appversion": {"major": 8, "minor": 6, "revision": 0, "architecture": "x64", "modernui": 1},
+        "classnamespace": "box",
+        "rect": [80.0, 80.0, 1100.0, 760.0],
+        "openinpresentation": 0,
+        "devicewidth": 0.0,
+        "default_fontsize": 12.0,
+        "default_fontname": "Arial",
+        "gridonopen": 1,
+        "gridsize": [15.0, 15.0],
+        "description": "",
+        "boxes": boxes,
+        "lines": [{"patchline": {"source": [s, o], "destination": [d, i]}} for s, o, d, i in cords],
     }
+    if target == "device":
+        # The keys Max writes for a device: it opens on its strip, and its Live parameters by box id.
+        params = {
+            b["box"]["id"]: [v["parameter_longname"], v["parameter_shortname"], 0]
+            for b in boxes
+            if (v := b["box"].get("saved_attribute_attributes", {}).get("valueof"))
+        }
+        doc.update(openinpresentation=1, devicewidth=602.0, default_fontsize=10.0, parameters=params)
+        doc.update(openrect=[0.0, 0.0, 0.0, DEVICE_HEIGHT])
+        doc["description"] = "musegenie: edit the clip in Clip View through the musegenie OSC bridge"
+    return {"patcher": doc}
 
 
 def to_json(doc: dict) -> bytes:

@@ -189,6 +189,7 @@ def test_the_device_fits_lives_strip_saves_its_state_and_cannot_be_automated_int
     assert {b["id"] for b in controls} == {"getclip", "start", "end", "menu", "editb", "explb", "refb",
                                            "instmenu", "instclrb", "close"}  # fmt: skip
     assert all(b in shown for b in controls) and all(b["parameter_enable"] == 1 for b in controls)
+    assert set(patcher["parameters"]) == {b["id"] for b in controls}  # Live's list of the device's parameters
     invisible = {b["id"]: b["saved_attribute_attributes"]["valueof"]["parameter_invisible"] for b in controls}
     assert set(invisible.values()) <= {1, 2}  # stored only or hidden: nothing Live can automate
     assert all(invisible[i] == 2 for i in ("editb", "explb", "refb", "getclip", "instclrb"))
