@@ -56,8 +56,14 @@ function beatToSeconds(markers, beat) {
 	return a.sample_time + (beat - a.beat_time) * (b.sample_time - a.sample_time) / (b.beat_time - a.beat_time);
 }
 
+// Live 11 and newer report a clip's warp markers as a JSON dict; older Lives have no such property.
 function warpMarkers(clip) {
-	var parsed = JSON.parse(text(clip.get("warp_markers")));
+	var parsed;
+	try {
+		parsed = JSON.parse(text(clip.get("warp_markers")));
+	} catch (e) {
+		throw new Error("this Live does not report warp markers: unwarp the clip or type the region in seconds");
+	}
 	return parsed.warp_markers || parsed;
 }
 

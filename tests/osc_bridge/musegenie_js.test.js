@@ -110,6 +110,15 @@ test("a warped clip's loop brace goes through the warp markers, also past the la
   assert.deepStrictEqual(region(far).slice(1), [5.75, 6.5]); // the 80 bpm segment extended
 });
 
+test("a warped clip whose markers Live does not report asks for the region in seconds", () => {
+  const clip = warped(2, 6);
+  delete clip.warp_markers;
+  const d = load(track(clip, [1]));
+  d.ctx.getclip();
+  assert.match(d.status(), /does not report warp markers/);
+  assert.ok(!d.out.some((o) => o[0] >= 1 && o[0] <= 3));
+});
+
 test("no clip or a MIDI clip is said, and nothing is sent to the packs", () => {
   const none = load({});
   none.ctx.getclip();

@@ -214,4 +214,4 @@ def test_the_live_api_script_under_node():
         ["node", "--test", str(HERE / "musegenie_js.test.js")], capture_output=True, text=True, timeout=60
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert "# fail 0" in run.stdout and "# pass 10" in run.stdout
+    assert "# fail 0" in run.stdout and "# pass 11" in run.stdout
