@@ -93,6 +93,7 @@ def _control(target: str, kind: str, name: str, **spec) -> tuple[str, str | None
     valueof: dict = {"parameter_longname": name, "parameter_shortname": name[:8]}
     if kind == "number":
         cls, valueof["parameter_type"] = "live.numbox", 0
+        # Region bounds up to an hour, far past what one edit carries at the default message limit (12.7 min).
         valueof.update(parameter_mmin=spec.get("minimum", 0.0), parameter_mmax=spec.get("maximum", 3600.0))
         valueof.update(parameter_initial_enable=1, parameter_initial=[spec.get("initial", 0.0)])
         valueof.update(parameter_invisible=1, parameter_unitstyle=1)
@@ -132,7 +133,7 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
         box(id_, cls, text, rect, present, **attrs)
 
     def label(id_, text, rect, present=None, short=None):
-        """A comment; `short` is its wording on the narrow device strip (the full text stays in edit mode)."""
+        """A comment; on the device, whose strip is narrow, `short` replaces its text."""
         box(id_, "comment", short if dev and short else text, rect, present)
 
     if dev:
