@@ -27,7 +27,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -39,7 +39,7 @@ from engine.request import EditRequest, EditResult, EditSettings, Source, Varian
 from engine.runtime import Runtime
 from engine.sampling import sample, velocity_calls
 from engine.song_edit import SongEditor
-from engine.window import EditError, Window, plan_window, spread_actions, stitch
+from engine.window import EditError, Prepared, plan_window, spread_actions, stitch
 
 log = logging.getLogger(__name__)
 
@@ -51,23 +51,6 @@ DECODER_MARGIN_S = 1.0
 
 def _rng(seed: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(int(seed) % 2**64))
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """An input window, encoded once and reused by every rendering of the same region (explore). An edit
-    made of the song's own material needs no latents: `Pipeline.encoded` adds them when one is generated."""
-
-    audio: np.ndarray  # (C, N) the validated input
-    sample_rate: int
-    window: Window
-    model_audio: np.ndarray  # (1, 1, P) mono model-rate window, zero padded
-    latents: np.ndarray | None = None  # (1, T, D); None until encoded
-    context_actions: np.ndarray | None = None  # (1, T) the LAM's action per frame of the window
-    heard: np.ndarray | None = (
-        None  # (T, I) who the estimator hears per frame (bundle order); None = no estimator
-    )
-    memo: dict = field(default_factory=dict, compare=False, repr=False)  # the encoded version, once made
 
 
 class Rendering(NamedTuple):

@@ -11,18 +11,16 @@ Letters: C channels, N samples, T latent frames, D latent width, I instruments, 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
 from engine import audio as audio_io
+from engine.bundle import Bundle
 from engine.request import EditSettings, Source
 from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
 from engine.song_plan import STEP, Plan, plan_region
-from engine.window import crossfade_gains, spread_actions, stitch
-
-if TYPE_CHECKING:
-    from engine.pipeline import Pipeline, Prepared
+from engine.window import Prepared, crossfade_gains, spread_actions, stitch
 
 # The LAM reads the song in windows of this many chunks (a region's length, as `infer_actions` reads a
 # region); the encoder takes long songs in blocks of ENCODE_CHUNKS chunks with ENCODE_MARGIN each side.
@@ -33,8 +31,25 @@ READINGS = 32  # regions whose LAM reading is kept (explore asks for it once per
 ALIGN_S = 0.25  # audio each side of a seam that sample-level alignment compares
 
 
+class Host(Protocol):
+    """What the song editor uses of `engine.pipeline.Pipeline` (which owns it)."""
+
+    bundle: Bundle
+    runtime: Any
+
+    def hear(
+        self, model_audio: np.ndarray, frames: int, mel: np.ndarray | None = None
+    ) -> np.ndarray | None: ...
+
+    def context_instruments(self, heard: np.ndarray | None, frames: int) -> np.ndarray: ...
+
+    def infer_actions(
+        self, audio: np.ndarray, sample_rate: int, region: tuple[float, float]
+    ) -> list[dict]: ...
+
+
 class SongEditor:
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Host) -> None:
         self.pipeline = pipeline
         self.bundle = pipeline.bundle
         self.cache = SongCache()

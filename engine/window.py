@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,6 +37,23 @@ class Window:
     model_end: int
     frame_start: int  # latent frames [frame_start, frame_end) the region touches
     frame_end: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An input window, encoded once and reused by every rendering of the same region (explore). An edit
+    made of the song's own material needs no latents: `Pipeline.encoded` adds them when one is generated."""
+
+    audio: np.ndarray  # (C, N) the validated input
+    sample_rate: int
+    window: Window
+    model_audio: np.ndarray  # (1, 1, P) mono model-rate window, zero padded
+    latents: np.ndarray | None = None  # (1, T, D); None until encoded
+    context_actions: np.ndarray | None = None  # (1, T) the LAM's action per frame of the window
+    heard: np.ndarray | None = (
+        None  # (T, I) who the estimator hears per frame (bundle order); None = no estimator
+    )
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # the encoded version, once made
 
 
 def plan_window(
