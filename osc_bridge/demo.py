@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "  Max/MSP:     `make serve`, then open osc_bridge/max/musegenie.maxpat (udpsend 9000 / udpreceive 9001)"
     )
-    print("  Ableton:     see osc_bridge/max/ABLETON.md (a Max for Live device speaks the same OSC)")
+    print(
+        "  Ableton:     `make serve`, then drop osc_bridge/max/musegenie.amxd on a track (osc_bridge/max/ABLETON.md)"
+    )
     print(f"  by hand:     .venv/bin/musegenie edit {before} --start 6 --end 10 --action 2 -o mine.wav")
     return 0
 
