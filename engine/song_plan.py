@@ -102,32 +102,13 @@ def _without_region(features: np.ndarray, start: int, end: int) -> np.ndarray:
 
 
 def _normalised(cost: np.ndarray) -> np.ndarray:
-    """Costs over their median (1 = a typical candidate); NaN (no evidence) stays NaN."""
+    """Costs over their median (1 = a typical candidate); NaN (no evidence) counts as typical."""
     finite = np.isfinite(cost)
     if not finite.any():
-        return cost
-    return cost / max(float(np.median(cost[finite])), 1e-6)
-
-
-def _closing(entry: np.ndarray, exit_: np.ndarray) -> np.ndarray:
-    """What a chain's exit adds to a cost that already holds its entry (1, typical, where the entry was
-    left out), so the total is entry + exit, or twice the side that counts, or inf when neither does."""
-    out = np.where(np.isnan(entry), 2.0 * exit_ - 1.0, np.where(np.isnan(exit_), entry, exit_))
-    return np.where(np.isnan(entry) & np.isnan(exit_), np.inf, out)
-
-
-def _hears(first: np.ndarray, width: int, start: int, end: int) -> np.ndarray:
-    """(P,) whether the `width` frames (every STEP) from each `first` hear any of [start, end)."""
-    last = first + STEP * (width - 1)
-    return (last * FEATURE_HOP + N_FFT // 2 > start) & (first * FEATURE_HOP - N_FFT // 2 < end)
-
-
-def _side(features: np.ndarray, template_first: int, firsts: np.ndarray, width: int, region) -> np.ndarray:
-    """(P,) normalised context cost of one side; NaN where the side leaves the song or hears the region
-    (no evidence: the other side decides, as in the copy baseline)."""
-    cost = side_costs(features, template_first, firsts, width)
-    cost[_hears(firsts, width, *region)] = np.nan
-    return _normalised(cost)
+        return np.ones_like(cost)
+    out = cost / max(float(np.median(cost[finite])), 1e-6)
+    out[~finite] = 1.0
+    return out
 
 
 def _join_descriptors(features: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -223,17 +204,15 @@ def plan_region(
 
     width = max(1, context // grid)
     first_before = int(_before(start)) - STEP * (width - 1)
-    entry = _side(index.features, first_before, _before(positions) - STEP * (width - 1), width, region)
+    entry = _normalised(side_costs(feats, first_before, _before(positions) - STEP * (width - 1), width))
     last_len = length - (slots - 1) * unit
-    exit_ = _side(index.features, int(_after(end)), _after(positions + last_len), width, region)
+    exit_ = _normalised(side_costs(feats, int(_after(end)), _after(positions + last_len), width))
     candidates = [slot_candidates(j) for j in range(slots)]
     if any(len(c) == 0 for c, _ in candidates):
         return None
     # Viterbi over slots with a beam: chains[b] = candidate index per slot so far, cost[b]
     cand, penalty = candidates[0]
-    cost = np.nan_to_num(entry[cand], nan=1.0) + penalty + jitter(len(cand))  # left out: typical, for now
-    if slots == 1:
-        cost = cost + _closing(entry[cand], exit_[cand])
+    cost = entry[cand] + penalty + jitter(len(cand)) + (exit_[cand] if slots == 1 else 0.0)
     keep = np.argsort(cost, kind="stable")[: 1 if slots == 1 else BEAM]
     chains, cost = cand[keep][:, None], cost[keep]  # (B, 1), (B,)
     join_scale = None
@@ -251,16 +230,13 @@ def plan_region(
         best = np.argmin(total_cost, axis=0)  # (P,) best chain to extend with each candidate
         cost_here = total_cost[best, np.arange(len(cand))] + jitter(len(cand))
         if j == slots - 1:
-            cost_here = cost_here + _closing(entry[chains[best, 0]], exit_[cand])
+            cost_here = cost_here + exit_[cand]
         keep = np.argsort(cost_here, kind="stable")[: 1 if j == slots - 1 else BEAM]
         chains = np.concatenate([chains[best[keep]], cand[keep][:, None]], axis=1)
         cost = cost_here[keep]
     chain = positions[chains[0]]  # (S,) the source of each slot
     pieces = [Piece(0, int(chain[0]))]
-    sides = [entry[chains[0][0]], exit_[chains[0][-1]]]
-    fit = [
-        float(np.nanmean(sides))
-    ] * 2  # how well it sounds in place (1 = typical); a side left out: the other
+    fit = [entry[chains[0][0]], exit_[chains[0][-1]]]  # how well it sounds in place: 1 = typical
     for j in range(1, slots):
         if chain[j] != chain[j - 1] + unit:
             pieces.append(Piece(j * unit, int(chain[j])))
