@@ -316,6 +316,15 @@ def _training_section(manifest: Mapping[str, Any]) -> list[str]:
 def render_card(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> str:
     """MODEL_CARD.md's text for a bundle's manifest and its {stem: eval JSON}."""
     edit, edit_line = _edit_section(evals.get("edit"))
+    # further held-out sets, recorded as eval/edit_NAME.json (e.g. real songs beside synthetic pieces)
+    more = [
+        (name[len("edit_") :], *_edit_section(evals[name]))
+        for name in sorted(evals)
+        if name.startswith("edit_")
+    ]
+    for _, lines, _ in more:
+        edit += ["", *lines]
+    more_lines = [line.replace("Edit (", f"Edit, {name} (", 1) for name, _, line in more]
     tokenizer, tokenizer_line = _tokenizer_section(evals.get("tokenizer_metrics"))
     lam, lam_line = _lam_section(evals.get("lam_metrics"), manifest)
     dynamics, dynamics_line = _dynamics_section(evals.get("dynamics"))
@@ -327,7 +336,11 @@ def render_card(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> str:
         f"Bundle `{manifest['name']}`: a diffusion tokenizer ({rate} Hz mono -> {frames:g} latent frames/s x "
         f"{manifest['latent_dim']}), a latent action model with {manifest['num_actions']} actions learnt "
         "without labels, and an action-conditioned dynamics model that re-imagines a region of latents.",
-        *(line for line in (edit_line, tokenizer_line, lam_line, dynamics_line, players_line) if line),
+        *(
+            line
+            for line in (edit_line, *more_lines, tokenizer_line, lam_line, dynamics_line, players_line)
+            if line
+        ),
         *notes,
     ]
     lines = [

@@ -64,6 +64,17 @@ def test_an_edit_evaluation_is_the_first_table(tiny_bundle: Path, tmp_path: Path
     load_bundle(bundle)  # the card and the new eval file are outside the checksummed set: still verified
 
 
+def test_further_held_out_sets_get_their_own_edit_tables(tiny_bundle: Path, tmp_path: Path) -> None:
+    bundle = Path(shutil.copytree(tiny_bundle, tmp_path / "b"))
+    (bundle / "eval" / "edit.json").write_text(json.dumps(EDIT))
+    (bundle / "eval" / "edit_real.json").write_text(json.dumps(EDIT | {"clips": 8, "data": "real.jsonl"}))
+    card = write_card(bundle).read_text()
+    assert "Edit (12 clips): action effect" in card and "Edit, real (8 clips): action effect" in card
+    assert "8 clips of `real.jsonl`" in card
+    edit_section = card.split("## The edit")[1].split("## Tokenizer")[0]
+    assert edit_section.count("| method |") == 2
+
+
 def test_bundle_info_prints_the_cards_summary(tiny_bundle: Path, capsys: pytest.CaptureFixture) -> None:
     assert cli_main(["bundle", "info", str(SHIPPED)]) == 0
     out = capsys.readouterr().out
