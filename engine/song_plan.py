@@ -89,8 +89,9 @@ def side_costs(features: np.ndarray, template_first: int, firsts: np.ndarray, wi
         windows = sliding_window_view(strided, width, axis=1)  # (M, F', W)
         index = (firsts[members] - phase) // STEP
         for i in range(0, len(members), BLOCK):
-            block = windows[:, index[i : i + BLOCK]]  # (M, b, W)
-            out[members[i : i + BLOCK]] = np.abs(block - template[:, None]).mean(axis=(0, 2))
+            block = windows[:, index[i : i + BLOCK]]  # (M, b, W), a copy: worked on in place
+            np.subtract(block, template[:, None], out=block)
+            out[members[i : i + BLOCK]] = np.abs(block, out=block).mean(axis=(0, 2))
     return out
 
 
