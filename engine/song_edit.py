@@ -27,7 +27,6 @@ from engine.window import Prepared, crossfade_gains, spread_actions, stitch
 INDEX_CHUNKS = 4
 ENCODE_CHUNKS = 64
 ENCODE_MARGIN = 1
-READINGS = 32  # regions whose LAM reading is kept (explore asks for it once per action)
 ALIGN_S = 0.25  # audio each side of a seam that sample-level alignment compares
 
 
@@ -53,7 +52,6 @@ class SongEditor:
         self.pipeline = pipeline
         self.bundle = pipeline.bundle
         self.cache = SongCache()
-        self._readings: dict[tuple, np.ndarray] = {}  # the region's own actions, per (song, region)
 
     # The index -------------------------------------------------------------------------------------------
     def index(self, audio: np.ndarray, sample_rate: int, key: str | None = None) -> tuple[SongIndex, bool]:
@@ -150,17 +148,14 @@ class SongEditor:
 
     def _reading(self, p: Prepared, frames: int) -> np.ndarray:
         """(F,) the action the LAM reads in each frame of the region, as `infer_actions` reports it to the
-        user (who picks the actions to change from that reading); computed once per region."""
-        key = (self._key(p), p.window.start, p.window.end, frames)
-        if key not in self._readings:
+        user (who picks the actions to change from that reading); computed once per prepared region, so
+        explore's renderings share it."""
+        if "reading" not in p.memo:
             w = p.window
             region = (w.start / p.sample_rate, w.end / p.sample_rate)
             chunks = self.pipeline.infer_actions(p.audio, p.sample_rate, region)
-            reading = spread_actions([c["action"] for c in chunks], frames)  # as a request spreads them
-            while len(self._readings) >= READINGS:
-                self._readings.pop(next(iter(self._readings)), None)
-            self._readings[key] = reading
-        return self._readings[key]
+            p.memo["reading"] = [c["action"] for c in chunks]
+        return spread_actions(p.memo["reading"], frames)  # as a request spreads them
 
     def render(self, p: Prepared, plan: Plan) -> tuple[np.ndarray, Source]:
         """The input with the plan's material crossfaded over the region, every channel: ((C, N), source)."""
