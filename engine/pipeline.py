@@ -167,11 +167,13 @@ class Pipeline:
         region: tuple[float, float],
         context_seconds: float,
         encode: bool = True,
+        checked: bool = False,
     ) -> Prepared:
-        """Validate, cut the window, downmix/resample/pad, and (with `encode`) encode it and hear the
-        context's actions."""
-        audio = audio_io.check(audio, sample_rate)
-        audio_io.check_level(audio)
+        """Validate (unless `checked`: audio a Prepared already holds), cut the window, downmix/resample/pad,
+        and (with `encode`) encode it and hear the context's actions."""
+        if not checked:
+            audio = audio_io.check(audio, sample_rate)
+            audio_io.check_level(audio)
         b = self.bundle
         w = plan_window(
             audio.shape[1],
@@ -435,15 +437,17 @@ class Pipeline:
             out, int(sample_rate), frame_actions, players, source, time.perf_counter() - started
         )
 
-    def infer_actions(self, audio: np.ndarray, sample_rate: int, region: tuple[float, float]) -> list[dict]:
-        """The LAM's reading of `region`, chunk by chunk from its start.
+    def infer_actions(
+        self, audio: np.ndarray, sample_rate: int, region: tuple[float, float], checked: bool = False
+    ) -> list[dict]:
+        """The LAM's reading of `region`, chunk by chunk from its start (`checked`: audio a Prepared holds).
 
         Returns one dict per chunk: `start`, `end` (seconds in the input), `action` (most likely id),
         `probabilities` (softmax over the actions, a list of A floats) and `instruments` (names of who the
         bundle's instrument estimator hears in the chunk; empty without an estimator).
         """
         b = self.bundle
-        prepared = self.prepare(audio, sample_rate, region, context_seconds=0.0)
+        prepared = self.prepare(audio, sample_rate, region, context_seconds=0.0, checked=checked)
         logits, ids = self._lam(prepared.latents, prepared.heard)  # (1, K, A), (1, K)
         logits = logits[0].astype(np.float64)  # (K, A)
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -134,22 +135,15 @@ class Runtime:
         self.bundle = bundle
         self.config = config or RuntimeConfig()
         self.providers = resolve_providers(self.config.providers)
-        device = "cuda" if self.providers[0] in GPU_PROVIDERS else "cpu"
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.config.intra_op_threads
-        options.inter_op_num_threads = self.config.inter_op_threads
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # The CPU arena keeps the peak of the largest request for the life of the process; without it the
-        # memory goes back after each edit at no measured cost (models/default on CPU: a 1 s region 1.24 s
-        # vs 1.22 s; RSS after a 16 s region 229 MB vs 329 MB).
-        options.enable_cpu_mem_arena = False
-        options.log_severity_level = 3  # onnxruntime's own warnings go to our log level, not stderr spam
-        providers = [(p, _provider_options(p, bundle)) for p in self.providers]
+        self.device = "cuda" if self.providers[0] in GPU_PROVIDERS else "cpu"
+        self._provider_options = [(p, _provider_options(p, bundle)) for p in self.providers]
+        self._single: dict[str, Graph] = {}  # single-threaded sessions for side_by_side, made on first use
+        self._single_lock = threading.Lock()
         self.graphs: dict[str, Graph] = {}
         for name in GRAPH_NAMES:
             started = time.perf_counter()
-            session = ort.InferenceSession(str(bundle.graph_path(name)), options, providers=providers)
-            self.graphs[name] = Graph(name, session, device)
+            session = self._session(name, self.config.intra_op_threads)
+            self.graphs[name] = Graph(name, session, self.device)
             log.debug(
                 "loaded %s on %s in %.2fs", name, session.get_providers()[0], time.perf_counter() - started
             )
@@ -157,8 +151,38 @@ class Runtime:
         if self.config.warmup:
             self.warmup()
 
+    def _session(self, name: str, intra_op_threads: int) -> ort.InferenceSession:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads
+        options.inter_op_num_threads = self.config.inter_op_threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # The CPU arena keeps the peak of the largest request for the life of the process; without it the
+        # memory goes back after each edit at no measured cost (models/default on CPU: a 1 s region 1.24 s
+        # vs 1.22 s; RSS after a 16 s region 229 MB vs 329 MB).
+        options.enable_cpu_mem_arena = False
+        options.log_severity_level = 3  # onnxruntime's own warnings go to our log level, not stderr spam
+        return ort.InferenceSession(
+            str(self.bundle.graph_path(name)), options, providers=self._provider_options
+        )
+
     def __getitem__(self, name: str) -> Graph:
         return self.graphs[name]
+
+    def side_by_side(self, name: str) -> tuple[Graph, int]:
+        """(a session of graph `name` for independent blocks of work, how many threads may run it at once).
+
+        On CPU, one onnxruntime run spread over the cores scales poorly on these graphs, and worse when
+        another program (the DAW) keeps a core busy, so work that comes in independent blocks (a whole
+        song's encode) runs them side by side, one thread each, on a single-threaded session of the graph
+        made on first use (docs/experiments.md has the figures). On a GPU: the usual session, one block at
+        a time."""
+        workers = self.config.intra_op_threads or len(os.sched_getaffinity(0))
+        if self.device != "cpu" or workers < 2:
+            return self.graphs[name], 1
+        with self._single_lock:
+            if name not in self._single:
+                self._single[name] = Graph(name, self._session(name, 1), self.device)
+        return self._single[name], workers
 
     def warmup(self) -> float:
         """Run every graph once on one chunk of silence; returns the seconds it took."""

@@ -137,3 +137,30 @@ def test_pipeline_generates_at_closeness_zero_and_says_why_otherwise(tiny_pipeli
     assert generated.source == Source("generated")
     strict = tiny_pipeline.edit(song, SR, req(region, [1], closeness=1e-6, context_seconds=1.0))
     assert strict.source.kind == "generated" and strict.source.reason  # nothing fits that well
+
+
+def test_a_long_song_is_encoded_in_blocks_side_by_side_as_one_after_the_other(tiny_bundle, monkeypatch):
+    """On CPU with two threads the blocks run side by side on a single-threaded session of the encoder;
+    the latents are those of the same blocks encoded one after the other."""
+    from engine import song_edit
+    from engine.bundle import load_bundle
+    from engine.pipeline import Pipeline
+    from engine.runtime import Runtime, RuntimeConfig
+
+    pipeline = Pipeline(Runtime(load_bundle(tiny_bundle), RuntimeConfig(providers="cpu", intra_op_threads=2)))
+    monkeypatch.setattr(song_edit, "ENCODE_CHUNKS", 2)
+    mono = np.resize(
+        motif_song(4, seed=4), 9 * pipeline.bundle.chunk_samples
+    )  # (P,) 5 blocks, the last short
+    side_by_side = pipeline.songs._encode(mono)  # (1, T, D)
+    graph, workers = pipeline.runtime.side_by_side("tokenizer_encoder")
+    assert workers == 2 and graph is not pipeline.runtime["tokenizer_encoder"]
+    assert graph.session.get_session_options().intra_op_num_threads == 1
+    one_by_one = pipeline.runtime.side_by_side
+    monkeypatch.setattr(pipeline.runtime, "side_by_side", lambda name: (pipeline.runtime[name], 1))
+    sequential = pipeline.songs._encode(mono)
+    assert (
+        side_by_side.shape == sequential.shape == (1, 9 * pipeline.bundle.chunk_frames, side_by_side.shape[2])
+    )
+    np.testing.assert_allclose(side_by_side, sequential, atol=1e-5)
+    assert one_by_one("tokenizer_encoder")[0] is graph  # made once
