@@ -23,6 +23,7 @@ Letters: M mel bands, F feature frames, P candidates, K frames asked for, I inst
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -208,9 +209,13 @@ def plan_region(
 
     width = max(1, context // grid)
     first_before = int(_before(start)) - STEP * (width - 1)
-    entry = _normalised(side_costs(feats, first_before, _before(positions) - STEP * (width - 1), width))
     last_len = length - (slots - 1) * unit
-    exit_ = _normalised(side_costs(feats, int(_after(end)), _after(positions + last_len), width))
+    with ThreadPoolExecutor(2) as pool:  # numpy leaves the GIL for the bulk of each: the two sides at once
+        sides = [
+            pool.submit(side_costs, feats, first_before, _before(positions) - STEP * (width - 1), width),
+            pool.submit(side_costs, feats, int(_after(end)), _after(positions + last_len), width),
+        ]
+        entry, exit_ = (_normalised(side.result()) for side in sides)
     candidates = [slot_candidates(j) for j in range(slots)]
     if any(len(c) == 0 for c, _ in candidates):
         return None
