@@ -228,7 +228,14 @@ def server_options(max_message_mb: int) -> list[tuple[str, int]]:
 class EditorServer:
     """A started gRPC server; `load()` (or a pipeline passed in) makes it SERVING."""
 
-    def __init__(self, config: ServerConfig, pipeline: Pipeline | None = None) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        pipeline: Pipeline | None = None,
+        service: pb_grpc.EditorServicer | None = None,
+    ) -> None:
+        """`service` replaces the servicer of a pipeline in this process (engine.cluster's forwards to
+        Ray Serve replicas); token, limits, health and reflection stay this server's."""
         self.config = config
         limits = Limits(
             max_concurrent=config.max_concurrent,
@@ -237,7 +244,7 @@ class EditorServer:
             max_message_bytes=int(config.max_message_mb * MiB),
         )
         check_exposure(config)
-        self.service = EditorService(limits, reply_timeout=config.reply_timeout_seconds)
+        self.service = service or EditorService(limits, reply_timeout=config.reply_timeout_seconds)
         self.health = health.HealthServicer()
         # Editor calls in flight: every admitted one, the queue's refusals and replies being delivered.
         # The threads beyond them are kept for health checks, GetInfo and quick refusals, so a server
@@ -311,8 +318,12 @@ class EditorServer:
 
     def set_pipeline(self, pipeline: Pipeline) -> None:
         self.service.set_pipeline(pipeline)
+        self.set_serving(f"bundle {pipeline.bundle.name} with {pipeline.bundle.num_actions} actions")
+
+    def set_serving(self, what: str) -> None:
+        """Health turns SERVING: the servicer can answer."""
         self._set_health(health_pb2.HealthCheckResponse.SERVING)
-        log.info("serving bundle %s with %d actions", pipeline.bundle.name, pipeline.bundle.num_actions)
+        log.info("serving %s", what)
 
     def load(
         self, bundle_dir: str | Path, runtime_config: RuntimeConfig | None = None, verify: bool = True

@@ -330,6 +330,7 @@ class EditorService(pb_grpc.EditorServicer):
             ),
             engine_version=engine_version(),
             instruments=b.instruments,
+            replicas=1,
         )
 
     def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext) -> Iterator[pb.EditEvent]:
