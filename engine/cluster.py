@@ -36,8 +36,9 @@ import shutil
 import tempfile
 import threading
 import time
+import typing
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import grpc
@@ -47,6 +48,7 @@ from ray.exceptions import RayError
 from ray.serve.exceptions import DeploymentUnavailableError
 
 from engine.batching import BatchConfig
+from engine.cli_args import base_type
 from engine.cluster_config import ClusterConfig
 from engine.runtime import RuntimeConfig
 from engine.server import ServerConfig
@@ -241,10 +243,14 @@ class Gateway:
     """The gRPC front door: engine.server's EditorServer with ClusterService; SERVING once a replica is."""
 
     def __init__(self, editor, server: dict) -> None:
+        from engine.commands.editor_args import TOKEN_ENV
         from engine.server import EditorServer
 
         self.counted = (0.0, 0)
-        self.server = EditorServer(ServerConfig(**server), service=ClusterService(editor, self._replicas))
+        config = ServerConfig(**server)
+        if config.token is None and os.environ.get(TOKEN_ENV):  # a Secret in the pod (deploy/), not a config
+            config = replace(config, token=os.environ[TOKEN_ENV])
+        self.server = EditorServer(config, service=ClusterService(editor, self._replicas))
         self.server.start()
         threading.Thread(target=self._ready, args=(editor,), daemon=True).start()
 
@@ -316,6 +322,29 @@ def build(
     return gateway.bind(editor, front)
 
 
+def _typed(cls: type, args: dict[str, str]):
+    """A config dataclass from string arguments (a Serve config file's `args`), each cast to its field's type."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in fields(cls):
+        if f.name in args:
+            kind, raw = base_type(hints[f.name]), args[f.name]
+            values[f.name] = str(raw).lower() in ("1", "true", "yes") if kind is bool else kind(raw)
+    return cls(**values)
+
+
+def app(args: dict[str, str]):
+    """The application builder for Serve config files: `serve run engine.cluster:app bundle=DIR` or KubeRay's
+    serveConfigV2 (deploy/rayservice.yaml). `args`: `bundle` plus any ClusterConfig, ServerConfig or
+    RuntimeConfig field; the gateway runs on the head node, listening on 0.0.0.0:50051 unless told
+    otherwise, with the token from $MUSEGENIE_TOKEN there."""
+    args = {"host": "0.0.0.0", **args}
+    if "bundle" not in args:
+        raise ValueError("the application needs args.bundle: the bundle folder on every node")
+    server = _typed(ServerConfig, args)
+    return build(args["bundle"], _typed(ClusterConfig, args), server, _typed(RuntimeConfig, args))
+
+
 def start(
     bundle: str | Path,
     cluster: ClusterConfig,
@@ -335,7 +364,8 @@ def start(
     return handle.target.remote().result()
 
 
-def stop() -> None:
-    """Take the application down (in-flight edits end UNAVAILABLE) and leave the Ray cluster."""
+def stop(leave: bool = True) -> None:
+    """Take the application down (in-flight edits end UNAVAILABLE) and, with `leave`, the Ray cluster."""
     serve.delete(APP_NAME)
-    ray.shutdown()
+    if leave:
+        ray.shutdown()

@@ -145,3 +145,14 @@ def test_a_killed_replica_ends_its_edits_unavailable_and_new_edits_succeed(clien
     assert set(outcomes) <= {"OK", "UNAVAILABLE"}, outcomes
     for seed in range(3):  # the live replica takes new edits while Serve replaces the lost one
         assert client.edit(x, SR, req((0.2, 0.4), [1], seed=seed)).audio.shape == x.shape
+
+
+def test_a_serve_config_files_string_args_become_typed_configs():
+    from engine.cluster import _typed, app
+
+    config = _typed(ClusterConfig, {"replicas": "0", "gpus_per_replica": "0.5", "ship_bundle": "true"})
+    assert (config.replicas, config.gpus_per_replica, config.ship_bundle) == (0, 0.5, True)
+    server = _typed(ServerConfig, {"port": "50052", "token": "t", "max_per_peer": "2"})
+    assert (server.port, server.token, server.max_per_peer) == (50052, "t", 2)
+    with pytest.raises(ValueError, match="args.bundle"):
+        app({"replicas": "2"})
