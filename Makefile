@@ -15,6 +15,9 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
+	# basic-pitch (note events for `actions describe`) runs its ONNX model with onnxruntime; --no-deps skips
+	# the TensorFlow it declares on Python >= 3.11 (its other imports come with the train extra)
+	$(if $(findstring train,$(EXTRAS)),$(BIN)/pip install -q --disable-pip-version-check --no-deps -c $(CONSTRAINTS) basic-pitch)
 	touch $@
 
 setup: $(STAMP)  ## create .venv and install the project with $(EXTRAS)

@@ -71,7 +71,11 @@ class BundleError(ValueError):
 class Action:
     id: int  # index fed to the dynamics graph (the null action is num_actions)
     name: str  # short label shown in the DAW
-    description: str  # what the LAM evaluation found this action does
+    description: str  # what its edits measurably do (`actions describe`), with the figures
+    # What the name claims, each (descriptor key, +1 up / -1 down) relative to the other actions' edits of
+    # the same region (engine.descriptors); empty for a bundle whose actions were never described.
+    claims: tuple[tuple[str, int], ...] = ()
+    name_fidelity: float | None = None  # share of the described edits in which every claim held
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,21 @@ def write_manifest(directory: str | os.PathLike, manifest: Mapping[str, Any]) ->
     return target
 
 
+def _action(entry: Mapping[str, Any]) -> Action:
+    """One manifest `actions` entry: id, name, description and, once described, claims and fidelity."""
+    claims = tuple(
+        (str(c["descriptor"]), 1 if int(c["direction"]) > 0 else -1) for c in entry.get("claims", [])
+    )
+    fidelity = entry.get("name_fidelity")
+    return Action(
+        int(entry["id"]),
+        str(entry["name"]),
+        str(entry.get("description", "")),
+        claims,
+        None if fidelity is None else float(fidelity),
+    )
+
+
 def _value(data: Mapping[str, Any], key: str, kind: type, where: str, label: str = "manifest") -> Any:
     """data[key] as `kind` (int, float or str), or a BundleError naming the key and the value."""
     value = data[key]
@@ -310,7 +329,10 @@ class Manifest:
             raise BundleError(f"{where}: actions must have ids 0..{num_actions - 1}, got {ids}")
         if any("name" not in a for a in entries):
             raise BundleError(f"{where}: every action needs a name")
-        actions = [Action(int(a["id"]), str(a["name"]), str(a.get("description", ""))) for a in entries]
+        try:
+            actions = [_action(a) for a in entries]
+        except (KeyError, TypeError, ValueError) as err:
+            raise BundleError(f"{where}: actions: malformed claims or name_fidelity ({err})") from err
         try:
             space = decoder_space(data)
         except (ValueError, TypeError) as err:

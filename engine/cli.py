@@ -64,7 +64,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("bundle", "info"): ("engine.commands.bundle_info", "print a bundle's manifest and verify its checksums"),
     ("bundle", "update"): (
         "export.bundle_update",
-        "add an evaluation or an instrument estimator to a bundle (checksums and card rewritten)",
+        "add an evaluation, action names or an instrument estimator to a bundle (checksums, card rewritten)",
     ),
     ("bundle", "card"): (
         "export.bundle_card",
@@ -78,6 +78,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("actions", "explore"): (
         "engine.commands.actions_explore",
         "render a region once per action (HTML page)",
+    ),
+    ("actions", "describe"): (
+        "training.commands.actions_describe",
+        "name the actions from what their edits measurably do (loudness, notes, who plays, ...)",
     ),
 }
 

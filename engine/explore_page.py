@@ -28,6 +28,7 @@ class Variant:
     description: str  # what the action does (from the bundle), or a note
     wav: str  # path relative to the page
     png: str | None  # spectrogram path relative to the page (None when matplotlib is missing)
+    measured: str = ""  # how its region measurably differs from the original's (engine.descriptors)
 
 
 def render_page(source: str, region: tuple[float, float], variants: list[Variant], notes: str = "") -> str:
@@ -51,6 +52,8 @@ def variant_section(v: Variant, heading: str = "h2") -> str:
     parts = ["<section>", f"<{heading}>{esc(v.title)}</{heading}>"]
     if v.description:
         parts.append(f'<p class="desc">{esc(v.description)}</p>')
+    if v.measured:
+        parts.append(f'<p class="desc"><b>measured:</b> {esc(v.measured)}</p>')
     parts.append(f'<audio controls preload="none" src="{esc(v.wav, quote=True)}"></audio>')
     if v.png:
         parts.append(f'<img src="{esc(v.png, quote=True)}" alt="spectrogram of {esc(v.title, quote=True)}">')

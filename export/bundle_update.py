@@ -7,6 +7,10 @@ not re-blessed) and the model card is rewritten from the new evaluation files.
 
     musegenie bundle update models/default --eval edit=eval/edit/edit.json
     musegenie bundle update models/default --estimator runs/instruments.npz --eval instruments=runs/instruments.json
+    musegenie bundle update models/default --names eval/describe/describe.json
+
+`--names` takes the action names `musegenie actions describe` measured (name, description, claims and
+name_fidelity of every action) into the manifest and keeps the measurement as eval/actions_describe.json.
 """
 
 from __future__ import annotations
@@ -19,6 +23,26 @@ from engine.bundle import ESTIMATOR_KEY, BundleError, load_bundle, write_manifes
 from engine.errors import CommandError
 from engine.instruments import EstimatorError, install
 from export.model_card import write_card
+
+DESCRIBE_EVAL = "actions_describe"  # eval/actions_describe.json: the measurement the names come from
+
+
+class NamesError(ValueError):
+    """A describe.json that does not fit the bundle (the message says why)."""
+
+
+def named_actions(summary: dict, num_actions: int) -> list[dict]:
+    """The manifest's `actions` from a describe.json: id, name, description, claims, name_fidelity."""
+    actions = sorted(summary.get("actions", []), key=lambda a: a.get("id", -1))
+    if [a.get("id") for a in actions] != list(range(num_actions)):
+        raise NamesError(
+            f"the names describe actions {[a.get('id') for a in actions]}, the bundle has 0..{num_actions - 1}"
+        )
+    names = [a["name"] for a in actions]
+    if len(set(names)) != len(names):
+        raise NamesError(f"two actions share a name: {names}")
+    keys = ("id", "name", "description", "claims", "name_fidelity")
+    return [{k: a[k] for k in keys if k in a} for a in actions]
 
 
 def eval_file(spec: str) -> tuple[str, Path]:
@@ -54,14 +78,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="instrument-activity estimator (.npz from `musegenie train instruments`) to ship in the bundle",
     )
+    parser.add_argument(
+        "--names",
+        type=Path,
+        help="describe.json of `musegenie actions describe` on this bundle: its action names and descriptions",
+    )
 
 
-def update(bundle_dir: Path, evals: dict[str, Path], estimator: Path | None = None) -> Path:
-    """Copy `evals` (name -> JSON file) and `estimator` into the bundle; rewrite checksums and card."""
+def update(
+    bundle_dir: Path, evals: dict[str, Path], estimator: Path | None = None, names: Path | None = None
+) -> Path:
+    """Copy `evals` (name -> JSON file) and `estimator` into the bundle, take the action names of `names`
+    (a describe.json); rewrite checksums and card."""
     bundle = load_bundle(bundle_dir)  # verifies every listed file before they are re-hashed
     manifest = dict(bundle.manifest)
     if estimator is not None:
         manifest[ESTIMATOR_KEY] = install(estimator, bundle_dir, bundle.instruments)
+    if names is not None:
+        manifest["actions"] = named_actions(json.loads(names.read_text()), bundle.num_actions)
+        evals = {**evals, DESCRIBE_EVAL: names}
     for name, source in evals.items():
         target = bundle_dir / "eval" / f"{name}.json"
         target.parent.mkdir(exist_ok=True)
@@ -73,13 +108,12 @@ def update(bundle_dir: Path, evals: dict[str, Path], estimator: Path | None = No
 
 def run(args: argparse.Namespace) -> int:
     evals = dict(args.eval)
-    if not evals and args.estimator is None:
-        raise CommandError("nothing to add: pass --eval NAME=FILE and/or --estimator FILE")
+    if not evals and args.estimator is None and args.names is None:
+        raise CommandError("nothing to add: pass --eval NAME=FILE, --estimator FILE and/or --names FILE")
     try:
-        card = update(args.bundle, evals, args.estimator)
-    except (BundleError, EstimatorError, json.JSONDecodeError) as err:
+        card = update(args.bundle, evals, args.estimator, args.names)
+    except (BundleError, EstimatorError, NamesError, OSError, json.JSONDecodeError) as err:
         raise CommandError(str(err)) from err
-    print(
-        f"updated {args.bundle}: {', '.join([*evals, *(['estimator'] if args.estimator else [])])}; card {card}"
-    )
+    added = [*evals, *(["estimator"] if args.estimator else []), *(["names"] if args.names else [])]
+    print(f"updated {args.bundle}: {', '.join(added)}; card {card}")
     return 0

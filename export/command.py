@@ -5,7 +5,9 @@ Writes BUNDLE_DIR/manifest.json, the four ONNX graphs, the evaluation JSONs (eva
 every graph against torch in onnxruntime. Action names and descriptions come from a LAM evaluation's
 actions.json (--actions-json, else RUN/eval/actions.json of the LAM run); JSON files in each run's eval/
 folder and every --eval file are copied into the bundle as eval/<name>.json (two different files may not
-share a name). Optionally builds TensorRT engines and writes an NVIDIA Triton model repository.
+share a name). With --describe-data, the exported bundle's actions are then named from the audio their
+edits produce (`musegenie actions describe --record`, the same path), whatever the LAM evaluation called
+them. Optionally builds TensorRT engines and writes an NVIDIA Triton model repository.
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from engine.bundle import Defaults, load_bundle
 from engine.cli_args import add_dataclass_arguments, dataclass_from_args
 from engine.errors import CommandError
-from export.bundle_update import add_eval_option
+from export.bundle_update import add_eval_option, update
 from export.bundle_writer import export_bundle
 from export.onnx_export import DEFAULT_OPSET, MIN_OPSET, ExportError
 from export.parity import ParityError
 from export.tensorrt import TensorRTConfig, build_engines
 from export.triton import TritonConfig, write_repository
+from training.evaluation.describe import DescribeConfig
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--note", action="append", default=[], help="a known limit of the model for its card (repeatable)"
     )
+    parser.add_argument(
+        "--describe-data",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="audio to name the actions on (as `musegenie actions describe --data`; held-out music is best)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing bundle folder")
     parser.add_argument("--raw-weights", action="store_true", help="export the raw weights instead of EMA")
     parser.add_argument(
@@ -66,6 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--triton", type=Path, metavar="REPO_DIR", help="also write a Triton model repository"
     )
     add_dataclass_arguments(parser, Defaults, prefix="default", title="sampling defaults the bundle carries")
+    add_dataclass_arguments(
+        parser, DescribeConfig, prefix="describe", title="naming the actions (with --describe-data)"
+    )
     add_dataclass_arguments(parser, TensorRTConfig, prefix="trt", title="TensorRT engines (with --tensorrt)")
     add_dataclass_arguments(
         parser, TritonConfig, prefix="triton", skip=("fp16",), title="Triton (with --triton)"
@@ -164,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ExportError, ParityError, ValueError) as err:
         raise CommandError(str(err)) from err
+    if args.describe_data:
+        _describe(args, bundle_dir)
     bundle = load_bundle(bundle_dir)
     print(f"bundle {bundle.path}: {bundle.num_actions} actions, opset {bundle.opset}")
     for graph, p in bundle.parity.items():
@@ -175,3 +192,30 @@ def run(args: argparse.Namespace) -> int:
         repo = write_repository(bundle, args.triton, triton)
         print(f"triton model repository: {repo}")
     return 0
+
+
+def _describe(args: argparse.Namespace, bundle_dir: Path) -> None:
+    """Name the new bundle's actions from their edits of --describe-data (actions describe --record)."""
+    from engine.pipeline import Pipeline
+    from engine.runtime import Runtime, RuntimeConfig
+    from training.commands.actions_describe import describe_command, summary_lines
+    from training.data.manifest import read_entries
+    from training.evaluation.describe import DescribeError, describe, write
+
+    config = dataclass_from_args(DescribeConfig, args, prefix="describe")
+    pipeline = Pipeline(Runtime(load_bundle(bundle_dir), RuntimeConfig(warmup=False)))
+    out = Path(tempfile.mkdtemp(prefix="musegenie-describe-"))  # outside the bundle: it is checksummed
+    meta = {
+        "bundle": str(bundle_dir),
+        "data": [str(p) for p in args.describe_data],
+        "command": describe_command(bundle_dir, args.describe_data, out, config),
+    }
+    try:
+        summary = describe(pipeline, [read_entries(p) for p in args.describe_data], config, meta)
+    except DescribeError as err:
+        raise CommandError(f"--describe-data: {err}") from err
+    try:
+        update(bundle_dir, {}, names=write(summary, out))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    print("\n".join(summary_lines(summary)))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.bundle import CARD_NAME, read_manifest
+from export.card_actions import actions_section
 
 KINDS = ("tokenizer", "lam", "dynamics")
 # What every bundle is for and where it stops; the data-specific limits come from the training record's notes.
@@ -26,8 +27,9 @@ INTENDED_USE = (
 LIMITS = (
     "Audio is modelled at the bundle's sample rate in mono: an edited region comes back resampled to the "
     "input's rate and channels, with no content above half the model rate.",
-    "The actions were learnt without labels from the training data: their names and descriptions are "
-    "statistics of that data (see the actions table), not promises about other music.",
+    "The actions were learnt without labels from the training data; their names say what their edits "
+    "measurably did on the clips they were named on (see Actions, with how often each name held), not "
+    "promises about other music.",
     "The models know only the music they were trained on (see Training); other styles, instruments and "
     "recording conditions are out of distribution.",
 )
@@ -210,13 +212,9 @@ def _tokenizer_section(metrics: Mapping[str, Any] | None) -> tuple[list[str], st
     )
 
 
-def _lam_section(metrics: Mapping[str, Any] | None, manifest: Mapping[str, Any]) -> tuple[list[str], str]:
-    actions = _table(
-        ["id", "name", "what it does in the training data"],
-        [[a["id"], a["name"], a.get("description", "")] for a in manifest["actions"]],
-    )
+def _lam_section(metrics: Mapping[str, Any] | None) -> tuple[list[str], str]:
     if metrics is None:
-        return ["Not measured (no eval/lam_metrics.json).", "", *actions], ""
+        return ["Not measured (no eval/lam_metrics.json)."], ""
     rows = [
         [
             "perplexity (codes in use)",
@@ -232,8 +230,6 @@ def _lam_section(metrics: Mapping[str, Any] | None, manifest: Mapping[str, Any])
         f"{_num(metrics.get('chunk_seconds'), 2)} s chunk:",
         "",
         *_table(["measure", "value"], rows),
-        "",
-        *actions,
     ]
     summary = (
         f"Actions: {metrics.get('num_actions')} (perplexity {_num(metrics.get('perplexity'), 2)}); reconstructing "
@@ -326,7 +322,8 @@ def render_card(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> str:
         edit += ["", *lines]
     more_lines = [line.replace("Edit (", f"Edit, {name} (", 1) for name, _, line in more]
     tokenizer, tokenizer_line = _tokenizer_section(evals.get("tokenizer_metrics"))
-    lam, lam_line = _lam_section(evals.get("lam_metrics"), manifest)
+    lam, lam_line = _lam_section(evals.get("lam_metrics"))
+    actions, actions_line = actions_section(manifest, evals)
     dynamics, dynamics_line = _dynamics_section(evals.get("dynamics"))
     players, players_line = _instruments_section(evals.get("instruments"), manifest)
     record = manifest.get("training") or {}
@@ -338,7 +335,15 @@ def render_card(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> str:
         "without labels, and an action-conditioned dynamics model that re-imagines a region of latents.",
         *(
             line
-            for line in (edit_line, *more_lines, tokenizer_line, lam_line, dynamics_line, players_line)
+            for line in (
+                edit_line,
+                *more_lines,
+                actions_line,
+                tokenizer_line,
+                lam_line,
+                dynamics_line,
+                players_line,
+            )
             if line
         ),
         *notes,
@@ -356,6 +361,10 @@ def render_card(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> str:
         "## The edit",
         "",
         *edit,
+        "",
+        "## Actions",
+        "",
+        *actions,
         "",
         "## Tokenizer",
         "",

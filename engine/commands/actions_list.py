@@ -1,4 +1,9 @@
-"""List the actions of a bundle (or of a running engine): id, name and what the LAM evaluation found."""
+"""List the actions of a bundle (or of a running engine): id, name, name fidelity and description.
+
+Names and descriptions come from `musegenie actions describe` (what each action's edits measurably do);
+name fidelity is the share of the described edits on which the name held (n/a for a remote engine or a
+bundle whose actions were never described).
+"""
 
 from __future__ import annotations
 
@@ -27,11 +32,21 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(
             json.dumps(
-                [{"id": a.id, "name": a.name, "description": a.description} for a in actions], indent=2
+                [
+                    {"id": a.id, "name": a.name, "description": a.description, "name_fidelity": _fidelity(a)}
+                    for a in actions
+                ],
+                indent=2,
             )
         )
         return 0
-    print(f"{'id':>3}  {'name':<20} description")
+    print(f"{'id':>3}  {'name':<24} {'fidelity':>8}  description")
     for a in actions:
-        print(f"{a.id:>3}  {a.name:<20} {a.description}")
+        fidelity = _fidelity(a)
+        shown = "n/a" if fidelity is None else f"{fidelity:.2f}"
+        print(f"{a.id:>3}  {a.name:<24} {shown:>8}  {a.description}")
     return 0
+
+
+def _fidelity(action) -> float | None:
+    return getattr(action, "name_fidelity", None)

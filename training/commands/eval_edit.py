@@ -40,6 +40,7 @@ from training.data.manifest import read_entries
 from training.evaluation.edit import EditEvalConfig, EditEvalError, evaluate
 from training.evaluation.edit_baselines import BaselineError
 from training.evaluation.edit_instruments import format_summary
+from training.evaluation.edit_names import format_summary as format_names
 from training.evaluation.edit_report import table, write_page
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(err)) from err
     print(table(summary))
     print(format_summary(summary["instrument_fidelity"]))
+    print(format_names(summary["name_fidelity"]))
     print(f"{summary['clips']} clips -> {args.out / 'edit.json'}")
     if config.page:
         print(f"listen: {write_page(args.out, results, summary, bundle)}")

@@ -22,7 +22,8 @@ renderings with two different actions over that between two seeds of the inferre
 actions change more than the noise does), `action_fidelity` (how often the LAM reads action a back from a
 region edited with a, against chance 1/A), `visqol_roundtrip` (ViSQOL MOS-LQO of the round trip) and, for an
 instrument-conditioned bundle with an estimator, `instrument_fidelity` (training.evaluation.edit_instruments:
-whether asking for an instrument set makes the estimator hear it, against the same edits unasked).
+whether asking for an instrument set makes the estimator hear it, against the same edits unasked) and
+`name_fidelity` (training.evaluation.edit_names: how often each action's name is true of its edit).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from training.evaluation import edit_scores as scores
 from training.evaluation.edit_baselines import BaselineError, copy_baseline, copy_source, shaped_noise
 from training.evaluation.edit_instruments import fidelity_for_clip
 from training.evaluation.edit_instruments import summarise as summarise_instruments
+from training.evaluation.edit_names import names_for_clip
+from training.evaluation.edit_names import summarise as summarise_names
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +248,8 @@ def evaluate_clip(
     base = EditRequest(
         region, tuple(inferred), context_seconds=context_s, closeness=config.closeness, seed=config.seed
     )
+    stage("names")
+    names = names_for_clip(pipeline, {a: region_of(f"action_{a}") for a in actions}, region_of("original"))
     stage("instruments")
     players = fidelity_for_clip(pipeline, x, sr, base, np.random.default_rng(config.seed))
     visqol = None
@@ -269,6 +274,7 @@ def evaluate_clip(
         "action_fidelity": fidelity,
         "visqol_roundtrip": visqol,
         "instruments": players,
+        "names": names,
     }
     return ClipResult(row, signals, features)
 
@@ -346,6 +352,7 @@ def evaluate(
         "region_seconds": config.region_seconds,
         "context_seconds": context_s,
         **summarise(results, b.num_actions, config.seed, b.instruments),
+        "name_fidelity": summarise_names([r.row["names"] for r in results], b.actions),
         "per_clip": [r.row for r in results],
         "skipped": skipped,
         "defaults": asdict(b.defaults),
