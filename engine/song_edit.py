@@ -19,16 +19,16 @@ import numpy as np
 from engine import audio as audio_io
 from engine.bundle import Bundle
 from engine.request import EditSettings, Source
-from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
-from engine.song_plan import STEP, Plan, plan_region
-from engine.window import Prepared, crossfade_gains, spread_actions, stitch
+from engine.song import SongCache, SongIndex, matching_features, song_key, song_mel
+from engine.song_plan import Plan, plan_region
+from engine.song_render import Seams, render_plan
+from engine.window import Prepared, spread_actions
 
 # The LAM reads the song in windows of this many chunks (a region's length, as `infer_actions` reads a
 # region); the encoder takes long songs in blocks of ENCODE_CHUNKS chunks with ENCODE_MARGIN each side.
 INDEX_CHUNKS = 4
 ENCODE_CHUNKS = 32  # 6 blocks for a 3-minute song: both cores stay busy to the end
 ENCODE_MARGIN = 1
-ALIGN_S = 0.25  # audio each side of a seam that sample-level alignment compares
 
 
 class Host(Protocol):
@@ -165,85 +165,12 @@ class SongEditor:
     def render(self, p: Prepared, plan: Plan) -> tuple[np.ndarray, Source]:
         """The input with the plan's material crossfaded over the region, every channel: ((C, N), source)."""
         w = p.window
-        n = p.audio.shape[1]
-        to_input = p.sample_rate / self.bundle.sample_rate
-        generated = np.zeros_like(p.audio)  # (C, N) the material, in the region's coordinates
-        starts = [w.start + int(round(piece.offset * to_input)) for piece in plan.pieces]
-        shifts = self._aligned(p, plan, starts)
-        limits = (0, n)
-        for i, shift in enumerate(shifts):
-            lo = max(0, starts[i] - w.fade, -shift)  # a piece brings its own lead-in and continuation
-            hi = min(n, w.end + w.fade, n - shift)
-            material = p.audio[:, lo + shift : hi + shift]  # (C, hi - lo)
-            if i == 0:
-                generated[:, lo:hi] = material
-                limits = (lo, hi)
-                continue
-            a = max(
-                starts[i] - w.fade, lo
-            )  # equal-power crossfade just before the piece begins, as at the edges
-            old, new = crossfade_gains(starts[i] - a)
-            generated[:, a : starts[i]] = (
-                old * generated[:, a : starts[i]] + new * material[:, a - lo : starts[i] - lo]
-            )
-            generated[:, starts[i] : hi] = material[:, starts[i] - lo :]
-            limits = (limits[0], min(limits[1], hi))
-        out = stitch(p.audio, generated, w.start, w.end, w.fade, limits=limits)
-        return out, self._source(p, starts, shifts)
-
-    def _aligned(self, p: Prepared, plan: Plan, starts: list[int]) -> list[int]:
-        """Per piece, the offset from region to material (input samples), each aligned to the sample.
-
-        The plan is on a 32 ms grid; a beat or a waveform off by a few ms at a seam is heard (and smears
-        onsets against the song). So the first piece is slid, within half a grid step, to where the audio
-        before its material best correlates with the audio before the region, the last piece likewise after
-        it (one piece: both sides); material never slides into the region.
-        """
-        w, n = p.window, p.audio.shape[1]
-        to_input = p.sample_rate / self.bundle.sample_rate
-        shifts = [int(round(piece.source * to_input)) - starts[i] for i, piece in enumerate(plan.pieces)]
-        mono = p.audio.mean(axis=0)  # (N,)
-        side = int(ALIGN_S * p.sample_rate)
-        reach = int(STEP * FEATURE_HOP * to_input) // 2
-        last = len(plan.pieces) - 1
-        for i in {0, last}:
-            score = np.zeros(2 * reach + 1)
-            if i == 0:
-                score += _correlations(mono, w.start - side, w.start, shifts[i], reach)
-            if i == last:
-                score += _correlations(mono, w.end, w.end + side, shifts[i], reach)
-            for lag in np.argsort(-score, kind="stable") - reach:
-                shift = shifts[i] + int(lag)
-                piece_end = starts[i + 1] if i < last else w.end
-                lo, hi = starts[i] + shift - w.fade, piece_end + shift + w.fade
-                if lo >= 0 and hi <= n and (hi <= w.start or lo >= w.end):
-                    shifts[i] = shift
-                    break
-        return shifts
-
-    @staticmethod
-    def _source(p: Prepared, starts: list[int], shifts: list[int]) -> Source:
-        """Where the material came from (input seconds): one passage, or the pieces in order."""
-        w, sr = p.window, p.sample_rate
-        ends = [*starts[1:], w.end]
-        spans = tuple(((a + s) / sr, (b + s) / sr) for a, b, s in zip(starts, ends, shifts, strict=True))
-        if len(spans) == 1:
-            return Source("song", *spans[0])
-        return Source("song", spans[0][0], spans[-1][1], pieces=spans)
-
-
-def _correlations(mono: np.ndarray, lo: int, hi: int, shift: int, reach: int) -> np.ndarray:
-    """(2 reach + 1,) normalised correlation of mono[lo:hi] with mono[lo + shift + lag : hi + shift + lag]
-    for lag in -reach..reach (0 where a window leaves the audio)."""
-    n = mono.shape[0]
-    out = np.zeros(2 * reach + 1)
-    a, b = lo + shift - reach, hi + shift + reach
-    if lo < 0 or hi > n or a < 0 or b > n or hi <= lo:
-        return out
-    ref = mono[lo:hi].astype(np.float64)
-    seg = mono[a:b].astype(np.float64)
-    size = 1 << int(np.ceil(np.log2(len(seg) + len(ref))))
-    corr = np.fft.irfft(np.fft.rfft(seg, size) * np.conj(np.fft.rfft(ref, size)), size)[: 2 * reach + 1]
-    energy = np.concatenate([[0.0], np.cumsum(seg**2)])
-    norms = np.sqrt((energy[len(ref) :] - energy[: -len(ref)])[: 2 * reach + 1] * float(ref @ ref))
-    return np.where(norms > 1e-12, corr / np.maximum(norms, 1e-12), 0.0)
+        patch, source = render_plan(
+            lambda lo, hi: p.audio[:, lo:hi],
+            p.audio.shape[1],
+            p.sample_rate,
+            self.bundle.sample_rate,
+            Seams(w.start, w.end, w.fade),
+            plan.pieces,
+        )
+        return patch.applied(p.audio), source
