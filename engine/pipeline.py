@@ -35,11 +35,11 @@ import numpy as np
 from engine import audio as audio_io
 from engine.bundle import Action
 from engine.instruments import InstrumentEstimator, seconds_to_frames
-from engine.request import EditRequest, EditResult, EditSettings, Source, Variant
+from engine.request import EditRequest, EditResult, EditSettings, SongPlan, Source, Variant
 from engine.runtime import Runtime
 from engine.sampling import sample, velocity_calls
 from engine.song_edit import SongEditor
-from engine.window import EditError, Prepared, plan_window, spread_actions, stitch
+from engine.window import EditError, Part, Prepared, plan_window, spread_actions, stitch
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,10 @@ def _rng(seed: int) -> np.random.Generator:
 
 
 class Rendering(NamedTuple):
-    audio: np.ndarray  # (C, N) the whole input with the region replaced
+    audio: np.ndarray | None  # (C, N) the input with the region replaced; None: `plan` (a file's stretch)
     frame_actions: np.ndarray  # (F,) the action asked for in each latent frame of the region
     source: Source  # where the region's material came from
+    plan: SongPlan | None = None  # song material for the client of a stretch to render from its file
 
 
 class Pipeline:
@@ -168,15 +169,17 @@ class Pipeline:
         context_seconds: float,
         encode: bool = True,
         checked: bool = False,
+        part: Part | None = None,
     ) -> Prepared:
         """Validate (unless `checked`: audio a Prepared already holds), cut the window, downmix/resample/pad,
-        and (with `encode`) encode it and hear the context's actions."""
+        and (with `encode`) encode it and hear the context's actions. With `part`, `audio` is a stretch of a
+        file that holds the window (engine.clip)."""
         if not checked:
             audio = audio_io.check(audio, sample_rate)
             audio_io.check_level(audio)
         b = self.bundle
         w = plan_window(
-            audio.shape[1],
+            audio.shape[1] if part is None else part.total,
             sample_rate,
             region,
             context_seconds,
@@ -185,11 +188,17 @@ class Pipeline:
             b.hop,
             b.chunk_frames,
         )
-        mono = audio_io.to_mono(audio[:, w.window_start : w.window_end])  # (1, W)
+        offset = 0 if part is None else part.offset
+        if w.window_start < offset or w.window_end > offset + audio.shape[1]:
+            raise EditError(
+                f"the audio sent holds samples {offset}..{offset + audio.shape[1]}; this edit needs "
+                f"{w.window_start}..{w.window_end} (the region and its context): send those"
+            )
+        mono = audio_io.to_mono(audio[:, w.window_start - offset : w.window_end - offset])  # (1, W)
         mono = audio_io.resample(mono, sample_rate, b.sample_rate)[:, : w.model_length]  # (1, M)
         model_audio = np.zeros((1, 1, w.padded_length), np.float32)  # (1, 1, P)
         model_audio[0, :, : mono.shape[1]] = mono
-        p = Prepared(audio, int(sample_rate), w, model_audio)
+        p = Prepared(audio, int(sample_rate), w, model_audio, part=part)
         return self.encoded(p) if encode else p
 
     def encoded(self, p: Prepared) -> Prepared:
@@ -337,7 +346,12 @@ class Pipeline:
         if settings.closeness > 0 and init is None:
             if progress is not None:
                 progress(span[0], "song")
-            plan, reason = self.songs.plan(p, frame_actions, region_instruments, settings, seed)
+            tick = None  # a song's first edit builds its index: a long one's takes a while, so say so
+            if progress is not None:
+                tick = lambda done: progress(span[0] + 0.9 * done * (span[1] - span[0]), "index")  # noqa: E731
+            plan, reason = self.songs.plan(p, frame_actions, region_instruments, settings, seed, tick)
+            if plan is not None and p.part is not None:  # a stretch: its client renders the material
+                return Rendering(None, frame_actions, Source("song"), self.songs.song_plan(p, plan))
             if plan is not None:
                 audio, source = self.songs.render(p, plan)
                 if progress is not None:
@@ -393,12 +407,12 @@ class Pipeline:
         w, (s0, s1) = p.window, span
         model_out = model_out[None]  # (1, M)
         back = audio_io.resample(model_out, self.bundle.sample_rate, p.sample_rate)[0]  # (W',)
-        length = w.window_end - w.window_start
+        length, first = w.window_end - w.window_start, w.window_start - p.offset  # the window in p.audio
         generated = np.zeros(p.audio.shape[1], np.float32)  # (N,)
-        generated[w.window_start : w.window_start + min(length, back.shape[0])] = back[:length]
+        generated[first : first + min(length, back.shape[0])] = back[:length]
         ratio = p.sample_rate / self.bundle.sample_rate
-        decoded = (w.window_start + int(math.ceil(s0 * ratio)), w.window_start + int(s1 * ratio))
-        return stitch(p.audio, generated, w.start, w.end, w.fade, decoded)
+        decoded = (first + int(math.ceil(s0 * ratio)), first + int(s1 * ratio))
+        return stitch(p.audio, generated, w.start - p.offset, w.end - p.offset, w.fade, decoded)
 
     def _region_players(self, p: Prepared, instrument_ids: Sequence[int] | None) -> tuple[str, ...]:
         """Names of who the region was conditioned on: the request's, else those heard there."""
@@ -415,9 +429,15 @@ class Pipeline:
 
     # Public API --------------------------------------------------------------------------------------
     def edit(
-        self, audio: np.ndarray, sample_rate: int, request: EditRequest, progress: Progress | None = None
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        request: EditRequest,
+        progress: Progress | None = None,
+        part: Part | None = None,
     ) -> EditResult:
-        """Re-imagine `request.region` of (C, N) audio with `request.actions`; the whole (C, N) result."""
+        """Re-imagine `request.region` of (C, N) audio with `request.actions`; the whole (C, N) result.
+        With `part`, `audio` is a stretch of a file: the result is that stretch edited, or a plan."""
         started = time.perf_counter()
         ids = self.action_ids(request.actions)
         instrument_ids = None if request.instruments is None else self.instrument_ids(request.instruments)
@@ -425,20 +445,25 @@ class Pipeline:
         if progress is not None:
             progress(0.0, "encode")
         prepared = self.prepare(
-            audio, sample_rate, request.region, settings.context_seconds, encode=settings.closeness == 0
+            audio, sample_rate, request.region, settings.context_seconds, settings.closeness == 0, part=part
         )
-        out, frame_actions, source = self.render(
+        out, frame_actions, source, plan = self.render(
             prepared, ids, instrument_ids, settings, request.seed, progress
         )
         if progress is not None:
             progress(1.0, "done")
         players = self._region_players(prepared, instrument_ids)
         return EditResult(
-            out, int(sample_rate), frame_actions, players, source, time.perf_counter() - started
+            out, int(sample_rate), frame_actions, players, source, time.perf_counter() - started, plan
         )
 
     def infer_actions(
-        self, audio: np.ndarray, sample_rate: int, region: tuple[float, float], checked: bool = False
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        region: tuple[float, float],
+        checked: bool = False,
+        part: Part | None = None,
     ) -> list[dict]:
         """The LAM's reading of `region`, chunk by chunk from its start (`checked`: audio a Prepared holds).
 
@@ -447,7 +472,7 @@ class Pipeline:
         bundle's instrument estimator hears in the chunk; empty without an estimator).
         """
         b = self.bundle
-        prepared = self.prepare(audio, sample_rate, region, context_seconds=0.0, checked=checked)
+        prepared = self.prepare(audio, sample_rate, region, 0.0, checked=checked, part=part)
         logits, ids = self._lam(prepared.latents, prepared.heard)  # (1, K, A), (1, K)
         logits = logits[0].astype(np.float64)  # (K, A)
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -480,16 +505,28 @@ class Pipeline:
     ) -> Iterator[Variant]:
         """Yield Variant(Action, edited audio (C, N), source) once per action of the request (every action when it names
         none), with the same seed each, so the differences are the actions'."""
+        for action, rendering in self.explore_renderings(audio, sample_rate, request, progress):
+            yield Variant(action, rendering.audio, rendering.source)
+
+    def explore_renderings(
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        request: EditRequest,
+        progress: Progress | None = None,
+        part: Part | None = None,
+    ) -> Iterator[tuple[Action, Rendering]]:
+        """`explore`'s (action, rendering) pairs; with `part` as `edit`'s (a stretch edited, or a plan)."""
         ids = self.explore_ids(request.actions)
         instrument_ids = None if request.instruments is None else self.instrument_ids(request.instruments)
         settings = self.settings(request)
         prepared = self.prepare(
-            audio, sample_rate, request.region, settings.context_seconds, encode=settings.closeness == 0
+            audio, sample_rate, request.region, settings.context_seconds, settings.closeness == 0, part=part
         )
         by_id = {a.id: a for a in self.actions}
         for i, action_id in enumerate(ids):
             span = (i / len(ids), (i + 1) / len(ids))
-            rendering = self.render(
-                prepared, [action_id], instrument_ids, settings, request.seed, progress, span
+            yield (
+                by_id[action_id],
+                self.render(prepared, [action_id], instrument_ids, settings, request.seed, progress, span),
             )
-            yield Variant(by_id[action_id], rendering.audio, rendering.source)

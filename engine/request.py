@@ -121,13 +121,29 @@ def clock(seconds: float) -> str:
 
 
 @dataclass(frozen=True)
+class SongPlan:
+    """A song-aware edit of a file the engine did not hold whole (engine.clip): where each piece of the
+    region's material starts in the song. The client renders it from its own file with
+    `engine.song_render.render_plan`, as the engine renders it from audio it holds."""
+
+    start: int  # the region [start, end) in input samples
+    end: int
+    fade: int  # crossfade length in input samples
+    model_rate: int  # the rate of the pieces' positions
+    pieces: tuple[tuple[int, int], ...]  # (offset in the region, song sample) at the model rate, in order
+
+
+@dataclass(frozen=True)
 class EditResult:
-    audio: np.ndarray  # (C, N) the whole input with the region replaced, at the input's rate
+    # (C, N) the whole input with the region replaced, at the input's rate; for a stretch of a file
+    # (engine.clip), that stretch edited, or None with `plan` for the client to render
+    audio: np.ndarray | None
     sample_rate: int
     frame_actions: np.ndarray  # (F,) the action id used for each latent frame of the region
     instruments: tuple[str, ...] = ()  # who was asked to play in the region ([] = not conditioned)
     source: Source = Source()  # where the region's material came from
     seconds: float = field(default=0.0, compare=False)  # compute time
+    plan: SongPlan | None = None  # a song-aware edit of a stretch, for the client to render
 
 
 class Variant(NamedTuple):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.spectrogram import log_mel
+from engine.spectrogram import framed_power, log_mel, mel_filterbank
 
 # The instrument estimator's own analysis (engine.instruments), so one log-mel serves both.
 FEATURE_HOP = 256  # model-rate samples between the index's feature frames (16 ms at 16 kHz)
@@ -33,6 +33,8 @@ N_FFT = 1024  # analysis frame: centred, so frame f hears [f * hop - N_FFT / 2, 
 N_MELS = 64
 RANGE_DB = 80.0  # levels more than this below the song's peak are floored (silence should not decide)
 CACHE_SONGS = 8  # songs kept per pipeline (a 3-minute song's index is a few MB)
+CACHE_BYTES = 256 << 20  # and at most this much of them (an hour-long song's index is ~70 MB)
+MEL_BLOCK = 4096  # feature frames analysed at once (65 s, ~25 MB of frames)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,11 @@ class SongIndex:
     heard: np.ndarray | None  # (T, I) who plays in each latent frame (bundle order); None = no estimator
 
     @property
+    def nbytes(self) -> int:
+        heard = 0 if self.heard is None else self.heard.nbytes
+        return self.features.nbytes + self.frame_actions.nbytes + heard
+
+    @property
     def model_samples(self) -> int:
         return int(round(self.num_samples * self.model_rate / self.sample_rate))
 
@@ -65,8 +72,23 @@ def song_key(audio: np.ndarray, sample_rate: int) -> str:
 
 
 def song_mel(mono: np.ndarray, model_rate: int) -> np.ndarray:
-    """(M, F) log-mel dB of mono model-rate audio (N,): the instrument estimator's analysis."""
-    return log_mel(mono, model_rate, n_mels=N_MELS, n_fft=N_FFT, hop=FEATURE_HOP)
+    """(M, F) log-mel dB of mono model-rate audio (N,): the instrument estimator's analysis (its
+    `engine.spectrogram.log_mel`), MEL_BLOCK frames at a time, so an hour-long song's frames never sit
+    in memory at once (they would take ~3 GB)."""
+    n, pad = mono.shape[0], N_FFT // 2
+    frames = 1 + n // FEATURE_HOP
+    if frames <= MEL_BLOCK or n <= pad:
+        return log_mel(mono, model_rate, n_mels=N_MELS, n_fft=N_FFT, hop=FEATURE_HOP)
+    bank = mel_filterbank(model_rate, N_FFT, N_MELS)
+    out = np.empty((N_MELS, frames), np.float32)  # (M, F)
+    for f0 in range(0, frames, MEL_BLOCK):
+        f1 = min(frames, f0 + MEL_BLOCK)
+        lo, hi = f0 * FEATURE_HOP, (f1 - 1) * FEATURE_HOP + N_FFT  # the frames' span of the padded song
+        left, right = max(0, pad - lo), max(0, hi - (n + pad))  # reflected at the song's edges, as log_mel
+        span = mono[max(0, lo - pad) : min(n, hi - pad)].astype(np.float32)
+        power = framed_power(np.pad(span, (left, right), mode="reflect"), N_FFT, FEATURE_HOP)  # (K, f)
+        out[:, f0:f1] = 10.0 * np.log10(np.maximum(bank @ power, 1e-10))
+    return out
 
 
 def matching_features(mel: np.ndarray) -> np.ndarray:
@@ -75,11 +97,12 @@ def matching_features(mel: np.ndarray) -> np.ndarray:
 
 
 class SongCache:
-    """A small thread-safe LRU of song indexes by content hash; concurrent requests for one song build it
-    once (the others wait for it)."""
+    """A small thread-safe LRU of song indexes by content hash, at most `size` songs and `max_bytes` of
+    them (the newest is always kept); concurrent requests for one song build it once (the others wait)."""
 
-    def __init__(self, size: int = CACHE_SONGS) -> None:
+    def __init__(self, size: int = CACHE_SONGS, max_bytes: int = CACHE_BYTES) -> None:
         self.size = size
+        self.max_bytes = max_bytes
         self._items: OrderedDict[str, SongIndex] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
@@ -98,10 +121,19 @@ class SongCache:
             index = build()
             with self._lock:
                 self._items[key] = index
-                while len(self._items) > self.size:
+                while len(self._items) > self.size or (
+                    len(self._items) > 1 and self._bytes() > self.max_bytes
+                ):
                     self._items.popitem(last=False)
                 self._building.pop(key, None)
         return index, False
 
+    def _bytes(self) -> int:
+        return sum(getattr(item, "nbytes", 0) for item in self._items.values())
+
     def __len__(self) -> int:
         return len(self._items)
+
+    def __contains__(self, key: str) -> bool:
+        with self._lock:
+            return key in self._items

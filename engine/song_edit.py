@@ -11,6 +11,7 @@ Letters: C channels, N samples, T latent frames, D latent width, I instruments, 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -18,17 +19,21 @@ import numpy as np
 
 from engine import audio as audio_io
 from engine.bundle import Bundle
-from engine.request import EditSettings, Source
+from engine.request import EditSettings, SongPlan, Source
 from engine.song import SongCache, SongIndex, matching_features, song_key, song_mel
 from engine.song_plan import Plan, plan_region
-from engine.song_render import Seams, render_plan
-from engine.window import Prepared, spread_actions
+from engine.song_render import render_plan
+from engine.song_upload import SongMissing, SongUploads, Upload
+from engine.window import Part, Prepared, spread_actions
 
 # The LAM reads the song in windows of this many chunks (a region's length, as `infer_actions` reads a
 # region); the encoder takes long songs in blocks of ENCODE_CHUNKS chunks with ENCODE_MARGIN each side.
 INDEX_CHUNKS = 4
 ENCODE_CHUNKS = 32  # 6 blocks for a 3-minute song: both cores stay busy to the end
 ENCODE_MARGIN = 1
+
+
+Tick = Callable[[float], None]  # how much of a long step is done, 0..1
 
 
 class Host(Protocol):
@@ -44,7 +49,12 @@ class Host(Protocol):
     def context_instruments(self, heard: np.ndarray | None, frames: int) -> np.ndarray: ...
 
     def infer_actions(
-        self, audio: np.ndarray, sample_rate: int, region: tuple[float, float], checked: bool = False
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        region: tuple[float, float],
+        checked: bool = False,
+        part: Part | None = None,
     ) -> list[dict]: ...
 
 
@@ -53,21 +63,43 @@ class SongEditor:
         self.pipeline = pipeline
         self.bundle = pipeline.bundle
         self.cache = SongCache()
+        self.uploads = SongUploads()  # songs sent at the model rate by clients that keep their files
 
     # The index -------------------------------------------------------------------------------------------
-    def index(self, audio: np.ndarray, sample_rate: int, key: str | None = None) -> tuple[SongIndex, bool]:
+    def index(
+        self, audio: np.ndarray, sample_rate: int, key: str | None = None, progress: Tick | None = None
+    ) -> tuple[SongIndex, bool]:
         """(the index of a whole (C, N) song, whether it was cached): built once per content hash."""
         key = key or song_key(audio, sample_rate)
-        return self.cache.get(key, lambda: self._build(key, audio, sample_rate))
+        return self.cache.get(key, lambda: self._build(key, audio, sample_rate, progress))
 
-    @staticmethod
-    def _key(p: Prepared) -> str:
-        """The song's content hash, computed once per prepared request."""
-        if "song_key" not in p.memo:
+    def index_uploaded(self, key: str, progress: Tick | None = None) -> tuple[SongIndex, bool]:
+        """The index of a song a client sent (`engine.song_upload`), built from it on first use (raises
+        SongMissing when the engine has neither)."""
+        return self.cache.get(key, lambda: self._from_upload(self.uploads.take(key), progress))
+
+    def has(self, key: str) -> bool:
+        """Whether an edit naming this song can be planned without sending it."""
+        return key in self.cache or key in self.uploads
+
+    def padded_length(self, model_samples: int) -> int:
+        """Model-rate samples the index reads: whole LAM windows, at least one."""
+        window = INDEX_CHUNKS * self.bundle.hop * self.bundle.chunk_frames
+        return max(window, -(-model_samples // window) * window)
+
+    def _song(self, p: Prepared, progress: Tick | None) -> SongIndex:
+        """The index of the song `p` is from: its whole audio, or (a stretch) the song sent for it."""
+        if p.part is not None and not p.part.song:
+            raise SongMissing(
+                "an edit of a stretch of a file with closeness above 0 needs its song (PutSong)"
+            )
+        if p.part is not None:
+            return self.index_uploaded(p.part.song, progress)[0]
+        if "song_key" not in p.memo:  # the content hash, computed once per prepared request
             p.memo["song_key"] = song_key(p.audio, p.sample_rate)
-        return p.memo["song_key"]
+        return self.index(p.audio, p.sample_rate, p.memo["song_key"], progress)[0]
 
-    def _encode(self, model_audio: np.ndarray) -> np.ndarray:
+    def _encode(self, model_audio: np.ndarray, progress: Tick | None = None) -> np.ndarray:
         """Latents (1, T, D) of mono model-rate audio (P,) padded to whole chunks, in blocks (bounded memory
         for hour-long files, run side by side on CPU: `Runtime.side_by_side`); the blocks overlap by
         ENCODE_MARGIN chunks, the shipped encoder's reach (away from the file's own edges its frames equal
@@ -86,29 +118,44 @@ class SongEditor:
             skip = (lo - a) // b.hop
             return z[:, skip : skip + (min(lo + block, n) - lo) // b.hop]
 
+        starts = range(0, n, block)
         with ThreadPoolExecutor(workers, thread_name_prefix="song-encode") as pool:
-            return np.concatenate(list(pool.map(encode, range(0, n, block))), axis=1)  # (1, T, D)
+            blocks = []
+            for z in pool.map(encode, starts):
+                blocks.append(z)
+                if progress is not None:  # a long song's index takes a while: say it goes on
+                    progress(len(blocks) / len(starts))
+            return np.concatenate(blocks, axis=1)  # (1, T, D)
 
-    def _build(self, key: str, audio: np.ndarray, sample_rate: int) -> SongIndex:
-        b, pipe = self.bundle, self.pipeline
-        mono = audio_io.resample(audio_io.to_mono(audio), sample_rate, b.sample_rate)[0]  # (M,)
-        window = INDEX_CHUNKS * b.hop * b.chunk_frames
-        padded = np.zeros(max(window, -(-mono.shape[0] // window) * window), np.float32)  # (P,)
+    def _build(
+        self, key: str, audio: np.ndarray, sample_rate: int, progress: Tick | None = None
+    ) -> SongIndex:
+        mono = audio_io.resample(audio_io.to_mono(audio), sample_rate, self.bundle.sample_rate)[0]  # (M,)
+        padded = np.zeros(self.padded_length(mono.shape[0]), np.float32)  # (P,)
         padded[: mono.shape[0]] = mono
+        return self._from_upload(Upload(key, padded, int(sample_rate), int(audio.shape[1])), progress)
+
+    def _from_upload(self, song: Upload, progress: Tick | None = None) -> SongIndex:
+        """The index of a song's padded mono model-rate audio (the stages' shares of the time: progress)."""
+        b, pipe, padded = self.bundle, self.pipeline, song.audio
+        tick = progress or (lambda fraction: None)
         mel = song_mel(padded, b.sample_rate)  # (M, F) shared with the instrument estimator
-        latents = self._encode(padded)  # (1, T, D)
+        tick(0.1)
+        latents = self._encode(padded, lambda done: tick(0.1 + 0.75 * done))  # (1, T, D)
         frames = latents.shape[1]
         heard = pipe.hear(padded, frames, mel)  # (T, I) or None
+        tick(0.9)
         per = INDEX_CHUNKS * b.chunk_frames  # latent frames in one LAM window
         inputs = {"latents": latents.reshape(frames // per, per, -1)}  # (W, per, D)
         if "instruments" in pipe.runtime["lam_encoder"].input_types:
             players = pipe.context_instruments(heard, frames)[0]  # (T, I)
             inputs["instruments"] = players.reshape(frames // per, per, -1)
         ids = pipe.runtime["lam_encoder"].run(**inputs)["actions"].astype(np.int64)  # (W, INDEX_CHUNKS)
+        tick(1.0)
         return SongIndex(
-            key=key,
-            sample_rate=int(sample_rate),
-            num_samples=int(audio.shape[1]),
+            key=song.key,
+            sample_rate=song.sample_rate,
+            num_samples=song.num_samples,
             model_rate=b.sample_rate,
             features=matching_features(mel),
             hop=b.hop,
@@ -125,9 +172,11 @@ class SongEditor:
         region_instruments: np.ndarray | None,
         settings: EditSettings,
         seed: int,
+        progress: Tick | None = None,
     ) -> tuple[Plan | None, str]:
-        """(the plan for this rendering, or None and why the region has to be generated)."""
-        index, _ = self.index(p.audio, p.sample_rate, self._key(p))
+        """(the plan for this rendering, or None and why the region has to be generated); `progress` hears
+        how far the song's index is when it has to be built."""
+        index = self._song(p, progress)
         w, b = p.window, self.bundle
         ratio = b.sample_rate / p.sample_rate
         region = (int(round(w.start * ratio)), int(round(w.end * ratio)))
@@ -136,7 +185,7 @@ class SongEditor:
             players = np.repeat(region_instruments[None], len(frame_actions), axis=0)  # (K, I)
         margin = int(math.ceil(w.fade * ratio)) + 1
         seconds = min(
-            settings.context_seconds, p.audio.shape[1] / p.sample_rate
+            settings.context_seconds, p.num_samples / p.sample_rate
         )  # more than the song is the song
         context = int(round(seconds * b.sample_rate))
         changed = frame_actions != self._reading(p, len(frame_actions))
@@ -158,19 +207,20 @@ class SongEditor:
         if "reading" not in p.memo:
             w = p.window
             region = (w.start / p.sample_rate, w.end / p.sample_rate)
-            chunks = self.pipeline.infer_actions(p.audio, p.sample_rate, region, checked=True)
+            chunks = self.pipeline.infer_actions(p.audio, p.sample_rate, region, checked=True, part=p.part)
             p.memo["reading"] = [c["action"] for c in chunks]
         return spread_actions(p.memo["reading"], frames)  # as a request spreads them
 
-    def render(self, p: Prepared, plan: Plan) -> tuple[np.ndarray, Source]:
-        """The input with the plan's material crossfaded over the region, every channel: ((C, N), source)."""
+    def song_plan(self, p: Prepared, plan: Plan) -> SongPlan:
+        """The plan as a client that keeps the file renders it (`engine.song_render.render_plan`)."""
         w = p.window
-        patch, source = render_plan(
-            lambda lo, hi: p.audio[:, lo:hi],
-            p.audio.shape[1],
-            p.sample_rate,
-            self.bundle.sample_rate,
-            Seams(w.start, w.end, w.fade),
-            plan.pieces,
-        )
+        pieces = tuple((piece.offset, piece.source) for piece in plan.pieces)
+        return SongPlan(w.start, w.end, w.fade, self.bundle.sample_rate, pieces)
+
+    def render(self, p: Prepared, plan: Plan) -> tuple[np.ndarray, Source]:
+        """The whole input (C, N) with the plan's material crossfaded over the region, and its source."""
+        if p.part is not None:
+            raise ValueError("a stretch of a file holds no material: its client renders the plan")
+        read = lambda lo, hi: p.audio[:, lo:hi]  # noqa: E731
+        patch, source = render_plan(read, p.audio.shape[1], p.sample_rate, self.song_plan(p, plan))
         return patch.applied(p.audio), source

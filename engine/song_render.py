@@ -8,14 +8,14 @@ Letters: C channels, N samples.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
-from engine.request import Source
+from engine.request import SongPlan, Source
 from engine.song import FEATURE_HOP
-from engine.song_plan import STEP, Piece
+from engine.song_plan import STEP
 from engine.window import crossfade_gains, stitch
 
 ALIGN_S = 0.25  # audio each side of a seam that sample-level alignment compares
@@ -35,31 +35,15 @@ class Patch(NamedTuple):
         return out
 
 
-class Seams(NamedTuple):
-    """Where a plan lands in the input (input samples): the region and its crossfade."""
-
-    start: int
-    end: int
-    fade: int
-
-
-def render_plan(
-    read: Reader,
-    num_samples: int,
-    sample_rate: int,
-    model_rate: int,
-    seams: Seams,
-    pieces: Sequence[Piece],
-) -> tuple[Patch, Source]:
+def render_plan(read: Reader, num_samples: int, sample_rate: int, plan: SongPlan) -> tuple[Patch, Source]:
     """The plan's material crossfaded over the region: (the changed samples, where they came from).
 
-    `pieces` are a `engine.song_plan.Plan`'s (model-rate offsets in the region and song samples); every
-    read stays inside [0, num_samples).
+    Every read stays inside [0, num_samples), whatever the plan says.
     """
-    n, (start, end, fade) = num_samples, seams
-    to_input = sample_rate / model_rate
-    starts = [start + int(round(piece.offset * to_input)) for piece in pieces]
-    shifts = _aligned(read, n, sample_rate, to_input, seams, pieces, starts)
+    n, start, end, fade = num_samples, plan.start, plan.end, plan.fade
+    to_input = sample_rate / plan.model_rate
+    starts = [start + int(round(offset * to_input)) for offset, _ in plan.pieces]
+    shifts = _aligned(read, n, sample_rate, to_input, plan, starts)
     s0, s1 = max(0, start - fade), min(n, end + fade)  # the only samples that change
     original = read(s0, s1)  # (C, S)
     generated = np.zeros_like(original)  # (C, S) the material, in the region's coordinates (from s0)
@@ -88,8 +72,7 @@ def _aligned(
     n: int,
     sample_rate: int,
     to_input: float,
-    seams: Seams,
-    pieces: Sequence[Piece],
+    plan: SongPlan,
     starts: list[int],
 ) -> list[int]:
     """Per piece, the offset from region to material (input samples), each aligned to the sample.
@@ -99,11 +82,11 @@ def _aligned(
     before its material best correlates with the audio before the region, the last piece likewise after
     it (one piece: both sides); material never slides into the region.
     """
-    start, end, fade = seams
-    shifts = [int(round(piece.source * to_input)) - starts[i] for i, piece in enumerate(pieces)]
+    start, end, fade = plan.start, plan.end, plan.fade
+    shifts = [int(round(source * to_input)) - starts[i] for i, (_, source) in enumerate(plan.pieces)]
     side = int(ALIGN_S * sample_rate)
     reach = int(STEP * FEATURE_HOP * to_input) // 2
-    last = len(pieces) - 1
+    last = len(plan.pieces) - 1
     for i in {0, last}:
         score = np.zeros(2 * reach + 1)
         if i == 0:

@@ -45,7 +45,11 @@ def stft_power(signal: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """Power spectrogram (n_fft // 2 + 1, F) of a 1-D signal, Hann window, centred (reflect-padded) frames."""
     pad = n_fft // 2
     mode = "reflect" if len(signal) > pad else "constant"
-    padded = np.pad(signal.astype(np.float32), (pad, pad), mode=mode)
+    return framed_power(np.pad(signal.astype(np.float32), (pad, pad), mode=mode), n_fft, hop)
+
+
+def framed_power(padded: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """Power spectrogram (n_fft // 2 + 1, F) of the Hann-windowed frames padded[f hop : f hop + n_fft]."""
     frames = 1 + (len(padded) - n_fft) // hop
     idx = np.arange(n_fft)[None] + hop * np.arange(frames)[:, None]  # (F, n_fft)
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann

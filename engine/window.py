@@ -40,6 +40,15 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Part:
+    """Audio that is a stretch of a longer file its client keeps (engine.clip)."""
+
+    offset: int  # the stretch is the file's samples [offset, offset + its length)
+    total: int  # samples in the whole file
+    song: str = ""  # the song's key on the engine (PutSong); "": none sent, generated edits only
+
+
+@dataclass(frozen=True)
 class Prepared:
     """An input window, encoded once and reused by every rendering of the same region (explore). An edit
     made of the song's own material needs no latents: `Pipeline.encoded` adds them when one is generated."""
@@ -54,6 +63,16 @@ class Prepared:
         None  # (T, I) who the estimator hears per frame (bundle order); None = no estimator
     )
     memo: dict = field(default_factory=dict, compare=False, repr=False)  # the encoded version, once made
+    part: Part | None = None  # `audio` is this stretch of a longer file; the window is in the file's samples
+
+    @property
+    def offset(self) -> int:
+        return 0 if self.part is None else self.part.offset
+
+    @property
+    def num_samples(self) -> int:
+        """Samples in the whole file."""
+        return self.audio.shape[1] if self.part is None else self.part.total
 
 
 def plan_window(
