@@ -7,9 +7,10 @@ one replica at batch limits 1, 4 and 8 with 8 concurrent clients.
 Prints tables (not a test). Every configuration is deployed fresh through the gateway and warmed up (each
 client's first edit is not timed); then `--clients` threads of the project's client edit the same 2 s region
 (same window length, so their steps can batch) with their own action and seed until `--edits` edits are
-done. Edits/min = edits / wall time; p50/p95 of each edit's latency as a client sees it (queueing included).
-Ratios are to the first row of the same table, measured in the same run. Replicas run
-`--intra-op-threads` onnxruntime threads each (1: two replicas on two cores use one core each).
+done. Edits/min = edits / wall time (median of `--repeats` rounds, the configurations interleaved); p50/p95
+of each edit's latency as a client sees it (queueing included), over all rounds. Ratios are to the first
+row of the same table, measured in the same run. Replicas run `--intra-op-threads` onnxruntime threads
+each (1: two replicas on two cores use one core each).
 """
 
 from __future__ import annotations
@@ -85,12 +86,7 @@ def measure(target: str, clients: int, edits: int, num_actions: int) -> dict:
     for t in threads:
         t.join()
     wall = time.perf_counter() - began
-    ordered = sorted(latencies)
-    return {
-        "per_min": 60 * len(latencies) / wall,
-        "p50": statistics.median(ordered),
-        "p95": ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))],
-    }
+    return {"per_min": 60 * len(latencies) / wall, "latencies": latencies}
 
 
 def run(args: argparse.Namespace, replicas: int, max_batch: int, clients: int) -> dict:
@@ -113,8 +109,20 @@ def run(args: argparse.Namespace, replicas: int, max_batch: int, clients: int) -
         row = measure(target, clients, args.edits, num_actions)
     finally:
         cluster.stop(leave=False)
-    log.info("replicas %d, batch %d, clients %d: %s", replicas, max_batch, clients, row)
+    log.info(
+        "replicas %d, batch %d, clients %d: %.1f edits/min", replicas, max_batch, clients, row["per_min"]
+    )
     return row
+
+
+def summary(rounds: list[dict]) -> dict:
+    """Median edits/min over the rounds; p50/p95 of every timed edit of them."""
+    ordered = sorted(t for r in rounds for t in r["latencies"])
+    return {
+        "per_min": statistics.median(r["per_min"] for r in rounds),
+        "p50": statistics.median(ordered),
+        "p95": ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))],
+    }
 
 
 def table(title: str, label: str, rows: list[tuple[str, dict]]) -> None:
@@ -134,7 +142,8 @@ def main() -> None:
     )
     parser.add_argument("--bundle", type=Path, default=default_bundle())
     parser.add_argument("--address", default=None, help="a running Ray cluster (default: start a local one)")
-    parser.add_argument("--edits", type=int, default=16, help="timed edits per configuration")
+    parser.add_argument("--edits", type=int, default=16, help="timed edits per configuration and round")
+    parser.add_argument("--repeats", type=int, default=2, help="rounds over every configuration")
     parser.add_argument("--replica-clients", type=int, default=4, help="clients in the 1 vs 2 replicas table")
     parser.add_argument("--providers", default="cpu")
     parser.add_argument("--intra-op-threads", type=int, default=1)
@@ -144,16 +153,25 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     args.init = {} if args.address else {"include_dashboard": False, "log_to_driver": False}
+    configs = {
+        "replicas": [(f"{n} replica{'s' * (n > 1)}", n, 1, args.replica_clients) for n in (1, 2)],
+        "batch": [(f"batch {b}", 1, b, 8) for b in (1, 4, 8)],
+    }
+    rounds: dict[str, list[dict]] = {}
     try:
-        replicas = [(f"{n} replica{'s' * (n > 1)}", run(args, n, 1, args.replica_clients)) for n in (1, 2)]
-        batches = [(f"batch {b}", run(args, 1, b, 8)) for b in (1, 4, 8)]
+        for _ in range(args.repeats):  # configurations interleaved, so a busy spell hits them all alike
+            for table_configs in configs.values():
+                for name, replicas, batch, clients in table_configs:
+                    rounds.setdefault(name, []).append(run(args, replicas, batch, clients))
     finally:
         cluster.ray.shutdown()
     print(
-        f"\nbundle {args.bundle}, providers {args.providers}, {args.edits} timed edits of a 2 s region each"
+        f"\nbundle {args.bundle}, providers {args.providers}, {args.edits} timed edits of a 2 s region per round"
     )
-    table(f"Replicas ({args.replica_clients} clients, batch 1)", "replicas", replicas)
-    table("One replica, 8 clients", "batch limit", batches)
+    print(f"medians of {args.repeats} interleaved rounds")
+    rows = {k: [(c[0], summary(rounds[c[0]])) for c in v] for k, v in configs.items()}
+    table(f"Replicas ({args.replica_clients} clients, batch 1)", "replicas", rows["replicas"])
+    table("One replica, 8 clients", "batch limit", rows["batch"])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""engine.cluster on a real local Ray cluster (CPU): two replicas behind the gateway, reached with the
-project's client. Results equal the single-process engine's (generated and song-aware edits, whichever
+"""engine.cluster on a real local Ray cluster (CPU) started by `musegenie serve --ray`: two replicas
+behind the gateway, reached with the project's client. Results equal the single-process engine's (generated and song-aware edits, whichever
 replica serves them), the token and the error codes hold, and a replica killed mid-run ends its in-flight
 edits UNAVAILABLE while new edits succeed."""
 
@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,12 +24,12 @@ pytest.importorskip(
 
 from engine.client import EditorClient, EditorError  # noqa: E402
 from engine.cluster_config import ClusterConfig  # noqa: E402
-from engine.runtime import RuntimeConfig  # noqa: E402
 from engine.server import ServerConfig  # noqa: E402
 from tests.engine.conftest import req, stereo  # noqa: E402
 
 SR = 44100
 TOKEN = "cluster-secret"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -36,21 +39,24 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def cluster(tiny_bundle):
-    from engine import cluster
-
-    target = cluster.start(
-        tiny_bundle,
-        ClusterConfig(replicas=2, cpus_per_replica=1.0, max_batch=1),
-        ServerConfig(port=free_port(), token=TOKEN, max_per_peer=0),
-        RuntimeConfig(providers="cpu", intra_op_threads=1, warmup=False),
-        num_cpus=3,
-        include_dashboard=False,
-        object_store_memory=100 << 20,
-        log_to_driver=False,
-    )
-    yield target
-    cluster.stop()
+def cluster(tiny_bundle, tmp_path_factory):
+    """`musegenie serve --ray` as a user runs it: a local Ray cluster, two replicas, the gateway on a port."""
+    folder = tmp_path_factory.mktemp("cluster")
+    (folder / "token").write_text(TOKEN)
+    port = free_port()
+    command = [sys.executable, "-m", "engine.cli", "serve", "--ray", "--bundle", str(tiny_bundle),
+               "--port", str(port), "--token-file", str(folder / "token"), "--max-per-peer", "0",
+               "--replicas", "2", "--cpus-per-replica", "0.5", "--max-batch", "1",
+               "--providers", "cpu", "--intra-op-threads", "1", "--no-warmup"]  # fmt: skip
+    log = (folder / "serve.log").open("w")
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    yield f"127.0.0.1:{port}"
+    process.send_signal(signal.SIGTERM)  # the application comes down, the local Ray cluster with it
+    try:
+        assert process.wait(timeout=90) == 0, (folder / "serve.log").read_text()[-4000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +69,17 @@ def client(cluster):
         yield c
 
 
-def replica_pids() -> set[int]:
-    from ray import serve
-
-    from engine.cluster import APP_NAME, REPLICA
-
-    handle = serve.get_deployment_handle(REPLICA, APP_NAME)
-    return {handle.pid.remote().result() for _ in range(24)}
+def replica_pids() -> list[int]:
+    """The engine replicas' processes (Ray titles them ray::ServeReplica:APP:DEPLOYMENT...)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            title = cmdline.read_bytes()
+        except OSError:
+            continue
+        if title.startswith(b"ray::ServeReplica:musegenie:EditorReplica"):
+            pids.append(int(cmdline.parent.name))
+    return sorted(pids)
 
 
 def test_edits_through_the_cluster_equal_the_single_process_engines(client, tiny_pipeline):
@@ -138,7 +148,7 @@ def test_a_killed_replica_ends_its_edits_unavailable_and_new_edits_succeed(clien
     for t in threads:
         t.start()
     assert both.wait(timeout=60)
-    os.kill(sorted(pids)[0], signal.SIGKILL)
+    os.kill(pids[0], signal.SIGKILL)
     for t in threads:
         t.join(timeout=120)
     assert "UNAVAILABLE" in outcomes, outcomes
