@@ -51,7 +51,7 @@ from engine.batching import BatchConfig
 from engine.cli_args import base_type
 from engine.cluster_config import ClusterConfig
 from engine.runtime import RuntimeConfig
-from engine.server import ServerConfig
+from engine.server import EditorServer, ServerConfig
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
 
@@ -244,7 +244,6 @@ class Gateway:
 
     def __init__(self, editor, server: dict) -> None:
         from engine.commands.editor_args import TOKEN_ENV
-        from engine.server import EditorServer
 
         self.counted = (0.0, 0)
         config = ServerConfig(**server)

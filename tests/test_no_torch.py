@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+OPTIONAL = {"engine.cluster": "ray"}  # modules of an optional extra: checked where the extra is installed
 
 BLOCK_TORCH = """
 import importlib, importlib.abc, sys
@@ -25,7 +27,9 @@ print("ok", len(MODULES))
 def modules(package: str) -> list[str]:
     found = [package]
     for info in pkgutil.walk_packages([str(ROOT / package)], prefix=package + "."):
-        found.append(info.name)
+        extra = OPTIONAL.get(info.name)
+        if extra is None or importlib.util.find_spec(extra) is not None:
+            found.append(info.name)
     return found
 
 
