@@ -120,15 +120,16 @@ class ReplicaContext:
 class EditorReplica:
     """One engine: a bundle, a batched pipeline and the single-process servicer (validation, queue)."""
 
-    def __init__(self, bundle: str | dict, runtime: dict, batch: dict, server: dict) -> None:
+    def __init__(self, bundle: str | list, runtime: dict, batch: dict, server: dict) -> None:
         from engine.batching import install
         from engine.bundle import load_bundle
         from engine.pipeline import Pipeline
         from engine.runtime import Runtime
         from engine.service import EditorService, Limits
 
-        folder = unpack_bundle(bundle) if isinstance(bundle, dict) else Path(bundle)
-        self._shipped = folder if isinstance(bundle, dict) else None
+        shipped = isinstance(bundle, list)  # [ObjectRef] of bundle_files: in the list, Ray leaves it a ref
+        folder = unpack_bundle(ray.get(bundle[0])) if shipped else Path(bundle)
+        self._shipped = folder if shipped else None
         batching = BatchConfig(**batch)
         pipeline = Pipeline(install(Runtime(load_bundle(folder), RuntimeConfig(**runtime)), batching))
         config = ServerConfig(**server)
@@ -291,7 +292,9 @@ def build(
     """The Serve application: gateway and replicas; `gateway_node` is a Ray resource that pins the gateway
     (and so its port) to one node: the head by default, `node:IP` for a given box."""
     batch = BatchConfig(cluster.max_batch, cluster.max_wait_ms)
-    shipped = bundle_files(bundle) if cluster.ship_bundle else str(Path(bundle).resolve())
+    # A shipped bundle goes into the object store once (not into every replica's deployment config); its
+    # owner is this process, so `musegenie serve --ray` ships it, a config file names a path instead.
+    shipped = [ray.put(bundle_files(bundle))] if cluster.ship_bundle else str(Path(bundle).resolve())
     ongoing = batch.max_batch + server.max_queue  # computing + waiting: more would be refused anyway
     options: dict = {
         "ray_actor_options": {"num_cpus": cluster.cpus_per_replica, "num_gpus": cluster.gpus_per_replica},
@@ -340,8 +343,10 @@ def app(args: dict[str, str]):
     args = {"host": "0.0.0.0", **args}
     if "bundle" not in args:
         raise ValueError("the application needs args.bundle: the bundle folder on every node")
-    server = _typed(ServerConfig, args)
-    return build(args["bundle"], _typed(ClusterConfig, args), server, _typed(RuntimeConfig, args))
+    cluster = _typed(ClusterConfig, args)
+    if cluster.ship_bundle:
+        raise ValueError("ship_bundle needs a process that stays up to own the copy: `musegenie serve --ray`")
+    return build(args["bundle"], cluster, _typed(ServerConfig, args), _typed(RuntimeConfig, args))
 
 
 def start(
