@@ -6,6 +6,8 @@
         edited = result.audio
 
 Audio is (C, N) float32 at any rate; actions and instruments are ids or names (`engine.request`).
+`edit_file`, `explore_file` and `infer_actions_file` edit a file of any length in bounded memory: only the
+region's window and (once per song) the song at the model's rate travel (engine.clip).
 Failures raise `EditorError` whose `code`
 is the gRPC status name ("INVALID_ARGUMENT", "OUT_OF_RANGE", "RESOURCE_EXHAUSTED", "UNAUTHENTICATED",
 "UNAVAILABLE", "DEADLINE_EXCEEDED", ...).
@@ -28,9 +30,12 @@ import grpc
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from engine import wire
+from engine import clip, wire
+from engine.audio import AudioError
 from engine.bundle import Action, resolve_id
 from engine.request import EditRequest, EditResult, Variant
+from engine.song_render import Patch, render_plan
+from engine.window import Part, RegionError
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
 
@@ -44,6 +49,7 @@ MAX_BACKOFF = 2.0  # seconds between retries of a capacity refusal, at most
 # Bytes an Edit reply or Explore variant carries beside its audio (the same size as the request's): frame
 # actions, source, instruments, framing; generous, so audio that passes `check_size` always fits.
 REPLY_OVERHEAD = 64 << 10
+SONG_SECONDS_PER_MINUTE = 4.0  # PutSong's deadline: the idle timeout plus this per minute of song
 
 
 class EditorError(Exception):
@@ -103,6 +109,8 @@ class EditorClient:
         self._stub = pb_grpc.EditorStub(self.channel)
         self._health = health_pb2_grpc.HealthStub(self.channel)
         self._info: pb.EngineInfo | None = None
+        self._songs: dict[tuple, str] = {}  # a file's identity -> its song key (hashing it reads it all)
+        self._song_rpcs = True  # False once an engine (an older one, a cluster gateway) lacks them
 
     def close(self) -> None:
         self.channel.close()
@@ -233,10 +241,16 @@ class EditorClient:
         except KeyError as err:
             raise EditorError("INVALID_ARGUMENT", err.args[0]) from err
 
-    def check_size(self, channels: int, frames: int, sample_rate: int, source: str = "the audio") -> None:
+    def check_size(
+        self,
+        channels: int,
+        frames: int,
+        sample_rate: int,
+        source: str = "the audio",
+        advice: str = "Edit a shorter stretch around the region (e.g. the region and 30 s each side)",
+    ) -> None:
         """Raise EditorError RESOURCE_EXHAUSTED when audio of this shape cannot travel to the engine and back
-        in one message (the smaller of this client's and the engine's limits); a caller with only a file's
-        header can ask before reading the file. Audio travels whole, so a long file needs a large limit."""
+        in one message (the smaller of this client's and the engine's limits), before it is read."""
         limit = self.max_message_bytes
         with contextlib.suppress(EditorError):  # an engine that cannot answer: the call itself says why
             limit = min(limit, self.info().limits.max_message_bytes or limit)
@@ -247,14 +261,9 @@ class EditorClient:
                 "RESOURCE_EXHAUSTED",
                 f"{source} is {frames / sample_rate / 60:.1f} min of {channels}-channel audio at {sample_rate} "
                 f"Hz: {need / wire.MiB:.0f} MiB each way, over the {limit / wire.MiB:g} MiB message limit "
-                f"(at most {most / 60:.1f} min at this rate and channel count). Edit a shorter stretch "
-                "around the region (e.g. the region and 30 s each side), or raise --max-message-mb on the "
-                "engine and the client",
+                f"(at most {most / 60:.1f} min at this rate and channel count). {advice}, or raise "
+                "--max-message-mb on the engine and the client",
             )
-
-    def _check_audio_size(self, audio: np.ndarray, sample_rate: int) -> None:
-        if np.ndim(audio) == 2:  # any other shape is refused, with its own reason, by wire.audio_to_proto
-            self.check_size(*np.shape(audio), max(1, int(sample_rate)))
 
     def _resolved(self, request: EditRequest) -> EditRequest:
         """The request with action ids and instrument names, as the wire carries them."""
@@ -264,6 +273,83 @@ class EditorClient:
         return replace(
             request, actions=tuple(self.action_id(a) for a in request.actions), instruments=instruments
         )
+
+    # Songs and stretches (engine.clip) ----------------------------------------------------------------
+    def has_song(self, key: str, timeout: float | None = None) -> bool:
+        try:
+            return self._stub.GetSong(pb.SongQuery(key=key), **self._kw(timeout, unary=True)).known
+        except grpc.RpcError as err:
+            raise EditorError.from_rpc(err) from err
+
+    def put_song(self, source: clip.AudioSource, key: str) -> None:
+        """Send a song at the model's rate, streamed from `source`; the deadline grows with its length."""
+        minutes = source.num_samples / source.sample_rate / 60
+        timeout = self.timeout or self.idle_timeout
+        if timeout is not None:
+            timeout += SONG_SECONDS_PER_MINUTE * minutes
+        part = max(1024, min(clip.PART_SAMPLES, self.max_message_bytes // 8))
+        parts = clip.song_parts(source, self.info().model_sample_rate, key, part)
+        try:
+            self._stub.PutSong(parts, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as err:
+            raise EditorError.from_rpc(err) from err
+
+    def _stretches(self) -> bool:
+        """Whether the engine takes stretches (an older engine or a cluster gateway takes whole files)."""
+        return self._song_rpcs and self.info().limits.max_song_seconds > 0
+
+    def _song(self, source: clip.AudioSource, closeness: float) -> str:
+        """The song's key on the engine, sent there first if it lacks it; "" for an edit that needs none."""
+        if closeness <= 0:
+            return ""
+        identity = source.identity()
+        key = self._songs.get(identity) if identity is not None else None
+        if key is None:
+            key = clip.song_key(source)
+            if identity is not None:
+                self._songs = {**dict(list(self._songs.items())[-63:]), identity: key}
+        if not self.has_song(key):
+            self.put_song(source, key)
+        return key
+
+    def _check_song_length(self, source: clip.AudioSource, closeness: float) -> None:
+        longest = self.info().limits.max_song_seconds
+        if closeness > 0 and source.num_samples / source.sample_rate > longest:
+            raise EditorError(
+                "RESOURCE_EXHAUSTED",
+                f"the song is {source.num_samples / source.sample_rate / 60:.1f} min long; the engine indexes "
+                f"songs of at most {longest / 60:g} min: edit with closeness 0 (generated from the region's "
+                "surroundings), or a shorter stretch of the song",
+            )
+
+    def _stretch(self, source: clip.AudioSource, request: EditRequest, context: bool = True) -> tuple:
+        """(the stretch's Part, its audio): the region and (with `context`) its context, read alone."""
+        d = self.info().defaults
+        seconds = 0.0 if not context else request.context_seconds
+        seconds = d.context_seconds if seconds is None else seconds
+        try:
+            lo, hi = clip.window_span(source, request.region, seconds, d.crossfade_ms)
+        except RegionError as err:
+            raise EditorError("OUT_OF_RANGE", str(err)) from err
+        self.check_size(
+            source.channels, hi - lo, source.sample_rate, "the region and its context", "Shorten either"
+        )
+        return Part(lo, source.num_samples), source.read(lo, hi)
+
+    def _whole(self, source: clip.AudioSource) -> np.ndarray:
+        """All of the source, for an engine that takes only whole files (refused first when too large)."""
+        self.check_size(source.channels, source.num_samples, source.sample_rate)
+        return source.read(0, source.num_samples)
+
+    def _patch(self, source: clip.AudioSource, part: Part | None, result: EditResult) -> tuple:
+        """(the changed samples, the result with its source) of an engine reply: a plan is rendered here."""
+        if result.plan is None:
+            return Patch(0 if part is None else part.offset, result.audio), result
+        try:
+            patch, where = render_plan(source.read, source.num_samples, source.sample_rate, result.plan)
+        except (ValueError, IndexError) as err:  # a plan that does not fit the file: not this song's
+            raise EditorError("INTERNAL", f"the engine's plan does not fit this file: {err}") from err
+        return patch, replace(result, source=where)
 
     # Work ------------------------------------------------------------------------------------------------
     def edit(
@@ -275,16 +361,69 @@ class EditorClient:
         timeout: float | None = None,
     ) -> EditResult:
         """Re-imagine `request.region` of (C, N) audio; the result holds the whole edited signal."""
-        self._check_audio_size(audio, sample_rate)
-        message = wire.request_to_proto(audio, sample_rate, self._resolved(request))
+        source = self._source(lambda: clip.ArraySource(audio, sample_rate))
+        patch, result = self._edit(source, request, on_progress, timeout)
+        return replace(result, audio=patch.applied(source.audio))
 
+    def edit_file(
+        self,
+        path: str | os.PathLike,
+        request: EditRequest,
+        output: str | os.PathLike,
+        on_progress: Callable[[float, str], None] | None = None,
+        timeout: float | None = None,
+    ) -> EditResult:
+        """Edit a file of any length into `output` (a float WAV at its rate), reading only what the edit
+        needs; the result's audio is None."""
+        source = self._source(lambda: clip.FileSource(path))
+        patch, result = self._edit(source, request, on_progress, timeout)
+        clip.write_patched(source, output, patch)
+        return replace(result, audio=None)
+
+    @staticmethod
+    def _source(make: Callable[[], clip.AudioSource]) -> clip.AudioSource:
+        try:
+            return make()
+        except AudioError as err:
+            raise EditorError("INVALID_ARGUMENT", str(err)) from err
+
+    def _edit(self, source, request, on_progress, timeout) -> tuple[Patch, EditResult]:
+        request = self._resolved(request)
+        for attempt in range(2):  # the engine may drop a song between its upload and the edit: send it again
+            part, message = self._message(source, request, pb.EditRequest)
+            try:
+                result = self._edit_call(message, source.sample_rate, on_progress, timeout)
+            except EditorError as err:
+                if err.code != "FAILED_PRECONDITION" or part is None or not part.song or attempt:
+                    raise
+                continue
+            return self._patch(source, part, result)
+        raise AssertionError("unreachable")
+
+    def _message(self, source, request: EditRequest, kind: type) -> tuple[Part | None, object]:
+        """The request on the wire: its stretch (the song sent first if the edit needs it and the engine
+        lacks it) where the engine takes stretches, else the whole file."""
+        if self._stretches():
+            closeness = self.info().defaults.closeness if request.closeness is None else request.closeness
+            self._check_song_length(source, closeness)  # before anything is read
+            part, audio = self._stretch(source, request)
+            try:
+                part = replace(part, song=self._song(source, closeness))
+                return part, wire.request_to_proto(audio, source.sample_rate, request, kind, part)
+            except EditorError as err:
+                if err.code != "UNIMPLEMENTED":
+                    raise
+                self._song_rpcs = False  # an engine without songs (a cluster gateway): whole files
+        return None, wire.request_to_proto(self._whole(source), source.sample_rate, request, kind)
+
+    def _edit_call(self, message, sample_rate: int, on_progress, timeout) -> EditResult:
         def attempt() -> EditResult:
             for event in self._watched(self._stub.Edit(message, **self._kw(timeout))):
                 if event.HasField("progress") and on_progress is not None:
                     on_progress(event.progress.fraction, event.progress.stage)
                 elif event.HasField("result"):
                     r = event.result
-                    edited, _ = wire.audio_from_proto(r.audio, "engine reply")
+                    edited = wire.audio_from_proto(r.audio, "engine reply")[0] if r.audio.pcm else None
                     return EditResult(
                         edited,
                         sample_rate,
@@ -292,6 +431,7 @@ class EditorClient:
                         tuple(r.instruments),
                         wire.source_from_proto(r.source),
                         r.seconds,
+                        wire.plan_from_proto(r),
                     )
             raise EditorError("INTERNAL", "the engine closed the edit stream without a result")
 
@@ -301,9 +441,23 @@ class EditorClient:
         self, audio: np.ndarray, sample_rate: int, start: float, end: float, timeout: float | None = None
     ) -> list[dict]:
         """Per chunk of the region: {"start", "end", "action", "probabilities", "instruments"}."""
-        self._check_audio_size(audio, sample_rate)
+        source = self._source(lambda: clip.ArraySource(audio, sample_rate))
+        return self._infer(source, start, end, timeout)
+
+    def infer_actions_file(
+        self, path: str | os.PathLike, start: float, end: float, timeout: float | None = None
+    ) -> list[dict]:
+        """`infer_actions` of a file of any length: only the region is read and sent."""
+        return self._infer(self._source(lambda: clip.FileSource(path)), start, end, timeout)
+
+    def _infer(self, source, start: float, end: float, timeout: float | None) -> list[dict]:
+        part, audio = None, None
+        if self._stretches():
+            part, audio = self._stretch(source, EditRequest((start, end)), context=False)
         request = pb.InferActionsRequest(
-            audio=wire.audio_to_proto(audio, sample_rate), region=pb.Region(start=start, end=end)
+            audio=wire.audio_to_proto(self._whole(source) if audio is None else audio, source.sample_rate),
+            region=pb.Region(start=start, end=end),
+            stretch=wire.part_to_proto(part),
         )
         reply = self._retrying(lambda: self._stub.InferActions(request, **self._kw(timeout, unary=True)))
         return [
@@ -322,8 +476,24 @@ class EditorClient:
     ) -> Iterator[Variant]:
         """Yield Variant(action, edited (C, N) audio, source) per action of the request (all when it names
         none), as the engine finishes each."""
-        self._check_audio_size(audio, sample_rate)
-        message = wire.request_to_proto(audio, sample_rate, self._resolved(request), pb.ExploreRequest)
+        source = self._source(lambda: clip.ArraySource(audio, sample_rate))
+        for action, patch, where in self._explore(source, request, timeout):
+            yield Variant(action, patch.applied(source.audio), where)
+
+    def explore_file(
+        self,
+        path: str | os.PathLike,
+        request: EditRequest,
+        output: Callable[[Action], str | os.PathLike],
+        timeout: float | None = None,
+    ) -> Iterator[tuple[Action, Path, object]]:
+        """`explore` of a file of any length: yield (action, the file written at `output(action)`, source)."""
+        source = self._source(lambda: clip.FileSource(path))
+        for action, patch, where in self._explore(source, request, timeout):
+            yield action, clip.write_patched(source, output(action), patch), where
+
+    def _explore(self, source, request: EditRequest, timeout: float | None) -> Iterator[tuple]:
+        part, message = self._message(source, self._resolved(request), pb.ExploreRequest)
 
         def opened() -> tuple[Iterator, list]:
             """The stream and its first variant (a capacity refusal comes before any, so a retry
@@ -334,8 +504,15 @@ class EditorClient:
         stream, first = self._retrying(opened)
         try:
             for variant in itertools.chain(first, stream):
-                edited, _ = wire.audio_from_proto(variant.audio, "engine reply")
+                edited = (
+                    wire.audio_from_proto(variant.audio, "engine reply")[0] if variant.audio.pcm else None
+                )
                 action = Action(variant.action.id, variant.action.name, variant.action.description)
-                yield Variant(action, edited, wire.source_from_proto(variant.source))
+                result = EditResult(
+                    edited, source.sample_rate, np.zeros(0, np.int64),
+                    source=wire.source_from_proto(variant.source), plan=wire.plan_from_proto(variant),
+                )  # fmt: skip
+                patch, result = self._patch(source, part, result)
+                yield action, patch, result.source
         except grpc.RpcError as err:
             raise EditorError.from_rpc(err) from err

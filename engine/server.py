@@ -55,6 +55,7 @@ class ServerConfig:
     max_concurrent: int = 1  # edits computed at once (each already uses every onnxruntime thread)
     max_queue: int = 8  # edits waiting for a slot; more are refused with RESOURCE_EXHAUSTED
     max_region_seconds: float = 120.0  # longest region one request may edit
+    max_song_minutes: float = 120.0  # longest song a client sends for song-aware edits (~350 MB per hour)
     grace_seconds: float = 30.0  # on SIGTERM, in-flight edits get this long to finish
     token: str | None = None  # bearer token every client must send (authorization metadata); unset = open
     tls_cert: str | None = None  # PEM certificate chain: serve TLS instead of plaintext
@@ -242,6 +243,7 @@ class EditorServer:
             max_queue=config.max_queue,
             max_region_seconds=config.max_region_seconds,
             max_message_bytes=int(config.max_message_mb * MiB),
+            max_song_seconds=config.max_song_minutes * 60,
         )
         check_exposure(config)
         self.service = service or EditorService(limits, reply_timeout=config.reply_timeout_seconds)

@@ -34,6 +34,7 @@ from engine.audio import AudioError
 from engine.client import REPLY_OVERHEAD, RETRY_AFTER_KEY
 from engine.pipeline import Pipeline
 from engine.request import MAX_STEPS
+from engine.song_upload import MAX_SONG_SECONDS, SongMissing, SongRefused, receive
 from engine.window import EditError, RegionError
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
@@ -59,6 +60,7 @@ class Limits:
     max_queue: int = 8  # requests waiting for a slot before RESOURCE_EXHAUSTED
     max_region_seconds: float = 120.0  # longest region one request may edit
     max_message_bytes: int = 256 << 20  # largest message either way (enforced by the gRPC server)
+    max_song_seconds: float = MAX_SONG_SECONDS  # longest song PutSong takes (engine.song_upload)
 
 
 class Admission:
@@ -156,8 +158,10 @@ def status_for(err: BaseException) -> tuple[grpc.StatusCode, str]:
         return grpc.StatusCode.OUT_OF_RANGE, str(err)
     if isinstance(err, (AudioError, EditError)):
         return grpc.StatusCode.INVALID_ARGUMENT, str(err)
-    if isinstance(err, Busy):
+    if isinstance(err, (Busy, SongRefused)):
         return grpc.StatusCode.RESOURCE_EXHAUSTED, str(err)
+    if isinstance(err, SongMissing):
+        return grpc.StatusCode.FAILED_PRECONDITION, str(err)
     if isinstance(err, Cancelled):
         return grpc.StatusCode.CANCELLED, str(err)
     return grpc.StatusCode.INTERNAL, f"internal error: {type(err).__name__}: {err}"
@@ -191,10 +195,12 @@ class EditorService(pb_grpc.EditorServicer):
         return self.pipeline
 
     def _inputs(self, request, context: grpc.ServicerContext) -> tuple:
-        """Decoded audio, sample rate and region of a request; aborts with the matching status."""
+        """Decoded audio, sample rate, region and stretch (engine.window.Part, or None: the whole file) of a
+        request; aborts with the matching status."""
         try:
             audio, sr = wire.audio_from_proto(request.audio)
             audio_io.check_level(audio, "request audio")
+            part = wire.part_from_proto(request, audio.shape[1])
         except AudioError as err:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
         if not request.HasField("region"):
@@ -206,7 +212,7 @@ class EditorService(pb_grpc.EditorServicer):
                 f"region of {region[1] - region[0]:.1f} s is longer than this server's limit of "
                 f"{self.limits.max_region_seconds:g} s",
             )
-        return audio, sr, region
+        return audio, sr, region, part
 
     def _check_reply_fits(self, request, context: grpc.ServicerContext) -> None:
         """Refuse before the work a request whose reply (its audio again, plus overhead) could not be sent."""
@@ -327,6 +333,7 @@ class EditorService(pb_grpc.EditorServicer):
                 max_queue=self.limits.max_queue,
                 max_region_seconds=self.limits.max_region_seconds,
                 max_steps=MAX_STEPS,
+                max_song_seconds=self.limits.max_song_seconds,
             ),
             engine_version=engine_version(),
             instruments=b.instruments,
@@ -335,19 +342,20 @@ class EditorService(pb_grpc.EditorServicer):
 
     def Edit(self, request: pb.EditRequest, context: grpc.ServicerContext) -> Iterator[pb.EditEvent]:
         pipeline = self._pipeline(context)
-        audio, sr, _ = self._inputs(request, context)
+        audio, sr, _, part = self._inputs(request, context)
         self._check_reply_fits(request, context)
         edit = wire.request_from_proto(request)
         self._check(context, lambda: pipeline.check(edit))
 
         def work(progress: Callable) -> Iterator[pb.EditEvent]:
-            result = pipeline.edit(audio, sr, edit, progress)
+            result = pipeline.edit(audio, sr, edit, progress, part)
             reply = pb.EditResult(
-                audio=wire.audio_to_proto(result.audio, sr),
+                audio=None if result.audio is None else wire.audio_to_proto(result.audio, sr),
                 frame_actions=result.frame_actions.tolist(),
                 seconds=result.seconds,
                 instruments=result.instruments,
                 source=wire.source_to_proto(result.source),
+                plan=wire.plan_to_proto(result.plan),
             )
             yield pb.EditEvent(result=reply)
 
@@ -358,10 +366,10 @@ class EditorService(pb_grpc.EditorServicer):
         self, request: pb.InferActionsRequest, context: grpc.ServicerContext
     ) -> pb.InferActionsResponse:
         pipeline = self._pipeline(context)
-        audio, sr, region = self._inputs(request, context)
+        audio, sr, region, part = self._inputs(request, context)
 
         def work(progress: Callable) -> Iterator[pb.InferActionsResponse]:
-            chunks = pipeline.infer_actions(audio, sr, region)
+            chunks = pipeline.infer_actions(audio, sr, region, part=part)
             yield pb.InferActionsResponse(chunks=[pb.InferredChunk(**c) for c in chunks])
 
         replies = [m for m in self._stream(context, work) if isinstance(m, pb.InferActionsResponse)]
@@ -371,23 +379,45 @@ class EditorService(pb_grpc.EditorServicer):
         self, request: pb.ExploreRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ExploreVariant]:
         pipeline = self._pipeline(context)
-        audio, sr, _ = self._inputs(request, context)
+        audio, sr, _, part = self._inputs(request, context)
         self._check_reply_fits(request, context)
         explore = wire.request_from_proto(request)
         self._check(context, lambda: pipeline.check(explore, explore=True))
 
         def work(progress: Callable) -> Iterator[pb.ExploreVariant]:
-            variants = pipeline.explore(audio, sr, explore, progress)
+            variants = pipeline.explore_renderings(audio, sr, explore, progress, part)
             total = len(explore.actions) or pipeline.bundle.num_actions
-            for index, (action, out, source) in enumerate(variants):
+            for index, (action, rendering) in enumerate(variants):
+                out = rendering.audio
                 yield pb.ExploreVariant(
                     action=pb.Action(id=action.id, name=action.name, description=action.description),
-                    audio=wire.audio_to_proto(out, sr),
+                    audio=None if out is None else wire.audio_to_proto(out, sr),
                     index=index,
                     total=total,
-                    source=wire.source_to_proto(source),
+                    source=wire.source_to_proto(rendering.source),
+                    plan=wire.plan_to_proto(rendering.plan),
                 )
 
         for message in self._stream(context, work):
             if isinstance(message, pb.ExploreVariant):
                 yield message
+
+    def GetSong(self, request: pb.SongQuery, context: grpc.ServicerContext) -> pb.SongStatus:
+        return pb.SongStatus(key=request.key, known=self._pipeline(context).songs.has(request.key))
+
+    def PutSong(
+        self, request_iterator: Iterator[pb.SongPart], context: grpc.ServicerContext
+    ) -> pb.SongStatus:
+        """Take a song at the model rate for song-aware edits of stretches of it (engine.song_upload)."""
+        songs = self._pipeline(context).songs
+        try:
+            song = receive(
+                request_iterator,
+                songs.bundle.sample_rate,
+                songs.padded_length,
+                songs.uploads,
+                self.limits.max_song_seconds,
+            )
+        except (AudioError, SongRefused) as err:
+            context.abort(*status_for(err))
+        return pb.SongStatus(key=song.key, known=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine.audio import MAX_CHANNELS, AudioError, check
-from engine.request import EditRequest, Source
+from engine.request import EditRequest, SongPlan, Source
+from engine.window import Part
 from protos.musegenie.v1 import engine_pb2 as pb
 
 PCM_DTYPE = np.dtype("<f4")
@@ -57,9 +58,14 @@ def params_to_proto(request: EditRequest) -> pb.EditParams:
 
 
 def request_to_proto(
-    audio: np.ndarray, sample_rate: int, request: EditRequest, message: type = pb.EditRequest
+    audio: np.ndarray,
+    sample_rate: int,
+    request: EditRequest,
+    message: type = pb.EditRequest,
+    part: Part | None = None,
 ):
-    """An `EditRequest` (or, with `message=pb.ExploreRequest`, an explore) on the wire.
+    """An `EditRequest` (or, with `message=pb.ExploreRequest`, an explore) on the wire; with `part`, the
+    audio is that stretch of a file.
 
     Actions must already be ids and instruments names (the client resolves them against GetInfo)."""
     return message(
@@ -68,7 +74,43 @@ def request_to_proto(
         actions=[int(a) for a in request.actions],
         params=params_to_proto(request),
         instruments=[str(i) for i in request.instruments or ()],
+        stretch=part_to_proto(part),
     )
+
+
+def part_to_proto(part: Part | None) -> pb.Stretch | None:
+    return None if part is None else pb.Stretch(offset=part.offset, total_samples=part.total, song=part.song)
+
+
+def part_from_proto(request, length: int) -> Part | None:
+    """The stretch a request's audio of `length` samples is, or None (the whole file); raises AudioError
+    for one that cannot be."""
+    if not request.HasField("stretch"):
+        return None
+    s = request.stretch
+    if s.offset + length > s.total_samples:
+        raise AudioError(
+            f"stretch: {length} samples from {s.offset} run past the file's {s.total_samples} samples"
+        )
+    return Part(int(s.offset), int(s.total_samples), s.song)
+
+
+def plan_to_proto(plan: SongPlan | None) -> pb.SongPlan | None:
+    if plan is None:
+        return None
+    pieces = [pb.PlanPiece(offset=o, source=src) for o, src in plan.pieces]
+    return pb.SongPlan(
+        start=plan.start, end=plan.end, fade=plan.fade, model_rate=plan.model_rate, pieces=pieces
+    )
+
+
+def plan_from_proto(message) -> SongPlan | None:
+    """A reply's SongPlan (None when it has none)."""
+    if not message.HasField("plan"):
+        return None
+    p = message.plan
+    pieces = tuple((int(q.offset), int(q.source)) for q in p.pieces)
+    return SongPlan(int(p.start), int(p.end), int(p.fade), int(p.model_rate), pieces)
 
 
 def request_from_proto(message: pb.EditRequest | pb.ExploreRequest) -> EditRequest:

@@ -28,7 +28,7 @@ from typing import Any
 from pythonosc import osc_message
 from pythonosc.osc_message_builder import build_msg
 
-from engine.audio import AudioError, info, load, save_wav
+from engine.audio import AudioError
 from engine.client import EditorClient, EditorError
 from engine.published_file import remove_stale_temporaries
 from engine.request import EditRequest
@@ -274,12 +274,6 @@ class OscBridge:
             self._places.release()
 
     # --- files -----------------------------------------------------------------------------------------
-    def _read(self, request_id: int, in_path: str) -> tuple[Any, int]:
-        path = self.files.resolve(request_id, in_path)
-        header = info(path)  # a file too long for the wire is refused before it is read into memory
-        self.client.check_size(header.channels, header.frames, header.samplerate, path.name)
-        return load(path)
-
     def _output_path(self, in_path: str, tag: str) -> Path:
         """A new name under out_dir: the input's stem (shortened to fit the file-name limit), tag, random."""
         suffix = f".{tag}.{uuid.uuid4().hex[:8]}.wav"
@@ -322,7 +316,7 @@ class OscBridge:
         action: list[int],
         instrument: list[str],
     ) -> None:
-        audio, sample_rate = self._read(request_id, in_path)
+        path = self.files.resolve(request_id, in_path)
         out = self._output_path(in_path, f"edit{request_id}")  # before the work: a bad name fails fast
         sent = [0]  # tenths reported so far
 
@@ -335,8 +329,9 @@ class OscBridge:
         request = EditRequest(
             (start_s, end_s), tuple(action), tuple(instrument) or None, closeness=self.closeness
         )
-        result = self.client.edit(audio, sample_rate, request, on_progress=progress)
-        out = save_wav(out, result.audio, sample_rate)
+        # Only the region's window (and, once, the song at the model's rate) travels; the output is
+        # written block by block, so a file of any length edits in bounded memory (engine.clip).
+        result = self.client.edit_file(path, request, out, on_progress=progress)
         reply(osc.DONE, request_id, str(out), result.source.text)
 
     def _closeness(self, reply: Reply, request_id: int, closeness: float) -> None:
@@ -349,20 +344,17 @@ class OscBridge:
         reply(osc.DONE, request_id)
 
     def _infer(self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float) -> None:
-        audio, sample_rate = self._read(request_id, in_path)
-        chunks = self.client.infer_actions(audio, sample_rate, start_s, end_s)
+        chunks = self.client.infer_actions_file(self.files.resolve(request_id, in_path), start_s, end_s)
         reply(osc.INFERRED, request_id, *[int(c["action"]) for c in chunks])
 
     def _explore(
         self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float, instrument: list[str]
     ) -> None:
-        audio, sample_rate = self._read(request_id, in_path)
+        path = self.files.resolve(request_id, in_path)
         request = EditRequest(
             (start_s, end_s), instruments=tuple(instrument) or None, closeness=self.closeness
         )
-        for action, variant, source in self.client.explore(audio, sample_rate, request):
-            out = save_wav(
-                self._output_path(in_path, f"explore{request_id}-a{action.id}"), variant, sample_rate
-            )
+        named = lambda action: self._output_path(in_path, f"explore{request_id}-a{action.id}")  # noqa: E731
+        for action, out, source in self.client.explore_file(path, request, named):
             reply(osc.VARIANT, request_id, action.id, str(out), source.text)
         reply(osc.DONE, request_id)

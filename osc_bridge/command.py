@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a request fails with DEADLINE_EXCEEDED when the engine sends nothing (no progress, no result) for this long")  # fmt: skip
     parser.add_argument("--tls-ca", type=Path, help="CA certificate (PEM) to reach the engine over TLS")
     parser.add_argument("--max-message-mb", type=int, default=256, metavar="MB",
-                        help="largest message to or from the engine: the whole input file travels, so this bounds its length (256 MB: 12.7 min of stereo 44.1 kHz); the engine's own limit applies too")  # fmt: skip
+                        help="largest message to or from the engine: the region and its context travel (a file of any length edits; the song goes once, in parts), so this bounds the region's length; the engine's own limit applies too")  # fmt: skip
     parser.add_argument(
         "--out-dir", type=Path, default=Path("musegenie-out"), help="every result file goes here"
     )

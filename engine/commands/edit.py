@@ -76,18 +76,17 @@ def run(args: argparse.Namespace) -> int:
     if not actions:
         raise CommandError("--actions is empty")
     request = edit_request(args, actions)
-    audio, sr = audio_io.load(args.input)
+    header = audio_io.info(args.input)
     with open_editor(args) as editor, tqdm(total=100, desc="edit", unit="%", leave=False) as bar:
 
         def on_progress(fraction: float, stage: str) -> None:
             bar.set_postfix_str(stage)
             bar.update(round(100 * fraction) - bar.n)
 
-        result = editor.edit(audio, sr, request, on_progress=on_progress)
-    edited = result.audio
-    audio_io.save_wav(output, edited, sr)
+        # An engine gets only the region's window and, once, the song at its rate: any length edits.
+        result = editor.edit_file(args.input, request, output, on_progress=on_progress)
     print(
-        f"wrote {output} ({edited.shape[0]} ch, {sr} Hz, region {args.start:g}-{args.end:g} s, actions {actions}; "
-        f"material: {result.source.text})"
+        f"wrote {output} ({header.channels} ch, {header.samplerate} Hz, region {args.start:g}-{args.end:g} s, "
+        f"actions {actions}; material: {result.source.text})"
     )
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import audio as audio_io
 from engine.bundle import Action, BundleError, load_bundle
 from engine.cli_args import add_runtime_arguments
 from engine.client import EditorClient, EditorError
@@ -113,6 +114,13 @@ class LocalEditor:
         self, audio: np.ndarray, sample_rate: int, request: EditRequest, on_progress=None, timeout=None
     ) -> EditResult:
         return self.pipeline.edit(audio, sample_rate, request, on_progress)
+
+    def edit_file(self, path: Path, request: EditRequest, output: Path, on_progress=None) -> EditResult:
+        """The file edited whole in this process (an engine client sends only what the edit needs)."""
+        audio, sr = audio_io.load(path)
+        result = self.pipeline.edit(audio, sr, request, on_progress)
+        audio_io.save_wav(output, result.audio, sr)
+        return result
 
     def infer_actions(
         self, audio: np.ndarray, sample_rate: int, start: float, end: float, **kw

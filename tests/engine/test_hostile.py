@@ -55,11 +55,13 @@ def test_serve_on_a_taken_port_exits_with_a_clear_message(server, tiny_bundle: P
 
 
 def test_only_refusals_for_lack_of_room_are_retried(server):
-    too_big = np.zeros((2, 700_000), np.float32)  # 5.6 MB over a 4 MB limit: retrying cannot help
+    song = np.zeros(
+        (2, 44100 * 40), np.float32
+    )  # a 30 s window is 10.6 MB, over a 4 MB limit: retrying cannot help
     with EditorClient(server.target, max_message_mb=64, busy_patience=30) as client:
         began = time.monotonic()
         with pytest.raises(EditorError) as refused:
-            client.edit(too_big, 44100, req((0.1, 0.2), [0]))
+            client.edit(song, 44100, req((15.0, 15.1), [0], context_seconds=15.0))
         assert refused.value.code == "RESOURCE_EXHAUSTED" and time.monotonic() - began < 5
 
 
@@ -91,11 +93,15 @@ def test_a_folder_as_input_says_it_is_a_folder(tmp_path):
         load(tmp_path)
 
 
-def test_audio_too_long_for_the_wire_is_refused_before_it_is_sent(server):
+def test_a_window_too_long_for_the_wire_is_refused_before_it_is_sent(server):
+    song = np.zeros((2, 44100 * 60), np.float32)  # any length travels: only the region and its context do
     with EditorClient(server.target, max_message_mb=64) as client, pytest.raises(EditorError) as refused:
-        client.edit(np.zeros((2, 44100 * 15), np.float32), 44100, req((0.1, 0.2), [0]))
+        client.edit(song, 44100, req((20.0, 20.1), [0], context_seconds=15.0))
     assert refused.value.code == "RESOURCE_EXHAUSTED" and "4 MiB message limit" in refused.value.details
-    assert "at most 0.2 min at this rate" in refused.value.details
+    assert "the region and its context is 0.5 min" in refused.value.details
+    assert (
+        "at most 0.2 min at this rate" in refused.value.details and "Shorten either" in refused.value.details
+    )
 
 
 def test_serve_takes_its_token_from_a_file_not_the_command_line(tiny_bundle: Path, tmp_path):

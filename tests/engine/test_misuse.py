@@ -198,12 +198,12 @@ class BlockingPipeline:
     def __init__(self, pipeline) -> None:
         self.pipeline, self.bundle, self.runtime = pipeline, pipeline.bundle, pipeline.runtime
         self.release = threading.Event()
-        self.check = pipeline.check
+        self.check, self.songs = pipeline.check, pipeline.songs
 
-    def edit(self, audio, sample_rate, request, progress=None):
+    def edit(self, audio, sample_rate, request, progress=None, part=None):
         progress(0.0, "encode")
         self.release.wait(60)
-        return self.pipeline.edit(audio, sample_rate, request, progress)
+        return self.pipeline.edit(audio, sample_rate, request, progress, part)
 
 
 def test_calls_in_flight_are_bounded_per_client_host(tiny_pipeline):

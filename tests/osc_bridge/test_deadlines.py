@@ -25,10 +25,11 @@ class ScriptedPipeline:
 
     def __init__(self, pipeline, beats: int, pause: float, stall: bool = False) -> None:
         self.bundle, self.runtime, self.check = pipeline.bundle, pipeline.runtime, pipeline.check
+        self.songs = pipeline.songs  # a song-aware edit sends its song first
         self.beats, self.pause, self.stall = beats, pause, stall
         self.wake = threading.Event()
 
-    def edit(self, audio, sample_rate, request, progress):
+    def edit(self, audio, sample_rate, request, progress, part=None):
         for beat in range(self.beats):
             progress(beat / self.beats, "dynamics")
             time.sleep(self.pause)

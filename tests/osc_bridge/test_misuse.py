@@ -105,10 +105,10 @@ class SlowClient:
         self.release = threading.Event()
         self.started: list[float] = []
 
-    def edit(self, audio, sample_rate, request, on_progress=None):
+    def edit_file(self, path, request, output, on_progress=None):
         self.started.append(request.region[0])
         self.release.wait(30)
-        return EditResult(audio, sample_rate, np.zeros(0, np.int64))
+        return EditResult(None, 44100, np.zeros(0, np.int64))
 
     def actions(self) -> list[Action]:
         return []
@@ -118,9 +118,6 @@ class SlowClient:
 
     def info(self, timeout=None, refresh=False) -> None:
         """GetInfo answers (a ping checks it); nothing in it is read."""
-
-    def check_size(self, channels, frames, sample_rate, source) -> None:
-        """Any length fits."""
 
 
 def test_job_queue_is_bounded_and_first_come_first_served(tmp_path, song):

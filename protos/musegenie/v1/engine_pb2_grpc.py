@@ -54,6 +54,16 @@ class EditorStub:
                 request_serializer=musegenie_dot_v1_dot_engine__pb2.ExploreRequest.SerializeToString,
                 response_deserializer=musegenie_dot_v1_dot_engine__pb2.ExploreVariant.FromString,
                 _registered_method=True)
+        self.GetSong = channel.unary_unary(
+                '/musegenie.v1.Editor/GetSong',
+                request_serializer=musegenie_dot_v1_dot_engine__pb2.SongQuery.SerializeToString,
+                response_deserializer=musegenie_dot_v1_dot_engine__pb2.SongStatus.FromString,
+                _registered_method=True)
+        self.PutSong = channel.stream_unary(
+                '/musegenie.v1.Editor/PutSong',
+                request_serializer=musegenie_dot_v1_dot_engine__pb2.SongPart.SerializeToString,
+                response_deserializer=musegenie_dot_v1_dot_engine__pb2.SongStatus.FromString,
+                _registered_method=True)
 
 
 class EditorServicer:
@@ -87,6 +97,20 @@ class EditorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSong(self, request, context):
+        """Whether the engine holds a song (indexed, or sent and waiting for its first edit).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutSong(self, request_iterator, context):
+        """Send a song once, at the model's rate, for song-aware edits of stretches of it (see Stretch).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EditorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +133,16 @@ def add_EditorServicer_to_server(servicer, server):
                     servicer.Explore,
                     request_deserializer=musegenie_dot_v1_dot_engine__pb2.ExploreRequest.FromString,
                     response_serializer=musegenie_dot_v1_dot_engine__pb2.ExploreVariant.SerializeToString,
+            ),
+            'GetSong': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSong,
+                    request_deserializer=musegenie_dot_v1_dot_engine__pb2.SongQuery.FromString,
+                    response_serializer=musegenie_dot_v1_dot_engine__pb2.SongStatus.SerializeToString,
+            ),
+            'PutSong': grpc.stream_unary_rpc_method_handler(
+                    servicer.PutSong,
+                    request_deserializer=musegenie_dot_v1_dot_engine__pb2.SongPart.FromString,
+                    response_serializer=musegenie_dot_v1_dot_engine__pb2.SongStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +253,60 @@ class Editor:
             '/musegenie.v1.Editor/Explore',
             musegenie_dot_v1_dot_engine__pb2.ExploreRequest.SerializeToString,
             musegenie_dot_v1_dot_engine__pb2.ExploreVariant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSong(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/musegenie.v1.Editor/GetSong',
+            musegenie_dot_v1_dot_engine__pb2.SongQuery.SerializeToString,
+            musegenie_dot_v1_dot_engine__pb2.SongStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutSong(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/musegenie.v1.Editor/PutSong',
+            musegenie_dot_v1_dot_engine__pb2.SongPart.SerializeToString,
+            musegenie_dot_v1_dot_engine__pb2.SongStatus.FromString,
             options,
             channel_credentials,
             insecure,
