@@ -292,6 +292,9 @@ def build(
     """The Serve application: gateway and replicas; `gateway_node` is a Ray resource that pins the gateway
     (and so its port) to one node: the head by default, `node:IP` for a given box."""
     batch = BatchConfig(cluster.max_batch, cluster.max_wait_ms)
+    if runtime.intra_op_threads == 0 and cluster.gpus_per_replica == 0:
+        # onnxruntime's "all cores" would have every CPU replica of a box fight over all of its cores
+        runtime = replace(runtime, intra_op_threads=max(1, int(cluster.cpus_per_replica)))
     # A shipped bundle goes into the object store once (not into every replica's deployment config); its
     # owner is this process, so `musegenie serve --ray` ships it, a config file names a path instead.
     shipped = [ray.put(bundle_files(bundle))] if cluster.ship_bundle else str(Path(bundle).resolve())
