@@ -228,7 +228,11 @@ def plan_region(
     for j in range(1, slots):
         cand, penalty = candidates[j]
         ends = positions[chains[:, -1]] + unit  # (B,) where each chain's stretch would continue
-        joins = _join_costs(_join_descriptors(feats, ends), _join_descriptors(feats, positions[cand]))
+        left, starts = _join_descriptors(feats, ends), positions[cand]
+        blocks = range(0, len(cand), BLOCK)  # an hour-long song's descriptors at once would take ~0.7 GB
+        joins = np.concatenate(
+            [_join_costs(left, _join_descriptors(feats, starts[i : i + BLOCK])) for i in blocks], axis=1
+        )  # (B, P)
         if join_scale is None:
             join_scale = max(float(np.median(joins)), 1e-6)
         step = SWITCH + joins / join_scale + penalty[None]  # (B, P)
