@@ -20,13 +20,15 @@ def _share(value: Any) -> str:
 
 
 def _edit_sets(evals: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    """(label, name_fidelity summary) of every eval edit file that measured one."""
+    """(label, name_fidelity summary) of every `eval edit` file that measured one: eval/edit.json,
+    eval/edit_SET.json, and eval/names_SET.json (a run recorded for its name fidelity alone: the card's
+    edit tables stay with the edit files)."""
     out = []
     for stem in sorted(evals):
-        if stem == "edit" or stem.startswith("edit_"):
+        if stem == "edit" or stem.startswith(("edit_", "names_")):
             fidelity = evals[stem].get("name_fidelity")
             if fidelity and fidelity.get("per_action"):
-                label = "held-out" if stem == "edit" else stem[len("edit_") :]
+                label = "held-out" if stem == "edit" else stem.split("_", 1)[1]
                 out.append((f"{label}, {evals[stem].get('clips', '?')} clips", fidelity))
     return out
 
@@ -46,7 +48,8 @@ def actions_section(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> tu
         row = [a["id"], a["name"], a.get("description", ""), _share(a.get("name_fidelity"))]
         row += [_share(f["per_action"].get(str(a["id"]), {}).get("name_fidelity")) for _, f in sets]
         if training:
-            row.append(training.get(a["id"], {}).get("description", ""))
+            lam = training.get(a["id"], {})
+            row.append(f"{lam.get('name', '')}: {lam.get('description', '')}" if lam else "")
         rows.append(row)
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     table += ["| " + " | ".join(str(c).replace("|", "/") for c in row) + " |" for row in rows]

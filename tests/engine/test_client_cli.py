@@ -198,6 +198,7 @@ def test_actions_explore_writes_a_page_with_players_and_spectrograms(
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert audio_io.info(out / f"{name}.wav").samplerate == SR
     assert "the drums drop out" in page
+    assert page.count("<b>measured:</b> against the original:") == 4  # each rendering's descriptor changes
 
 
 def test_serve_process_finishes_in_flight_edit_on_sigterm(tiny_bundle: Path):
