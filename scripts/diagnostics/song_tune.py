@@ -4,7 +4,9 @@ For the clips `musegenie eval edit` takes from a manifest, renders the edit at c
 song's material, engine.song_plan) with the region's inferred actions and with every other action, and
 prints: the median over clips of the inferred edit's log-mel L1 over the copy baseline's, the mean L1 of
 inferred and other-action edits, how often the LAM reads each asked action back (action fidelity), the
-share of edits assembled from more than one stretch, and of requests no stretch could fill. Constants are
+share of edits assembled from more than one stretch, and of requests no stretch could fill, and the seams'
+flux within 100 ms of the region edges (eval edit's seam_flux_ratio over a fixed span, so crossfades of any
+length compare alike) beside the song's own at the same edges. Constants are
 set with --set NAME=VALUE (engine.song_plan's module constants). Tune on a training manifest; confirm on
 held-out audio with `musegenie eval edit`.
 
@@ -15,6 +17,7 @@ held-out audio with `musegenie eval edit`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -32,6 +35,8 @@ from training.evaluation import edit_scores as scores  # noqa: E402
 from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
 from training.evaluation.edit_baselines import copy_baseline  # noqa: E402
 
+SEAM_SPAN_S = 0.1  # seams compared over the 100 ms each side of an edge, whatever the crossfade
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(
@@ -44,16 +49,25 @@ def main() -> None:
     parser.add_argument(
         "--set", action="append", default=[], help="NAME=VALUE of an engine.song_plan constant"
     )
+    parser.add_argument(
+        "--crossfade-ms", type=float, default=None, help="the seams' crossfade (default: the bundle's)"
+    )
     args = parser.parse_args()
     for item in args.set:
         name, value = item.split("=", 1)
         setattr(song_plan, name, type(getattr(song_plan, name))(float(value)))
-    pipeline = Pipeline(Runtime(load_bundle(args.bundle), RuntimeConfig(providers="cpu")))
+    bundle = load_bundle(args.bundle)
+    if args.crossfade_ms is not None:
+        defaults = dataclasses.replace(bundle.defaults, crossfade_ms=args.crossfade_ms)
+        object.__setattr__(bundle, "defaults", defaults)  # a frozen Bundle, changed for this run only
+    pipeline = Pipeline(Runtime(bundle, RuntimeConfig(providers="cpu")))
     b, sr = pipeline.bundle, pipeline.bundle.sample_rate
     context_s = b.defaults.context_seconds
     config = EditEvalConfig(clips=args.clips, position=args.position)
     clips, _ = load_clips(read_entries(Path(args.data)), config, sr, context_s)
     ratios, inferred_l1, other_l1, fidelity, patchwork, empty = [], [], [], [], [], []
+    seams, other_seams, natural_seams = [], [], []
+    span = int(round(SEAM_SPAN_S * sr))  # one span for every crossfade, so a longer fade is not diluted
     for clip in clips:
         x, region = clip.audio[None], (clip.start / sr, clip.end / sr)
         prepared = pipeline.prepare(x, sr, region, context_s)
@@ -62,6 +76,7 @@ def main() -> None:
         fade = prepared.window.fade
         copy, _ = copy_baseline(clip.audio, sr, clip.start, clip.end, int(round(context_s * sr)), fade)
         original = clip.audio[clip.start : clip.end]
+        natural_seams.append(scores.seam_flux_ratio(clip.audio, clip.audio, sr, clip.start, clip.end, span))
         copy_l1 = scores.logmel_l1(original, copy[clip.start : clip.end], sr)
         for ids in [inferred] + [[a] for a in range(b.num_actions)]:
             r = pipeline.render(prepared, ids, None, settings, 0)
@@ -71,19 +86,26 @@ def main() -> None:
             empty.append(0.0)
             patchwork.append(float(len(r.source.pieces) > 1))
             l1 = scores.logmel_l1(original, r.audio[0, clip.start : clip.end], sr)
+            seam = scores.seam_flux_ratio(clip.audio, r.audio[0], sr, clip.start, clip.end, span)
             if ids is inferred:
                 inferred_l1.append(l1)
                 ratios.append(l1 / copy_l1)
+                seams.append(seam)
             else:
                 other_l1.append(l1)
+                other_seams.append(seam)
                 read = [c["action"] for c in pipeline.infer_actions(r.audio, sr, region)]
                 fidelity.append(float(np.mean([a == ids[0] for a in read])))
+    label = " ".join(
+        args.set + ([] if args.crossfade_ms is None else [f"crossfade {args.crossfade_ms:g} ms"])
+    )
     print(
-        f"{' '.join(args.set) or 'defaults'}: median edit/copy {np.median(ratios):.3f} (closer in "
+        f"{label or 'defaults'}: median edit/copy {np.median(ratios):.3f} (closer in "
         f"{np.mean(np.array(ratios) < 1):.0%}), L1 inferred {np.mean(inferred_l1):.3f} others "
         f"{np.mean(other_l1):.3f} ({np.mean(other_l1) / np.mean(inferred_l1):.2f}x), fidelity "
         f"{np.mean(fidelity):.3f}, patchwork {np.mean(patchwork):.0%}, unfilled {np.mean(empty):.0%}, "
-        f"{len(clips)} clips"
+        f"seams inferred {np.mean(seams):.3f} others {np.mean(other_seams):.3f} (the song's own "
+        f"{np.mean(natural_seams):.3f}), {len(clips)} clips"
     )
 
 
