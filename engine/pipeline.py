@@ -24,9 +24,8 @@ I instruments.
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -34,23 +33,14 @@ import numpy as np
 
 from engine import audio as audio_io
 from engine.bundle import Action
+from engine.generate import Generator, Progress
 from engine.instruments import InstrumentEstimator, seconds_to_frames
 from engine.request import EditRequest, EditResult, EditSettings, SongPlan, Source, Variant
 from engine.runtime import Runtime
-from engine.sampling import sample, velocity_calls
 from engine.song_edit import SongEditor
-from engine.window import EditError, Part, Prepared, plan_window, spread_actions, stitch
+from engine.window import EditError, Part, Prepared, plan_window, spread_actions
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[float, str], None]  # (fraction of the whole call in 0..1, stage name)
-# The decoder hears this much known audio each side of the region: enough to join the edit seamlessly.
-# Further context is re-imposed at every step anyway, so decoding it would only cost time.
-DECODER_MARGIN_S = 1.0
-
-
-def _rng(seed: int) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(int(seed) % 2**64))
 
 
 class Rendering(NamedTuple):
@@ -70,6 +60,7 @@ class Pipeline:
         self.estimator = InstrumentEstimator.load(path) if path is not None else None
         self.conditioned = "instruments" in self.runtime["dynamics"].input_types
         self.songs = SongEditor(self)
+        self.generator = Generator(self)
 
     @property
     def actions(self) -> list[Action]:
@@ -214,110 +205,6 @@ class Pipeline:
             p.memo["encoded"] = replace(p, latents=latents, context_actions=actions, heard=heard)
         return p.memo["encoded"]
 
-    def _sample_latents(
-        self,
-        p: Prepared,
-        frame_actions: np.ndarray,
-        region_instruments: np.ndarray | None,
-        settings: EditSettings,
-        rng: np.random.Generator,
-        tick: Callable[[], None],
-        init: np.ndarray | None = None,
-        strength: float = 1.0,
-    ) -> np.ndarray:
-        b, w = self.bundle, p.window
-        guidance = settings.guidance
-        frames = p.latents.shape[1]
-        mask = np.zeros((1, frames), np.float32)  # (1, T) 1 = generate
-        mask[:, w.frame_start : w.frame_end] = 1.0
-        cond = p.context_actions.copy()  # (1, T)
-        cond[:, w.frame_start : w.frame_end] = frame_actions
-        null = np.full_like(cond, b.null_action)  # (1, T)
-        players = heard = unknown = None
-        if self.conditioned:
-            heard = players = self.context_instruments(p.heard, frames)  # (1, T, I) who plays, as heard
-            if region_instruments is not None:
-                players = players.copy()
-                players[:, w.frame_start : w.frame_end] = region_instruments
-            # The null row's instruments are unknown (zeros): training drops both together.
-            unknown = np.zeros_like(players)  # (1, T, I)
-        g_players = settings.instrument_guidance
-        if (
-            region_instruments is not None
-            and g_players is not None
-            and g_players != guidance
-            and guidance != 0.0
-        ):
-            # Asked who plays: v_null + g (v_heard - v_null) + g_i (v_asked - v_heard). The first two terms are
-            # the edit that does not ask; the last steers along exactly what the request changes (v_heard has
-            # the region's own players, as heard). Contrasting with unknown players instead steered toward
-            # "any players" as much as toward the asked ones: a second horn was heard in 12 of 20 held-out
-            # requests that way, 19 of 20 this way (docs/experiments.md).
-            rows = [(cond, players), (cond, heard), (null, unknown)]
-        elif guidance == 1.0:
-            rows = [(cond, players)]  # plain conditional model: no null batch needed
-        elif guidance == 0.0:
-            rows = [(null, unknown)]  # actions (and players) ignored
-        else:
-            rows = [(cond, players), (null, unknown)]  # v_null + g (v_full - v_null)
-        batch = len(rows)
-        constants = {
-            "context": np.repeat(p.latents, batch, axis=0),  # (B, T, D)
-            "mask": np.repeat(mask, batch, axis=0),  # (B, T)
-            "actions": np.concatenate([a for a, _ in rows], axis=0),  # (B, T)
-        }
-        if self.conditioned:
-            constants["instruments"] = np.concatenate([i for _, i in rows], axis=0)  # (B, T, I)
-        velocity = self.runtime["dynamics"].bind(**constants)
-        g, gi = np.float32(guidance), np.float32(g_players or 0.0)
-
-        def velocity_fn(x: np.ndarray, t: float) -> np.ndarray:
-            v = velocity(noisy=np.repeat(x, batch, axis=0), t=np.full(batch, t, np.float32))  # (B, T, D)
-            tick()
-            if batch == 1:
-                return v
-            if batch == 2:
-                return v[1:] + g * (v[:1] - v[1:])  # v_null + g (v_cond - v_null)
-            return v[2:] + g * (v[1:2] - v[2:]) + gi * (v[:1] - v[1:2])
-
-        noise = rng.standard_normal(p.latents.shape, dtype=np.float32)  # (1, T, D)
-        start = 1.0 if init is None else strength
-        if start < 1.0:  # start part-way from known latents (SDEdit)
-            noise = (np.float32(1.0 - start) * init + np.float32(start) * noise).astype(np.float32)
-        x = sample(velocity_fn, noise, settings.steps, b.defaults.sampler, start=start)
-        return np.where(mask[..., None] > 0, x, p.latents).astype(np.float32)  # (1, T, D)
-
-    def _decode(
-        self, p: Prepared, latents: np.ndarray, steps: int, rng: np.random.Generator, tick: Callable[[], None]
-    ) -> tuple[np.ndarray, tuple[int, int]]:
-        """Decode the region plus DECODER_MARGIN_S each side; returns the window's mono audio (M,) with
-        that span decoded (original elsewhere) and the span in model-rate samples."""
-        b, w = self.bundle, p.window
-        margin = int(math.ceil(DECODER_MARGIN_S * b.frame_rate))
-        f0, f1 = max(0, w.frame_start - margin), min(latents.shape[1], w.frame_end + margin)
-        s0, s1 = f0 * b.hop, f1 * b.hop
-        space = b.decoder_space.forward(p.model_audio[0, 0])  # (P,)
-        known = space[None, None, s0:s1]  # (1, 1, S) the clean signal there
-        outside = np.ones(known.shape, bool)  # (1, 1, S) samples to re-impose
-        outside[..., w.model_start - s0 : w.model_end - s0] = False
-        noise = rng.standard_normal(known.shape, dtype=np.float32)  # (1, 1, S)
-        velocity = self.runtime["tokenizer_decoder"].bind(latents=latents[:, f0:f1])
-
-        def velocity_fn(x: np.ndarray, t: float) -> np.ndarray:
-            v = velocity(noisy=x, t=np.full(1, t, np.float32))  # (1, 1, S)
-            tick()
-            return v
-
-        def project(x: np.ndarray, t: float) -> np.ndarray:
-            noised = (np.float32(1 - t) * known + np.float32(t) * noise).astype(np.float32)
-            return np.where(outside, noised, x)
-
-        d = b.defaults
-        x = sample(velocity_fn, noise, steps, d.decoder_sampler, project=project, shift=d.decoder_shift)
-        space[s0:s1] = x[0, 0]
-        mono = b.decoder_space.inverse(space)  # (P,) the original outside the span, to ~1e-6
-        return mono[: w.model_length], (s0, min(s1, w.model_length))  # (M,)
-
     def render(
         self,
         p: Prepared,
@@ -358,61 +245,17 @@ class Pipeline:
                     progress(span[1], "song")
                 return Rendering(audio, frame_actions, source)
         return Rendering(
-            self._generate(
+            self.generator.generate(
                 p, frame_actions, region_instruments, settings, seed, progress, span, init, strength
             ),
             frame_actions,
             Source("generated", reason=reason),
         )
 
-    def _generate(
-        self,
-        p: Prepared,
-        frame_actions: np.ndarray,
-        region_instruments: np.ndarray | None,
-        settings: EditSettings,
-        seed: int,
-        progress: Progress | None,
-        span: tuple[float, float],
-        init: np.ndarray | None,
-        strength: float,
-    ) -> np.ndarray:
-        """The region generated by the dynamics model and decoded: (C, N)."""
-        p = self.encoded(p)
-        d = self.bundle.defaults
-        dynamics_calls = velocity_calls(settings.steps, d.sampler)
-        total = dynamics_calls + velocity_calls(settings.decoder_steps, d.decoder_sampler)
-        done = [0]
-
-        def tick() -> None:
-            done[0] += 1
-            if progress is not None:
-                stage = "dynamics" if done[0] <= dynamics_calls else "decode"
-                progress(span[0] + (span[1] - span[0]) * min(done[0] / total, 1.0), stage)
-
-        rng = _rng(seed)
-        latents = self._sample_latents(
-            p, frame_actions, region_instruments, settings, rng, tick, init, strength
-        )
-        return self._place(p, *self._decode(p, latents, settings.decoder_steps, rng, tick))
-
     def roundtrip(self, p: Prepared, decoder_steps: int, seed: int) -> np.ndarray:
         """The region decoded from its own latents and stitched like an edit: (C, N). The tokenizer's
         round trip through the same decode, so it is the ceiling of any edit of this bundle."""
-        p = self.encoded(p)
-        return self._place(p, *self._decode(p, p.latents, decoder_steps, _rng(seed), lambda: None))
-
-    def _place(self, p: Prepared, model_out: np.ndarray, span: tuple[int, int]) -> np.ndarray:
-        """Resample a decoded window (M,) back to the input rate and crossfade its region in: (C, N)."""
-        w, (s0, s1) = p.window, span
-        model_out = model_out[None]  # (1, M)
-        back = audio_io.resample(model_out, self.bundle.sample_rate, p.sample_rate)[0]  # (W',)
-        length, first = w.window_end - w.window_start, w.window_start - p.offset  # the window in p.audio
-        generated = np.zeros(p.audio.shape[1], np.float32)  # (N,)
-        generated[first : first + min(length, back.shape[0])] = back[:length]
-        ratio = p.sample_rate / self.bundle.sample_rate
-        decoded = (first + int(math.ceil(s0 * ratio)), first + int(s1 * ratio))
-        return stitch(p.audio, generated, w.start - p.offset, w.end - p.offset, w.fade, decoded)
+        return self.generator.roundtrip(p, decoder_steps, seed)
 
     def _region_players(self, p: Prepared, instrument_ids: Sequence[int] | None) -> tuple[str, ...]:
         """Names of who the region was conditioned on: the request's, else those heard there."""
