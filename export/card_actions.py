@@ -68,23 +68,28 @@ def actions_section(manifest: Mapping[str, Any], evals: Mapping[str, Any]) -> tu
         "",
         *table,
     ]
-    weak = [a["name"] for a in manifest["actions"] if (a.get("name_fidelity") or 0.0) < WEAK]
-    for _, f in sets:
+    weak = [
+        f'"{a["name"]}" (described {_share(a.get("name_fidelity"))})'
+        for a in manifest["actions"]
+        if (a.get("name_fidelity") or 0.0) < WEAK
+    ]
+    for label, f in sets:
         weak += [
-            v["name"]
+            f'"{v["name"]}" ({label.split(",")[0]} {_share(v["name_fidelity"])})'
             for v in f["per_action"].values()
-            if v.get("name_fidelity") is not None and v["name_fidelity"] < WEAK and v["name"] not in weak
+            if v.get("name_fidelity") is not None and v["name_fidelity"] < WEAK
         ]
     if weak:
         lines += [
             "",
-            f"Names true of fewer than {100 * WEAK:.0f}% of some set's edits ({', '.join(weak)}) name the action's "
-            "most reliable measurable tendency, however modest: read them as leanings, not promises.",
+            f"Below {100 * WEAK:.0f}%: {', '.join(weak)}. There the name is the action's most reliable "
+            "measurable tendency, however modest: read it as a leaning, not a promise.",
         ]
     missing = described.get("missing") or {}
     lines += [f"Not measured ({k}): {v}" for k, v in missing.items()]
-    means = ", ".join(f"{_share(f.get('mean'))} on {label}" for label, f in sets)
-    summary = f"Actions named from their edits ({', '.join(a['name'] for a in manifest['actions'])})" + (
+    means = ", ".join(f"{_share(f.get('mean'))} ({label})" for label, f in sets)
+    named = "; ".join(f'"{a["name"]}"' for a in manifest["actions"])
+    summary = f"Actions named from their edits ({named})" + (
         f"; names true on average {means}." if means else "."
     )
     return lines, summary
