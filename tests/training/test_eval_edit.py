@@ -70,6 +70,9 @@ def test_end_to_end_writes_json_page_and_every_baseline(
     assert summary["action_fidelity"]["chance"] == 0.25 and 0 <= summary["action_fidelity"]["accuracy"] <= 1
     assert summary["visqol_roundtrip"] is None
     assert summary["instrument_fidelity"]["available"] is False  # the tiny bundle has no instruments
+    assert summary["name_fidelity"]["mean"] is None  # its actions were never described: said, not scored
+    assert "actions describe" in summary["name_fidelity"]["note"]
+    assert set(summary["per_clip"][0]["names"]["held"]) == {"0", "1", "2", "3"}
     clip = summary["per_clip"][0]
     assert clip["region"] == pytest.approx([5.75, 6.25])  # centred in a 12 s piece
     assert len(clip["inferred_actions"]) >= 1 and set(clip["action_fidelity"]) == {"0", "1", "2", "3"}
