@@ -12,11 +12,11 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 .PHONY: setup test test-latest lock lint format demo serve default-model real-music protos bench clean
 
+# basic-pitch (note events for `actions describe`) runs its ONNX model with onnxruntime: --no-deps skips the
+# TensorFlow it declares on Python >= 3.11 (its other imports come with the train extra).
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
-	# basic-pitch (note events for `actions describe`) runs its ONNX model with onnxruntime; --no-deps skips
-	# the TensorFlow it declares on Python >= 3.11 (its other imports come with the train extra)
 	$(if $(findstring train,$(EXTRAS)),$(BIN)/pip install -q --disable-pip-version-check --no-deps -c $(CONSTRAINTS) basic-pitch)
 	touch $@
 
