@@ -29,7 +29,7 @@ from engine.window import Part, Prepared, spread_actions
 # The LAM reads the song in windows of this many chunks (a region's length, as `infer_actions` reads a
 # region); the encoder takes long songs in blocks of ENCODE_CHUNKS chunks with ENCODE_MARGIN each side.
 INDEX_CHUNKS = 4
-ENCODE_CHUNKS = 32  # 6 blocks for a 3-minute song: both cores stay busy to the end
+ENCODE_CHUNKS = 16  # 12 blocks for a 3-minute song: both cores busy to the end (0.84x of 64-chunk blocks)
 ENCODE_MARGIN = 1
 
 
