@@ -217,7 +217,7 @@ class EditorClient:
         return self._info
 
     def actions(self) -> list[Action]:
-        return [Action(a.id, a.name, a.description) for a in self.info().actions]
+        return [wire.action_from_proto(a) for a in self.info().actions]
 
     def action_id(self, action: int | str) -> int:
         """An action id from an id, a digit string or a name (raises EditorError INVALID_ARGUMENT)."""
@@ -507,7 +507,7 @@ class EditorClient:
                 edited = (
                     wire.audio_from_proto(variant.audio, "engine reply")[0] if variant.audio.pcm else None
                 )
-                action = Action(variant.action.id, variant.action.name, variant.action.description)
+                action = wire.action_from_proto(variant.action)
                 result = EditResult(
                     edited, source.sample_rate, np.zeros(0, np.int64),
                     source=wire.source_from_proto(variant.source), plan=wire.plan_from_proto(variant),

@@ -313,7 +313,7 @@ class EditorService(pb_grpc.EditorServicer):
             frame_rate=b.frame_rate,
             chunk_frames=b.chunk_frames,
             num_actions=b.num_actions,
-            actions=[pb.Action(id=a.id, name=a.name, description=a.description) for a in b.actions],
+            actions=[wire.action_to_proto(a) for a in b.actions],
             providers=pipeline.runtime.providers,
             defaults=pb.Defaults(
                 steps=d.steps,
@@ -390,7 +390,7 @@ class EditorService(pb_grpc.EditorServicer):
             for index, (action, rendering) in enumerate(variants):
                 out = rendering.audio
                 yield pb.ExploreVariant(
-                    action=pb.Action(id=action.id, name=action.name, description=action.description),
+                    action=wire.action_to_proto(action),
                     audio=None if out is None else wire.audio_to_proto(out, sr),
                     index=index,
                     total=total,

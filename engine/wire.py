@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.audio import MAX_CHANNELS, AudioError, check
+from engine.bundle import Action
 from engine.request import EditRequest, SongPlan, Source
 from engine.window import Part
 from protos.musegenie.v1 import engine_pb2 as pb
@@ -146,3 +147,16 @@ def source_from_proto(message: pb.Source) -> Source:
         return Source()
     pieces = tuple((p.start, p.end) for p in message.pieces)
     return Source(message.kind, message.start, message.end, message.reason, pieces)
+
+
+def action_to_proto(action: Action) -> pb.Action:
+    message = pb.Action(id=action.id, name=action.name, description=action.description)
+    if action.name_fidelity is not None:
+        message.name_fidelity = action.name_fidelity
+    return message
+
+
+def action_from_proto(message: pb.Action) -> Action:
+    """An action as the engine reports it (its claims stay in the bundle; the fidelity travels)."""
+    fidelity = message.name_fidelity if message.HasField("name_fidelity") else None
+    return Action(message.id, message.name, message.description, name_fidelity=fidelity)

@@ -1,8 +1,8 @@
 """List the actions of a bundle (or of a running engine): id, name, name fidelity and description.
 
 Names and descriptions come from `musegenie actions describe` (what each action's edits measurably do);
-name fidelity is the share of the described edits on which the name held (n/a for a remote engine or a
-bundle whose actions were never described).
+name fidelity is the share of the described edits on which the name held (a running engine reports its
+bundle's; n/a for a bundle whose actions were never described).
 """
 
 from __future__ import annotations
@@ -33,7 +33,12 @@ def run(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 [
-                    {"id": a.id, "name": a.name, "description": a.description, "name_fidelity": _fidelity(a)}
+                    {
+                        "id": a.id,
+                        "name": a.name,
+                        "description": a.description,
+                        "name_fidelity": a.name_fidelity,
+                    }
                     for a in actions
                 ],
                 indent=2,
@@ -42,11 +47,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{'id':>3}  {'name':<24} {'fidelity':>8}  description")
     for a in actions:
-        fidelity = _fidelity(a)
+        fidelity = a.name_fidelity
         shown = "n/a" if fidelity is None else f"{fidelity:.2f}"
         print(f"{a.id:>3}  {a.name:<24} {shown:>8}  {a.description}")
     return 0
-
-
-def _fidelity(action) -> float | None:
-    return getattr(action, "name_fidelity", None)

@@ -15,6 +15,7 @@ import pytest
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from engine import wire
+from engine.bundle import Action
 from engine.client import EditorClient, EditorError
 from engine.server import EditorServer, ServerConfig, start_server
 from engine.wire import audio_to_proto
@@ -67,6 +68,16 @@ def test_health_info_and_reflection(server, client):
     assert info.defaults.steps == 16 and info.model_sample_rate == 16000
     services = ProtoReflectionDescriptorDatabase(client.channel).get_services()
     assert "musegenie.v1.Editor" in services and "grpc.health.v1.Health" in services
+
+
+def test_actions_carry_their_name_fidelity_over_the_wire(client, tiny_pipeline):
+    described = Action(2, "darker", "spectral centroid -18%", (("brightness", -1),), name_fidelity=0.75)
+    back = wire.action_from_proto(wire.action_to_proto(described))
+    assert (back.id, back.name, back.description) == (2, "darker", "spectral centroid -18%")
+    assert back.name_fidelity == pytest.approx(0.75)
+    assert wire.action_from_proto(wire.action_to_proto(Action(0, "x", ""))).name_fidelity is None
+    local = [(a.name, a.name_fidelity) for a in tiny_pipeline.bundle.actions]
+    assert [(a.name, a.name_fidelity) for a in client.actions()] == local
 
 
 def test_happy_path_stereo_44k_matches_in_process_edit(client, tiny_pipeline):
