@@ -160,6 +160,10 @@ class Runtime:
         # memory goes back after each edit at no measured cost (models/default on CPU: a 1 s region 1.24 s
         # vs 1.22 s; RSS after a 16 s region 229 MB vs 329 MB).
         options.enable_cpu_mem_arena = False
+        # Threads that spin between operators take the core the sampling loop's own numpy work needs, and
+        # a busy DAW's: a generated 5 s edit takes 0.86x the time without spinning on 2 idle cores, 0.75x
+        # with another program busy on one of them (docs/experiments.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # onnxruntime's own warnings go to our log level, not stderr spam
         return ort.InferenceSession(
             str(self.bundle.graph_path(name)), options, providers=self._provider_options
