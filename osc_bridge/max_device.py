@@ -93,7 +93,7 @@ def _control(target: str, kind: str, name: str, **spec) -> tuple[str, str | None
     valueof: dict = {"parameter_longname": name, "parameter_shortname": name[:8]}
     if kind == "number":
         cls, valueof["parameter_type"] = "live.numbox", 0
-        # Region bounds up to an hour, far past what one edit carries at the default message limit (12.7 min).
+        # Region bounds up to an hour into a file (only the region's window travels; songs up to --max-song-minutes).
         valueof.update(parameter_mmin=spec.get("minimum", 0.0), parameter_mmax=spec.get("maximum", 3600.0))
         valueof.update(parameter_initial_enable=1, parameter_initial=[spec.get("initial", 0.0)])
         valueof.update(parameter_invisible=1, parameter_unitstyle=1)
