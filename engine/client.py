@@ -31,11 +31,11 @@ import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from engine import clip, wire
-from engine.audio import AudioError
 from engine.bundle import Action, resolve_id
+from engine.client_songs import SongTransport
+from engine.errors import EditorError
 from engine.request import EditRequest, EditResult, Variant
-from engine.song_render import Patch, render_plan
-from engine.window import Part, RegionError
+from engine.song_render import Patch
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
 
@@ -49,23 +49,9 @@ MAX_BACKOFF = 2.0  # seconds between retries of a capacity refusal, at most
 # Bytes an Edit reply or Explore variant carries beside its audio (the same size as the request's): frame
 # actions, source, instruments, framing; generous, so audio that passes `check_size` always fits.
 REPLY_OVERHEAD = 64 << 10
-SONG_SECONDS_PER_MINUTE = 4.0  # PutSong's deadline: the idle timeout plus this per minute of song
 
 
-class EditorError(Exception):
-    """A call the engine refused or could not finish; `code` is the gRPC status name."""
-
-    def __init__(self, code: str, details: str) -> None:
-        super().__init__(f"{code}: {details}")
-        self.code = code
-        self.details = details
-
-    @classmethod
-    def from_rpc(cls, err: grpc.RpcError) -> EditorError:
-        return cls(err.code().name, err.details() or "")
-
-
-class EditorClient:
+class EditorClient(SongTransport):
     """One channel to an engine; thread-safe (gRPC channels are)."""
 
     def __init__(
@@ -274,83 +260,6 @@ class EditorClient:
             request, actions=tuple(self.action_id(a) for a in request.actions), instruments=instruments
         )
 
-    # Songs and stretches (engine.clip) ----------------------------------------------------------------
-    def has_song(self, key: str, timeout: float | None = None) -> bool:
-        try:
-            return self._stub.GetSong(pb.SongQuery(key=key), **self._kw(timeout, unary=True)).known
-        except grpc.RpcError as err:
-            raise EditorError.from_rpc(err) from err
-
-    def put_song(self, source: clip.AudioSource, key: str) -> None:
-        """Send a song at the model's rate, streamed from `source`; the deadline grows with its length."""
-        minutes = source.num_samples / source.sample_rate / 60
-        timeout = self.timeout or self.idle_timeout
-        if timeout is not None:
-            timeout += SONG_SECONDS_PER_MINUTE * minutes
-        part = max(1024, min(clip.PART_SAMPLES, self.max_message_bytes // 8))
-        parts = clip.song_parts(source, self.info().model_sample_rate, key, part)
-        try:
-            self._stub.PutSong(parts, metadata=self._metadata, timeout=timeout)
-        except grpc.RpcError as err:
-            raise EditorError.from_rpc(err) from err
-
-    def _stretches(self) -> bool:
-        """Whether the engine takes stretches (an older engine or a cluster gateway takes whole files)."""
-        return self._song_rpcs and self.info().limits.max_song_seconds > 0
-
-    def _song(self, source: clip.AudioSource, closeness: float) -> str:
-        """The song's key on the engine, sent there first if it lacks it; "" for an edit that needs none."""
-        if closeness <= 0:
-            return ""
-        identity = source.identity()
-        key = self._songs.get(identity) if identity is not None else None
-        if key is None:
-            key = clip.song_key(source)
-            if identity is not None:
-                self._songs = {**dict(list(self._songs.items())[-63:]), identity: key}
-        if not self.has_song(key):
-            self.put_song(source, key)
-        return key
-
-    def _check_song_length(self, source: clip.AudioSource, closeness: float) -> None:
-        longest = self.info().limits.max_song_seconds
-        if closeness > 0 and source.num_samples / source.sample_rate > longest:
-            raise EditorError(
-                "RESOURCE_EXHAUSTED",
-                f"the song is {source.num_samples / source.sample_rate / 60:.1f} min long; the engine indexes "
-                f"songs of at most {longest / 60:g} min: edit with closeness 0 (generated from the region's "
-                "surroundings), or a shorter stretch of the song",
-            )
-
-    def _stretch(self, source: clip.AudioSource, request: EditRequest, context: bool = True) -> tuple:
-        """(the stretch's Part, its audio): the region and (with `context`) its context, read alone."""
-        d = self.info().defaults
-        seconds = 0.0 if not context else request.context_seconds
-        seconds = d.context_seconds if seconds is None else seconds
-        try:
-            lo, hi = clip.window_span(source, request.region, seconds, d.crossfade_ms)
-        except RegionError as err:
-            raise EditorError("OUT_OF_RANGE", str(err)) from err
-        self.check_size(
-            source.channels, hi - lo, source.sample_rate, "the region and its context", "Shorten either"
-        )
-        return Part(lo, source.num_samples), source.read(lo, hi)
-
-    def _whole(self, source: clip.AudioSource) -> np.ndarray:
-        """All of the source, for an engine that takes only whole files (refused first when too large)."""
-        self.check_size(source.channels, source.num_samples, source.sample_rate)
-        return source.read(0, source.num_samples)
-
-    def _patch(self, source: clip.AudioSource, part: Part | None, result: EditResult) -> tuple:
-        """(the changed samples, the result with its source) of an engine reply: a plan is rendered here."""
-        if result.plan is None:
-            return Patch(0 if part is None else part.offset, result.audio), result
-        try:
-            patch, where = render_plan(source.read, source.num_samples, source.sample_rate, result.plan)
-        except (ValueError, IndexError) as err:  # a plan that does not fit the file: not this song's
-            raise EditorError("INTERNAL", f"the engine's plan does not fit this file: {err}") from err
-        return patch, replace(result, source=where)
-
     # Work ------------------------------------------------------------------------------------------------
     def edit(
         self,
@@ -380,13 +289,6 @@ class EditorClient:
         clip.write_patched(source, output, patch)
         return replace(result, audio=None)
 
-    @staticmethod
-    def _source(make: Callable[[], clip.AudioSource]) -> clip.AudioSource:
-        try:
-            return make()
-        except AudioError as err:
-            raise EditorError("INVALID_ARGUMENT", str(err)) from err
-
     def _edit(self, source, request, on_progress, timeout) -> tuple[Patch, EditResult]:
         request = self._resolved(request)
         for attempt in range(2):  # the engine may drop a song between its upload and the edit: send it again
@@ -399,22 +301,6 @@ class EditorClient:
                 continue
             return self._patch(source, part, result)
         raise AssertionError("unreachable")
-
-    def _message(self, source, request: EditRequest, kind: type) -> tuple[Part | None, object]:
-        """The request on the wire: its stretch (the song sent first if the edit needs it and the engine
-        lacks it) where the engine takes stretches, else the whole file."""
-        if self._stretches():
-            closeness = self.info().defaults.closeness if request.closeness is None else request.closeness
-            self._check_song_length(source, closeness)  # before anything is read
-            part, audio = self._stretch(source, request)
-            try:
-                part = replace(part, song=self._song(source, closeness))
-                return part, wire.request_to_proto(audio, source.sample_rate, request, kind, part)
-            except EditorError as err:
-                if err.code != "UNIMPLEMENTED":
-                    raise
-                self._song_rpcs = False  # an engine without songs (a cluster gateway): whole files
-        return None, wire.request_to_proto(self._whole(source), source.sample_rate, request, kind)
 
     def _edit_call(self, message, sample_rate: int, on_progress, timeout) -> EditResult:
         def attempt() -> EditResult:
