@@ -9,7 +9,8 @@ import pytest
 
 from engine.request import EditRequest, EditSettings, Source
 from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
-from engine.song_plan import plan_region
+from engine import song_plan
+from engine.song_plan import plan_region, side_costs
 from engine.window import EditError
 from engine.wire import source_from_proto, source_to_proto
 from tests.engine.conftest import req
@@ -53,6 +54,21 @@ def test_a_repeat_elsewhere_in_the_song_is_found_and_the_region_is_never_materia
     assert source % UNIT < FEATURE_HOP * 2 or UNIT - source % UNIT < FEATURE_HOP * 2  # on the bar grid
     assert source + 2 * UNIT + 480 <= region[0] or source - 480 >= region[1]
     assert plan.ratio < 0.5  # far better than a typical stretch of the song
+
+
+def test_side_costs_score_every_candidate_as_its_own_window_would(monkeypatch):
+    monkeypatch.setattr(song_plan, "RUN", 7)  # runs of starts that do not divide the song evenly
+    features = np.random.default_rng(3).normal(0, 10, (6, 101)).astype(np.float32)  # (M, F)
+    width, template_first = 5, 40
+    firsts = np.arange(-3, 101)  # both phases, and candidates that leave the song on either side
+    span = song_plan.STEP * (width - 1)
+    template = features[:, template_first : template_first + span + 1 : song_plan.STEP]
+    expected = [
+        np.abs(features[:, f : f + span + 1 : song_plan.STEP] - template).mean() if 0 <= f and f + span < 101
+        else np.nan
+        for f in firsts
+    ]
+    np.testing.assert_allclose(side_costs(features, template_first, firsts, width), expected, rtol=1e-5)
 
 
 def test_the_asked_action_decides_which_material_fills_the_region():
