@@ -73,6 +73,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("serve",): ("engine.commands.serve", "run the gRPC edit server on a model bundle"),
     ("osc-bridge",): ("osc_bridge.command", "bridge OSC from Max/Ableton to the gRPC engine"),
     ("edit",): ("engine.commands.edit", "re-imagine a region of an audio file with chosen actions"),
+    ("prepare",): ("engine.commands.prepare", "have a running engine index a song before its first edit"),
     ("actions", "list"): ("engine.commands.actions_list", "list the bundle's actions and their descriptions"),
     ("actions", "infer"): ("engine.commands.actions_infer", "infer which actions a region of audio carries"),
     ("actions", "explore"): (

@@ -8,6 +8,8 @@
 Audio is (C, N) float32 at any rate; actions and instruments are ids or names (`engine.request`).
 `edit_file`, `explore_file` and `infer_actions_file` edit a file of any length in bounded memory: only the
 region's window and (once per song) the song at the model's rate travel (engine.clip).
+`prepare_file` has the engine index a song before its first song-aware edit, so that edit is as quick as
+later ones (IndexSong; `engine.client_songs`).
 Failures raise `EditorError` whose `code`
 is the gRPC status name ("INVALID_ARGUMENT", "OUT_OF_RANGE", "RESOURCE_EXHAUSTED", "UNAUTHENTICATED",
 "UNAVAILABLE", "DEADLINE_EXCEEDED", ...).

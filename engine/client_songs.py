@@ -4,12 +4,17 @@ An engine that takes stretches gets the region's window at the file's rate (`Str
 the song at the model's rate (GetSong/PutSong, streamed from the file); an older engine or a cluster gateway
 gets the whole file. A song-aware reply is a plan the client renders from its own file with the engine's
 own code (`engine.song_render`). See docs/interfaces.md, "Files of any length".
+
+`prepare` sends a song and has the engine index it (IndexSong) while the user is still choosing what to do,
+so the song's first song-aware edit is as quick as later ones.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import grpc
 import numpy as np
@@ -23,6 +28,19 @@ from engine.window import Part, RegionError
 from protos.musegenie.v1 import engine_pb2 as pb
 
 SONG_SECONDS_PER_MINUTE = 4.0  # PutSong's deadline: the idle timeout plus this per minute of song
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What `SongTransport.prepare` did."""
+
+    indexed: bool  # the engine holds the song's index now: its next song-aware edit does not build it
+    built: bool  # this call built it (False: the engine had it already, or cannot hold songs)
+    key: str = ""  # the song's key on the engine; "" when the engine keeps no songs
+    seconds: float = 0.0  # the engine's compute time for the index
+    note: str = ""  # for people, when nothing was indexed: why (and that the first edit will index it)
 
 
 class SongTransport:
@@ -126,3 +144,67 @@ class SongTransport:
                     raise
                 self._song_rpcs = False  # an engine without songs (a cluster gateway): whole files
         return None, wire.request_to_proto(self._whole(source), source.sample_rate, request, kind)
+
+    # Prepare -------------------------------------------------------------------------------------------
+    def prepare_file(
+        self,
+        path: str | os.PathLike,
+        on_progress: Callable[[float, str], None] | None = None,
+        timeout: float | None = None,
+    ) -> Prepared:
+        """`prepare` a file (read once to hash it and send it at the model's rate, if the engine lacks it)."""
+        return self.prepare(self._source(lambda: clip.FileSource(path)), on_progress, timeout)
+
+    def prepare(
+        self,
+        source: clip.AudioSource,
+        on_progress: Callable[[float, str], None] | None = None,
+        timeout: float | None = None,
+    ) -> Prepared:
+        """Have the engine index a song now (sent first if it lacks it), so that the song's first song-aware
+        edit is as quick as later ones; `on_progress(fraction, stage)` hears "queued" and "index". An
+        engine that keeps no songs (a cluster gateway, an older engine) is not an error: the result says
+        nothing was indexed, and why (its first edit indexes the song instead).
+
+        Args:
+            source: the song (`engine.clip.FileSource` or `ArraySource`).
+            on_progress: called with (fraction 0..1, stage) as the engine reports.
+            timeout: deadline in seconds for the IndexSong call (default: the client's).
+        """
+        for attempt in range(2):  # the engine may drop a song between its upload and the index: send again
+            if not self._stretches():
+                return self._not_prepared("keeps no songs (a cluster gateway or an older engine)")
+            self._check_song_length(source, 1.0)  # before the file is read
+            try:
+                key = self._song(source, 1.0)
+            except EditorError as err:
+                if err.code != "UNIMPLEMENTED":
+                    raise
+                self._song_rpcs = False  # a cluster gateway answers GetSong so
+                return self._not_prepared("keeps no songs (a cluster gateway or an older engine)")
+            try:
+                return self._retrying(lambda k=key: self._index(k, on_progress, timeout))
+            except EditorError as err:
+                if err.code == "UNIMPLEMENTED":
+                    return self._not_prepared("predates IndexSong", key)
+                if err.code != "NOT_FOUND" or attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _index(self, key: str, on_progress, timeout: float | None) -> Prepared:
+        """One IndexSong call (gRPC errors propagate for `_retrying`)."""
+        for event in self._watched(self._stub.IndexSong(pb.SongQuery(key=key), **self._kw(timeout))):
+            kind = event.WhichOneof("event")
+            if kind == "done":
+                d = event.done
+                return Prepared(indexed=True, built=d.built, key=d.song.key, seconds=d.seconds)
+            if on_progress is not None and kind == "progress":
+                on_progress(event.progress, "index")
+            elif on_progress is not None:
+                on_progress(0.0, "queued")
+        raise EditorError("INTERNAL", "the engine closed the IndexSong stream without a done event")
+
+    def _not_prepared(self, why: str, key: str = "") -> Prepared:
+        note = f"the engine at {self.target} {why}: its first song-aware edit of the song indexes it"
+        log.info("%s", note)
+        return Prepared(indexed=False, built=False, key=key, note=note)

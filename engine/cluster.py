@@ -231,6 +231,15 @@ class ClusterService(pb_grpc.EditorServicer):
         for data in self._forward("Explore", request, context):
             yield pb.ExploreVariant.FromString(data)
 
+    def IndexSong(self, request, context):
+        # GetSong and PutSong are not served here either (a replica's songs are its own): clients send whole
+        # files, and each replica indexes a song on its first song-aware edit of it.
+        context.abort(
+            grpc.StatusCode.UNIMPLEMENTED,
+            "IndexSong: a cluster gateway keeps no songs (no GetSong/PutSong); each replica indexes a song on "
+            "its first song-aware edit, so there is nothing to prepare: send the edit",
+        )
+
 
 def running_replicas(app: str = APP_NAME) -> int:
     """Engine replicas Serve reports RUNNING."""

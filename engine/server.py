@@ -44,7 +44,7 @@ DEFAULT_PORT = 50051
 SPARE_CALLS = 8  # Editor calls in flight beyond the admitted ones: refusals, replies on their way out
 RESERVED_THREADS = 8  # threads no Editor call may take: health, reflection, refusals
 # The calls that compute (and carry audio): bounded in flight. GetInfo and health are cheap and always answer.
-LIMITED_METHODS = {f"/{SERVICE_NAME}/{name}" for name in ("Edit", "InferActions", "Explore")}
+LIMITED_METHODS = {f"/{SERVICE_NAME}/{name}" for name in ("Edit", "InferActions", "Explore", "IndexSong")}
 
 
 @dataclass

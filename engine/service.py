@@ -4,15 +4,17 @@ Every failure becomes a status code and the server keeps serving:
 INVALID_ARGUMENT (bad audio, garbage bytes, zero length, NaN, unknown action, bad parameters),
 OUT_OF_RANGE (region outside the audio, end <= start, region longer than the server allows),
 RESOURCE_EXHAUSTED (queue full; oversize messages are refused by gRPC itself with the same code),
-UNAVAILABLE (no bundle loaded yet), CANCELLED / DEADLINE_EXCEEDED (the client gave up: the work stops at
-the next sampling step). UNAUTHENTICATED comes from the token interceptor in `engine.server`.
+UNAVAILABLE (no bundle loaded yet), NOT_FOUND (IndexSong of a song never sent, or evicted), CANCELLED /
+DEADLINE_EXCEEDED (the client gave up: the work stops at the next sampling step). UNAUTHENTICATED comes from
+the token interceptor in `engine.server`.
 
 Admission: parameters are checked first; at most `max_concurrent` requests compute at once; up to
 `max_queue` more wait for a slot, first come first served (checking every 100 ms whether their client is
 still there); any further request is refused at once. A waiting Edit is sent a progress event with stage
-"queued" every QUEUED_EVERY seconds, so a client can keep a deadline on silence without giving up on a
-busy engine; once computing, only real progress is sent. A reply the client leaves unread for
-`reply_timeout` seconds cancels its call (the work is done; the thread and memory come back).
+"queued" (an IndexSong a queued event) every QUEUED_EVERY seconds, so a client can keep a deadline on
+silence without giving up on a busy engine; once computing, only real progress is sent. A reply the client
+leaves unread for `reply_timeout` seconds cancels its call (the work is done; the thread and memory come
+back).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from engine.audio import AudioError
 from engine.client import REPLY_OVERHEAD, RETRY_AFTER_KEY
 from engine.pipeline import Pipeline
 from engine.request import MAX_STEPS
-from engine.song_upload import MAX_SONG_SECONDS, SongMissing, SongRefused, receive
+from engine.song_upload import KEY, MAX_SONG_SECONDS, SongMissing, SongRefused, receive
 from engine.window import EditError, RegionError
 from protos.musegenie.v1 import engine_pb2 as pb
 from protos.musegenie.v1 import engine_pb2_grpc as pb_grpc
@@ -52,6 +54,10 @@ class Busy(Exception):
 
 class Cancelled(Exception):
     """The client cancelled, its deadline passed, or the server is shutting down."""
+
+
+class NotFound(LookupError):
+    """IndexSong names a song the engine holds neither sent nor indexed."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,8 @@ def status_for(err: BaseException) -> tuple[grpc.StatusCode, str]:
         return grpc.StatusCode.INVALID_ARGUMENT, str(err)
     if isinstance(err, (Busy, SongRefused)):
         return grpc.StatusCode.RESOURCE_EXHAUSTED, str(err)
+    if isinstance(err, NotFound):
+        return grpc.StatusCode.NOT_FOUND, str(err)
     if isinstance(err, SongMissing):
         return grpc.StatusCode.FAILED_PRECONDITION, str(err)
     if isinstance(err, Cancelled):
@@ -238,26 +246,28 @@ class EditorService(pb_grpc.EditorServicer):
         context: grpc.ServicerContext,
         work: Callable[[Callable], Iterator],
         queued: Callable[[], object] | None = None,
+        progressed: Callable[[float, str], object] | None = None,
     ) -> Iterator:
         """Run `work(progress)` in a worker thread under an admission slot, yielding what it emits.
 
         `work` yields response messages; `progress(fraction, stage)` (passed to it) checks that the
         client is still there (raising Cancelled otherwise, which stops sampling at the next step) and
-        turns into progress messages. Errors end the stream with their status. While the request waits for
-        a slot, `queued()` (when given) is yielded every QUEUED_EVERY seconds.
+        turns into progress messages (`progressed(fraction, stage)`, by default an Edit's). Errors end the
+        stream with their status. While the request waits for a slot, `queued()` (when given) is yielded
+        every QUEUED_EVERY seconds.
         """
         events: queue.Queue = queue.Queue()
         started = threading.Event()
         last = [-1.0, ""]
+        if progressed is None:
+            progressed = lambda f, s: pb.EditEvent(progress=pb.EditProgress(fraction=f, stage=s))  # noqa: E731
 
         def progress(fraction: float, stage: str) -> None:
             if not context.is_active():
                 raise Cancelled("client cancelled or deadline exceeded")
             if stage != last[1] or fraction - last[0] >= PROGRESS_EVERY or fraction >= 1.0:
                 last[:] = [fraction, stage]
-                events.put(
-                    ("message", pb.EditEvent(progress=pb.EditProgress(fraction=fraction, stage=stage)))
-                )
+                events.put(("message", progressed(fraction, stage)))
 
         def run() -> None:
             try:
@@ -421,3 +431,37 @@ class EditorService(pb_grpc.EditorServicer):
         except (AudioError, SongRefused) as err:
             context.abort(*status_for(err))
         return pb.SongStatus(key=song.key, known=True)
+
+    def IndexSong(self, request: pb.SongQuery, context: grpc.ServicerContext) -> Iterator[pb.IndexEvent]:
+        """Index a sent song now, in the edits' queue, so that its first song-aware edit does not wait."""
+        songs = self._pipeline(context).songs
+        key = request.key
+        if not KEY.fullmatch(key):
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"song key must be 32 lowercase hex digits (engine.song.song_key), got {key!r}",
+            )
+        missing = (
+            f"song {key} is not on this engine (never sent, or evicted to make room): send it with PutSong, "
+            "then call IndexSong again"
+        )
+        if not songs.has(key):
+            context.abort(grpc.StatusCode.NOT_FOUND, missing)
+
+        def work(progress: Callable) -> Iterator[pb.IndexEvent]:
+            began = time.monotonic()
+            try:
+                _, cached = songs.index_uploaded(key, lambda fraction: progress(fraction, "index"))
+            except SongMissing as err:  # evicted while this call waited for its slot
+                raise NotFound(missing) from err
+            done = pb.IndexDone(
+                song=pb.SongStatus(key=key, known=True), built=not cached, seconds=time.monotonic() - began
+            )
+            yield pb.IndexEvent(done=done)
+
+        yield from self._stream(
+            context,
+            work,
+            queued=lambda: pb.IndexEvent(queued=pb.IndexQueued()),
+            progressed=lambda fraction, _stage: pb.IndexEvent(progress=fraction),
+        )

@@ -35,8 +35,16 @@ from tests.engine.conftest import raw_call, req, stereo, tiny_pipeline  # noqa: 
 SEED = 28
 GRPC_REQUESTS = 560
 OSC_DATAGRAMS = 340
-# FAILED_PRECONDITION: a stretch of a file whose song the engine was never sent (engine.clip)
-ACCEPTABLE = {"OK", "INVALID_ARGUMENT", "OUT_OF_RANGE", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION"}
+# FAILED_PRECONDITION: a stretch of a file whose song the engine was never sent (engine.clip);
+# NOT_FOUND: IndexSong of such a song
+ACCEPTABLE = {
+    "OK",
+    "INVALID_ARGUMENT",
+    "OUT_OF_RANGE",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "NOT_FOUND",
+}
 MAX_MESSAGE_MB = 2
 EDITOR = "/musegenie.v1.Editor/"
 METHODS = {  # path -> (request class, response streaming)
@@ -45,6 +53,7 @@ METHODS = {  # path -> (request class, response streaming)
     EDITOR + "InferActions": (pb.InferActionsRequest, False),
     EDITOR + "GetInfo": (pb.GetInfoRequest, False),
     EDITOR + "GetSong": (pb.SongQuery, False),
+    EDITOR + "IndexSong": (pb.SongQuery, True),
     "/grpc.health.v1.Health/Check": (health_pb2.HealthCheckRequest, False),
 }
 WEIRD_FLOATS = [math.nan, math.inf, -math.inf, -1.0, -0.0, 0.0, 5e-324, 1e308, 1e20, 0.05, 0.1, 0.3, 10.0]

@@ -41,9 +41,14 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--bundle", type=Path, help="run in this process on a bundle folder (default models/default)"
     )
+    add_connection_arguments(group)
+    add_runtime_arguments(group)  # used with --bundle
+
+
+def add_connection_arguments(group: argparse._ArgumentGroup) -> None:
+    """How to reach --engine: the options every command that talks to a server shares."""
     group.add_argument("--token", help=f"bearer token for --engine (default ${TOKEN_ENV})")
     group.add_argument("--tls-ca", type=Path, help="CA certificate (PEM) to reach --engine over TLS")
-    add_runtime_arguments(group)  # used with --bundle
     group.add_argument("--timeout", type=float, help="seconds before giving up on the engine")
 
 
@@ -140,13 +145,18 @@ def bundle_path(args: argparse.Namespace) -> Path:
     return path
 
 
+def engine_client(args: argparse.Namespace) -> EditorClient:
+    """A client of `--engine` with the connection options (`add_connection_arguments`)."""
+    token = args.token or os.environ.get(TOKEN_ENV)
+    return EditorClient(args.engine, token=token, tls_ca=args.tls_ca, timeout=args.timeout)
+
+
 @contextmanager
 def open_editor(args: argparse.Namespace) -> Iterator[EditorClient | LocalEditor]:
     """The editor the flags name; engine errors become CommandError (printed without a traceback)."""
     try:
         if args.engine:
-            token = args.token or os.environ.get(TOKEN_ENV)
-            with EditorClient(args.engine, token=token, tls_ca=args.tls_ca, timeout=args.timeout) as client:
+            with engine_client(args) as client:
                 yield client
             return
         bundle = load_bundle(bundle_path(args))

@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 
@@ -23,8 +24,10 @@ pytest.importorskip(
 )
 
 from engine.client import EditorClient, EditorError  # noqa: E402
+from engine.cluster import ClusterService, Refusal, ReplicaContext  # noqa: E402
 from engine.cluster_config import ClusterConfig  # noqa: E402
 from engine.server import ServerConfig  # noqa: E402
+from protos.musegenie.v1 import engine_pb2 as pb  # noqa: E402
 from tests.engine.conftest import req, stereo  # noqa: E402
 
 SR = 44100
@@ -166,3 +169,11 @@ def test_a_serve_config_files_string_args_become_typed_configs():
     assert (server.port, server.token, server.max_per_peer) == (50052, "t", 2)
     with pytest.raises(ValueError, match="args.bundle"):
         app({"replicas": "2"})
+
+
+def test_the_gateway_has_no_songs_to_index():
+    """IndexSong at the gateway (no GetSong/PutSong there): UNIMPLEMENTED, saying the first edit indexes."""
+    with pytest.raises(Refusal) as refused:
+        ClusterService(None, lambda: 1).IndexSong(pb.SongQuery(key="0" * 32), ReplicaContext())
+    assert refused.value.code == grpc.StatusCode.UNIMPLEMENTED
+    assert "first song-aware edit" in refused.value.details

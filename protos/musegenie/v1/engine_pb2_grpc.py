@@ -64,6 +64,11 @@ class EditorStub:
                 request_serializer=musegenie_dot_v1_dot_engine__pb2.SongPart.SerializeToString,
                 response_deserializer=musegenie_dot_v1_dot_engine__pb2.SongStatus.FromString,
                 _registered_method=True)
+        self.IndexSong = channel.unary_stream(
+                '/musegenie.v1.Editor/IndexSong',
+                request_serializer=musegenie_dot_v1_dot_engine__pb2.SongQuery.SerializeToString,
+                response_deserializer=musegenie_dot_v1_dot_engine__pb2.IndexEvent.FromString,
+                _registered_method=True)
 
 
 class EditorServicer:
@@ -111,6 +116,14 @@ class EditorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IndexSong(self, request, context):
+        """Index a song sent with PutSong now, in the edits' queue, so its first song-aware edit is as quick as
+        later ones: "queued" events while it waits, progress while it works, then exactly one done event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EditorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -143,6 +156,11 @@ def add_EditorServicer_to_server(servicer, server):
                     servicer.PutSong,
                     request_deserializer=musegenie_dot_v1_dot_engine__pb2.SongPart.FromString,
                     response_serializer=musegenie_dot_v1_dot_engine__pb2.SongStatus.SerializeToString,
+            ),
+            'IndexSong': grpc.unary_stream_rpc_method_handler(
+                    servicer.IndexSong,
+                    request_deserializer=musegenie_dot_v1_dot_engine__pb2.SongQuery.FromString,
+                    response_serializer=musegenie_dot_v1_dot_engine__pb2.IndexEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -307,6 +325,33 @@ class Editor:
             '/musegenie.v1.Editor/PutSong',
             musegenie_dot_v1_dot_engine__pb2.SongPart.SerializeToString,
             musegenie_dot_v1_dot_engine__pb2.SongStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IndexSong(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/musegenie.v1.Editor/IndexSong',
+            musegenie_dot_v1_dot_engine__pb2.SongQuery.SerializeToString,
+            musegenie_dot_v1_dot_engine__pb2.IndexEvent.FromString,
             options,
             channel_credentials,
             insecure,
