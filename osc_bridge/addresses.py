@@ -56,6 +56,12 @@ REQUESTS: dict[str, Request] = {
             "optionally played by the named instruments (strings after the actions) -> progress ... done",
         ),
         Request(
+            f"{PREFIX}/prepare",
+            (ID, IN_PATH),
+            "index the song in in_path now, so its first edit is as quick as later ones (send it when a file "
+            "is chosen, while the user picks an action) -> progress ... done",
+        ),
+        Request(
             f"{PREFIX}/closeness",
             (ID, Param("closeness", float)),
             "how close to the song later edits and explores stay, 0..1 (0 generates freely, 1 always uses "
@@ -81,15 +87,15 @@ REPLIES: dict[str, str] = {
     f"{PREFIX}/inferred": "action [action ...] (one per chunk of the region)",
     f"{PREFIX}/variant": "action out_path source (where its material came from, e.g. 'song 0:42.0-0:46.0')",
     f"{PREFIX}/done": "[out_path source] (edit: the result file and where its material came from, "
-    "'song 0:42.0-0:46.0' or 'generated (why)'; actions/explore/closeness: nothing)",
+    "'song 0:42.0-0:46.0' or 'generated (why)'; actions/explore/closeness/prepare: nothing)",
     f"{PREFIX}/error": "CODE message (a gRPC status name; INVALID_ARGUMENT for a bad message, with id -1 "
     "when the id is unreadable; RESOURCE_EXHAUSTED when the bridge's queue is full; UNAUTHENTICATED "
     "until the sender sent /musegenie/auth, when the bridge has a client token)",
 }
 
-AUTH, PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE, CLOSENESS = (
+AUTH, PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE, CLOSENESS, PREPARE = (
     f"{PREFIX}/{n}"
-    for n in ("auth", "ping", "actions", "instruments", "edit", "infer", "explore", "closeness")
+    for n in ("auth", "ping", "actions", "instruments", "edit", "infer", "explore", "closeness", "prepare")
 )
 PONG, ACTION, INSTRUMENT, PROGRESS, INFERRED, VARIANT, DONE, ERROR = (
     f"{PREFIX}/{n}"

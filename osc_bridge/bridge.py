@@ -182,6 +182,7 @@ class OscBridge:
             osc.INFER: self._infer,
             osc.EXPLORE: self._explore,
             osc.CLOSENESS: self._closeness,
+            osc.PREPARE: self._prepare,
         }
 
     @property
@@ -306,6 +307,18 @@ class OscBridge:
             reply(osc.INSTRUMENT, request_id, index, name)
         reply(osc.DONE, request_id)
 
+    def _progress(self, reply: Reply, request_id: int) -> Callable[[float, str], None]:
+        """An engine progress callback that replies at most once per tenth (MAX_PROGRESS_REPLIES)."""
+        sent = [0]  # tenths reported so far
+
+        def progress(fraction: float, _stage: str) -> None:
+            tenths = min(int(fraction * MAX_PROGRESS_REPLIES), MAX_PROGRESS_REPLIES)
+            if tenths > sent[0]:
+                sent[0] = tenths
+                reply(osc.PROGRESS, request_id, float(fraction))
+
+        return progress
+
     def _edit(
         self,
         reply: Reply,
@@ -318,21 +331,22 @@ class OscBridge:
     ) -> None:
         path = self.files.resolve(request_id, in_path)
         out = self._output_path(in_path, f"edit{request_id}")  # before the work: a bad name fails fast
-        sent = [0]  # tenths reported so far
-
-        def progress(fraction: float, _stage: str) -> None:
-            tenths = min(int(fraction * MAX_PROGRESS_REPLIES), MAX_PROGRESS_REPLIES)
-            if tenths > sent[0]:
-                sent[0] = tenths
-                reply(osc.PROGRESS, request_id, float(fraction))
-
         request = EditRequest(
             (start_s, end_s), tuple(action), tuple(instrument) or None, closeness=self.closeness
         )
         # Only the region's window (and, once, the song at the model's rate) travels; the output is
         # written block by block, so a file of any length edits in bounded memory (engine.clip).
-        result = self.client.edit_file(path, request, out, on_progress=progress)
+        result = self.client.edit_file(path, request, out, on_progress=self._progress(reply, request_id))
         reply(osc.DONE, request_id, str(out), result.source.text)
+
+    def _prepare(self, reply: Reply, request_id: int, in_path: str) -> None:
+        """The song sent (if the engine lacks it) and indexed now; an engine that keeps no songs has nothing
+        to prepare, which is no error (its first edit indexes the song): done all the same."""
+        path = self.files.resolve(request_id, in_path)
+        prepared = self.client.prepare_file(path, on_progress=self._progress(reply, request_id))
+        if not prepared.indexed:
+            log.info("request %d: %s", request_id, prepared.note)
+        reply(osc.DONE, request_id)
 
     def _closeness(self, reply: Reply, request_id: int, closeness: float) -> None:
         if not 0.0 <= closeness <= 1.0:

@@ -153,8 +153,8 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
     else:
         label(
             "title",
-            "musegenie: drop a file, set the region, pick an action, Edit. Start the bridge first: "
-            "make serve (OSC in 9000, replies 9001).",
+            "musegenie: drop a file (the engine indexes it at once), set the region, pick an action, Edit. "
+            "Start the bridge first: make serve (OSC in 9000, replies 9001).",
             (20, 10, 760, 20),
         )
         box("drop", "dropfile", None, (20, 40, 300, 60))
@@ -176,7 +176,7 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
     if not dev:
         box("lb", "newobj", "loadbang", (330, 310, 60, 22))
     box("cnt", "newobj", "counter 1 100000", (20, 350, 80, 22))
-    box("gate", "newobj", "gate 4", (20, 410, 60, 22))
+    box("gate", "newobj", "gate 4" if dev else "gate 5", (20, 410, 60, 22))
     for i, id_ in enumerate(("sel_e", "sel_x", "sel_a", "sel_i")):
         box(id_, "message", str(i + 1), (110 + 40 * i, 380, 30, 22))
     box("tre", "newobj", "t b b b", (250, 350, 50, 22))
@@ -261,6 +261,13 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
     )
     box("prc", "newobj", f"prepend {osc.CLOSENESS} 0", (760, 300, 190, 22))
     if not dev:
+        # A dropped file is indexed at once (/musegenie/prepare) while the user sets the region; the device's
+        # script sends the same request for the clip it reads.
+        box("tprep", "newobj", "t b s", (180, 110, 40, 22))
+        box("trp", "newobj", "t b b", (490, 350, 50, 22))
+        box("sel_p", "message", "5", (270, 380, 30, 22))
+        box("pkp", "newobj", "pack 0 s", (680, 450, 70, 22))
+        box("prp", "newobj", f"prepend {osc.PREPARE}", (680, 480, 160, 22))
         box("clr", "message", "clear", (440, 380, 40, 22))
         box("clri", "message", "clear", (490, 380, 40, 22))
         box("slA", "newobj", "zl slice 2", (420, 590, 70, 22))
@@ -350,6 +357,15 @@ def _cords(dev: bool) -> list[tuple[str, int, str, int]]:
     if not dev:
         return shared + [
             ("drop", 0, "conf", 0),
+            ("conf", 0, "tprep", 0),
+            ("tprep", 1, "pkp", 1),
+            ("tprep", 0, "trp", 0),
+            ("trp", 1, "sel_p", 0),
+            ("sel_p", 0, "gate", 0),
+            ("trp", 0, "cnt", 0),
+            ("gate", 4, "pkp", 0),
+            ("pkp", 0, "prp", 0),
+            ("prp", 0, "send", 0),
             ("lb", 0, "tra", 0),
             ("tra", 4, "clri", 0),
             ("tra", 5, "clr", 0),

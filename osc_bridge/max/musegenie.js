@@ -1,8 +1,9 @@
 // The Live API part of musegenie.amxd, run by Max's `js` object (ES5: Max's JavaScript engine predates
 // let, const and arrow functions). It reads the clip shown in Clip View, turns its loop brace into seconds
-// of the file, fills the live.menus from the bridge's replies, pings the bridge and puts each result in
-// the next empty clip slot of the clip's track. OSC requests that carry the region are built by the patch
-// (the same objects as musegenie.maxpat); this script sends only pings.
+// of the file, fills the live.menus from the bridge's replies, pings the bridge, has the engine index each
+// clip's file as soon as the clip is shown (so its first edit is as quick as later ones) and puts each
+// result in the next empty clip slot of the clip's track. OSC requests that carry the region are built by
+// the patch (the same objects as musegenie.maxpat); this script sends only pings and prepares.
 autowatch = 0;
 inlets = 1;
 outlets = 8;
@@ -10,14 +11,18 @@ outlets = 8;
 var OSC = 0, PATH = 1, START = 2, END = 3, ACTION_MENU = 4, INSTRUMENT_MENU = 5, STATUS = 6, REFRESH = 7;
 var PING = "/musegenie/ping", PONG = "/musegenie/pong", ACTION = "/musegenie/action";
 var INSTRUMENT = "/musegenie/instrument", DONE = "/musegenie/done", VARIANT = "/musegenie/variant";
-var ERROR = "/musegenie/error", PROGRESS = "/musegenie/progress";
+var ERROR = "/musegenie/error", PROGRESS = "/musegenie/progress", PREPARE = "/musegenie/prepare";
 var PING_MS = 3000;
-var FIRST_PING_ID = 1000000; // above the patch's request counter (1..100000), so replies never mix
+var FIRST_ID = 1000000; // this script's requests count from here, above the patch's (1..100000): no mix-ups
 var CREATE_AUDIO_CLIP_SINCE = [12, 0, 5];
 
 var source = null; // the clip the region came from: {path, track, warping, warpMode}
-var pingId = FIRST_PING_ID;
+var lastId = FIRST_ID;
 var unanswered = null; // id of the last ping with no pong yet
+var preparing = null; // {id, path} of the file the engine is indexing for this script
+var prepared = null; // the last file the engine indexed (forgotten when the bridge goes away)
+var waiting = null; // a file shown while another was being indexed: indexed next (only the latest)
+var watcher = null; // the Live API object that reports each clip shown in Clip View
 var bridge = ""; // what the last ping showed; said only when it changes, so results and errors stay up
 var READY = "bridge ready";
 var lists = {}; // request id -> {menu, names, notes} while an action or instrument list arrives
@@ -107,11 +112,66 @@ function getclip() {
 	outlet(START, region[0]);
 	outlet(END, region[1]);
 	status("clip: " + region[0].toFixed(2) + " to " + region[1].toFixed(2) + " s of " + source.path);
+	prepare(source.path);
+}
+
+// Have the engine index a file now (/musegenie/prepare), while the user picks an action: the song's first
+// edit is then as quick as later ones. One file at a time, so browsing clips cannot queue up work ahead of
+// an edit; the file shown last waits its turn.
+function prepare(path) {
+	if (path === prepared) {
+		return;
+	}
+	if (preparing !== null) {
+		waiting = preparing.path === path ? null : path;
+		status("indexing the song...");
+		return;
+	}
+	lastId += 1;
+	preparing = { id: lastId, path: path };
+	outlet(OSC, PREPARE, lastId, path);
+	status("indexing the song...");
+}
+
+// Live reports the clip Clip View shows ("detail_clip id N") whenever it changes: its file is indexed at
+// once, before Get clip reads its region.
+function clipShown(args) {
+	if (args[0] !== "detail_clip") {
+		return;
+	}
+	var clip = new LiveAPI("live_set view detail_clip");
+	if (Number(clip.id) !== 0 && Number(first(clip.get("is_audio_clip"))) === 1) {
+		prepare(text(clip.get("file_path")));
+	}
+}
+
+// A reply to the prepare in flight: progress, then done ("ready") or an error; then the next file, if any.
+function preparedReply(address, args) {
+	if (address === PROGRESS) {
+		status("indexing the song... " + Math.round(Number(args[1]) * 100) + "%");
+		return;
+	}
+	if (address === DONE) {
+		prepared = preparing.path;
+		status("ready: the song is indexed");
+	} else {
+		status("error " + args[1] + ": " + text(args.slice(2)) + " (the song is indexed on its first edit)");
+	}
+	preparing = null;
+	if (waiting !== null) {
+		var next = waiting;
+		waiting = null;
+		prepare(next);
+	}
 }
 
 // live.thisdevice (the Live API is ready) and the Get clip button both send bang.
 function bang() {
 	getclip();
+	if (watcher === null) {
+		watcher = new LiveAPI(clipShown, "live_set view");
+		watcher.property = "detail_clip";
+	}
 	if (!pinger.running) {
 		pinger.interval = PING_MS;
 		pinger.repeat();
@@ -123,9 +183,9 @@ function tick() {
 	if (unanswered !== null) {
 		setBridge("bridge not running: start it with make serve (or musegenie osc-bridge)");
 	}
-	pingId += 1;
-	unanswered = pingId;
-	outlet(OSC, PING, pingId);
+	lastId += 1;
+	unanswered = lastId;
+	outlet(OSC, PING, lastId);
 }
 
 function setBridge(now) {
@@ -136,6 +196,14 @@ function setBridge(now) {
 		}
 		bridge = now;
 		status(now);
+		// A bridge (or engine) that went away takes its prepares with it: the clip is indexed again when ready.
+		if (now !== READY) {
+			preparing = null;
+			prepared = null;
+			waiting = null;
+		} else if (source !== null) {
+			prepare(source.path);
+		}
 	}
 }
 
@@ -208,7 +276,9 @@ function describe(index) {
 // Replies from udpreceive arrive as messages whose selector is the OSC address.
 function reply(address, args) {
 	var id = args[0];
-	if (address === PONG && id === unanswered) {
+	if (preparing !== null && id === preparing.id && address !== PONG) {
+		preparedReply(address, args);
+	} else if (address === PONG && id === unanswered) {
 		unanswered = null;
 		setBridge(args[1] === "SERVING" ? READY : "bridge up, engine not ready: " + text(args.slice(1)));
 	} else if (address === ACTION) {

@@ -20,7 +20,7 @@
 						760,
 						20
 					],
-					"text": "musegenie: drop a file, set the region, pick an action, Edit. Start the bridge first: make serve (OSC in 9000, replies 9001)."
+					"text": "musegenie: drop a file (the engine indexes it at once), set the region, pick an action, Edit. Start the bridge first: make serve (OSC in 9000, replies 9001)."
 				}
 			},
 			{
@@ -362,8 +362,9 @@
 					"id": "gate",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 4,
+					"numoutlets": 5,
 					"outlettype": [
+						"",
 						"",
 						"",
 						"",
@@ -375,7 +376,7 @@
 						60,
 						22
 					],
-					"text": "gate 4"
+					"text": "gate 5"
 				}
 			},
 			{
@@ -1308,6 +1309,98 @@
 						22
 					],
 					"text": "prepend /musegenie/closeness 0"
+				}
+			},
+			{
+				"box": {
+					"id": "tprep",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						180,
+						110,
+						40,
+						22
+					],
+					"text": "t b s"
+				}
+			},
+			{
+				"box": {
+					"id": "trp",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						490,
+						350,
+						50,
+						22
+					],
+					"text": "t b b"
+				}
+			},
+			{
+				"box": {
+					"id": "sel_p",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						270,
+						380,
+						30,
+						22
+					],
+					"text": "5"
+				}
+			},
+			{
+				"box": {
+					"id": "pkp",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						680,
+						450,
+						70,
+						22
+					],
+					"text": "pack 0 s"
+				}
+			},
+			{
+				"box": {
+					"id": "prp",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						680,
+						480,
+						160,
+						22
+					],
+					"text": "prepend /musegenie/prepare"
 				}
 			},
 			{
@@ -2264,6 +2357,114 @@
 					],
 					"source": [
 						"drop",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"tprep",
+						0
+					],
+					"source": [
+						"conf",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"pkp",
+						1
+					],
+					"source": [
+						"tprep",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"trp",
+						0
+					],
+					"source": [
+						"tprep",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"sel_p",
+						0
+					],
+					"source": [
+						"trp",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"gate",
+						0
+					],
+					"source": [
+						"sel_p",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"cnt",
+						0
+					],
+					"source": [
+						"trp",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"pkp",
+						0
+					],
+					"source": [
+						"gate",
+						4
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"prp",
+						0
+					],
+					"source": [
+						"pkp",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"send",
+						0
+					],
+					"source": [
+						"prp",
 						0
 					]
 				}

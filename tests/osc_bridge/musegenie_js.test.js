@@ -10,11 +10,18 @@ const vm = require("node:vm");
 const SCRIPT = fs.readFileSync(path.join(__dirname, "..", "..", "osc_bridge", "max", "musegenie.js"), "utf8");
 const FILE = "/Users/me/Music/take 1.wav";
 
-// A Live set: `objects` maps a bare path to its properties; LiveAPI.get returns lists as Live does.
+// A Live set: `objects` maps a bare path to its properties; LiveAPI.get returns lists as Live does. An
+// object made with a callback (an observer) is kept in `watchers`: the test calls it as Live would.
 function liveSet(objects, version) {
   const calls = [];
+  const watchers = [];
   class LiveAPI {
-    constructor(p) {
+    constructor(callback, p) {
+      if (typeof callback === "function") {
+        watchers.push({ api: this, callback });
+      } else {
+        p = callback;
+      }
       this.bare = p;
       this.obj = objects[p];
       this.id = this.obj ? 1 : 0;
@@ -40,7 +47,7 @@ function liveSet(objects, version) {
       return { get_major_version: version[0], get_minor_version: version[1], get_bugfix_version: version[2] }[name];
     }
   }
-  return { LiveAPI, calls };
+  return { LiveAPI, calls, watchers };
 }
 
 // Load the script in a fresh context: outlets, messnamed and Task are recorded or driven by the test.
@@ -73,7 +80,12 @@ function load(objects, version = [12, 1, 0]) {
     ctx.anything(...args);
   };
   const status = () => out.filter((o) => o[0] === 6).map((o) => o.slice(2).join(" ")).pop();
-  return { ctx, out, sent, calls: live.calls, tick: () => tasks[0].fn(), receive, status };
+  const prepares = () => out.filter((o) => o[0] === 0 && o[1] === "/musegenie/prepare");
+  const show = (clip) => {
+    objects["live_set view detail_clip"] = clip;
+    for (const w of live.watchers) if (w.api.property === "detail_clip") w.callback.call(w.api, ["detail_clip", "id", 3]);
+  };
+  return { ctx, out, sent, calls: live.calls, tick: () => tasks[0].fn(), receive, status, prepares, show };
 }
 
 function track(clip, hasClips) {
@@ -227,4 +239,51 @@ test("action and instrument lists fill their live.menus in one message when done
   d.receive("/musegenie/instrument", 5, 0, "sax");
   d.receive("/musegenie/done", 5);
   assert.deepStrictEqual(d.out.filter((o) => o[0] === 5), [[5, "_parameter_range", "sax"]]);
+});
+
+test("the clip's file is indexed at once: indexing, progress, then ready; the same file is not sent again", () => {
+  const d = load(track(unwarped(), [1]));
+  d.ctx.getclip();
+  const [[, address, id, file]] = d.prepares();
+  assert.deepStrictEqual([address, file], ["/musegenie/prepare", FILE]);
+  assert.ok(Number.isInteger(id) && id > 100000); // never one of the patch's ids
+  assert.strictEqual(d.status(), "indexing the song...");
+  d.receive("/musegenie/progress", id, 0.5);
+  assert.strictEqual(d.status(), "indexing the song... 50%");
+  d.receive("/musegenie/done", id);
+  assert.strictEqual(d.status(), "ready: the song is indexed");
+  d.ctx.getclip();
+  assert.strictEqual(d.prepares().length, 1);
+});
+
+test("each clip Clip View shows is indexed; one at a time, and only the latest waits", () => {
+  const other = (name) => ({ ...unwarped(), file_path: `/Users/me/Music/${name}.wav` });
+  const d = load(track(unwarped(), [1]));
+  d.ctx.bang(); // reads the clip and starts watching Clip View
+  const [[, , first]] = d.prepares();
+  d.show(other("b"));
+  d.show({ is_audio_clip: 0 }); // a MIDI clip: nothing to index
+  d.show(other("c"));
+  assert.strictEqual(d.prepares().length, 1); // the engine is busy with the first
+  d.receive("/musegenie/done", first);
+  const sent = d.prepares().map((o) => o[3]);
+  assert.deepStrictEqual(sent, [FILE, "/Users/me/Music/c.wav"]); // b was passed over for c
+  assert.strictEqual(d.status(), "indexing the song...");
+});
+
+test("a refused prepare is said; a bridge that went away is asked again once it is back", () => {
+  const d = load(track(unwarped(), [1]));
+  d.ctx.bang();
+  const [[, , id]] = d.prepares();
+  d.receive("/musegenie/error", id, "INVALID_ARGUMENT", "not", "readable", "audio");
+  assert.strictEqual(d.status(), "error INVALID_ARGUMENT: not readable audio (the song is indexed on its first edit)");
+  d.ctx.getclip(); // Get clip tries again
+  assert.strictEqual(d.prepares().length, 2);
+  d.receive("/musegenie/done", d.prepares()[1][2]);
+  d.tick();
+  d.tick(); // no pong: the bridge is gone, and what it indexed may be too
+  const ping = d.out.filter((o) => o[1] === "/musegenie/ping").pop()[2];
+  d.receive("/musegenie/pong", ping, "SERVING");
+  assert.strictEqual(d.prepares().length, 3);
+  assert.strictEqual(d.status(), "indexing the song...");
 });

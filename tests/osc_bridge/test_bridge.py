@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine import clip
 from engine.audio import load, save_wav
 from engine.bundle import load_bundle
 from engine.client import EditorClient
@@ -66,6 +67,20 @@ def test_infer_and_explore(rig, song, tiny_bundle):
     assert all(Path(v[1]).parent == out_dir.resolve() and Path(v[1]).is_file() for v in variants)
 
 
+def test_prepare_indexes_the_song_so_its_first_edit_finds_it(rig, tiny_pipeline, tmp_path):
+    _, max_patch, _ = rig
+    audio = np.random.default_rng(5).uniform(-0.3, 0.3, (2, 3 * 44100)).astype(np.float32)
+    fresh = save_wav(tmp_path / "fresh.wav", audio, 44100)  # a song no engine has seen
+    key = clip.song_key(clip.FileSource(fresh))
+    replies = max_patch.call(osc.PREPARE, str(fresh))
+    assert replies[-1] == (osc.DONE, []) and key in tiny_pipeline.songs.cache, replies
+    fractions = [args[0] for address, args in replies if address == osc.PROGRESS]
+    assert fractions and fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert max_patch.call(osc.CLOSENESS, 1.0) == [(osc.DONE, [])]
+    *_, (address, args) = max_patch.call(osc.EDIT, str(fresh), 1.0, 1.5, 1)
+    assert address == osc.DONE and Path(args[0]).is_file(), args
+
+
 @pytest.mark.parametrize(
     ("address", "args", "code", "words"),
     [
@@ -78,6 +93,10 @@ def test_infer_and_explore(rig, song, tiny_bundle):
         (osc.EDIT, [5, "SONG", 1.5, 9.0, 0], "OUT_OF_RANGE", ""),
         (osc.EDIT, [5, "SONG", 1.0, 0.5, 0], "OUT_OF_RANGE", ""),
         (osc.EDIT, [5, "SONG", 0.5, 1.0, 99], "INVALID_ARGUMENT", "99"),
+        (osc.PREPARE, [5, "/no/such/file.wav"], "INVALID_ARGUMENT", "no such file"),
+        (osc.PREPARE, [5, "NOTAUDIO"], "INVALID_ARGUMENT", "not readable audio"),
+        (osc.PREPARE, [5, "relative.wav"], "INVALID_ARGUMENT", "absolute"),
+        (osc.PREPARE, [5], "INVALID_ARGUMENT", "expects"),
     ],
 )
 def test_bad_requests_get_an_error_with_their_id(rig, song, tmp_path, address, args, code, words):

@@ -76,3 +76,29 @@ def test_the_closeness_dial_and_the_material_line():
     assert len(path_only) == 1 and boxes[path_only[0][0]]["text"] == "zl slice 1" and path_only[0][1] == 0
     shown = [d for (s, d) in edges if s == (path_only[0][0], 1)]
     assert shown and boxes[shown[0][0]]["text"] == "prepend set"
+
+
+def test_a_dropped_file_is_prepared_at_once():
+    """A drop's path is sent as /musegenie/prepare [counter id, path], the gate switched to its fifth outlet
+    before the counter bangs (a trigger fires right to left): the engine indexes the song while the user sets
+    the region and picks an action."""
+    patcher = load_patch()
+    boxes = {b["box"]["id"]: b["box"] for b in patcher["boxes"]}
+    edges = {
+        (tuple(x["patchline"]["source"]), tuple(x["patchline"]["destination"])) for x in patcher["lines"]
+    }
+    prepare = next(i for i, b in boxes.items() if b.get("text") == f"prepend {osc.PREPARE}")
+    (pack,) = [s for s, d in edges if d == (prepare, 0)]
+    assert boxes[pack[0]]["text"] == "pack 0 s" and ((prepare, 0), ("send", 0)) in edges
+    (path_in,) = [s for s, d in edges if d == (pack[0], 1)]
+    (gate_out,) = [s for s, d in edges if d == (pack[0], 0)]
+    assert boxes[gate_out[0]]["text"] == "gate 5" and gate_out[1] == 4
+    trigger = boxes[path_in[0]]
+    assert trigger["text"] == "t b s" and path_in[1] == 1 and (("conf", 0), (trigger["id"], 0)) in edges
+    (bang,) = [d for s, d in edges if s == (trigger["id"], 0)]
+    order = boxes[bang[0]]
+    assert order["text"] == "t b b"
+    (select,) = [d[0] for s, d in edges if s == (order["id"], 1)]
+    assert boxes[select]["text"] == "5" and ((select, 0), (gate_out[0], 0)) in edges
+    assert ((order["id"], 0), ("cnt", 0)) in edges
+    assert osc.REQUESTS[osc.PREPARE].params == (osc.ID, osc.IN_PATH)
