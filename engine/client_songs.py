@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Prepared:
+class PreparedSong:
     """What `SongTransport.prepare` did."""
 
     indexed: bool  # the engine holds the song's index now: its next song-aware edit does not build it
@@ -151,7 +151,7 @@ class SongTransport:
         path: str | os.PathLike,
         on_progress: Callable[[float, str], None] | None = None,
         timeout: float | None = None,
-    ) -> Prepared:
+    ) -> PreparedSong:
         """`prepare` a file (read once to hash it and send it at the model's rate, if the engine lacks it)."""
         return self.prepare(self._source(lambda: clip.FileSource(path)), on_progress, timeout)
 
@@ -160,7 +160,7 @@ class SongTransport:
         source: clip.AudioSource,
         on_progress: Callable[[float, str], None] | None = None,
         timeout: float | None = None,
-    ) -> Prepared:
+    ) -> PreparedSong:
         """Have the engine index a song now (sent first if it lacks it), so that the song's first song-aware
         edit is as quick as later ones; `on_progress(fraction, stage)` hears "queued" and "index". An
         engine that keeps no songs (a cluster gateway, an older engine) is not an error: the result says
@@ -191,20 +191,20 @@ class SongTransport:
                     raise
         raise AssertionError("unreachable")
 
-    def _index(self, key: str, on_progress, timeout: float | None) -> Prepared:
+    def _index(self, key: str, on_progress, timeout: float | None) -> PreparedSong:
         """One IndexSong call (gRPC errors propagate for `_retrying`)."""
         for event in self._watched(self._stub.IndexSong(pb.SongQuery(key=key), **self._kw(timeout))):
             kind = event.WhichOneof("event")
             if kind == "done":
                 d = event.done
-                return Prepared(indexed=True, built=d.built, key=d.song.key, seconds=d.seconds)
+                return PreparedSong(indexed=True, built=d.built, key=d.song.key, seconds=d.seconds)
             if on_progress is not None and kind == "progress":
                 on_progress(event.progress, "index")
             elif on_progress is not None:
                 on_progress(0.0, "queued")
         raise EditorError("INTERNAL", "the engine closed the IndexSong stream without a done event")
 
-    def _not_prepared(self, why: str, key: str = "") -> Prepared:
+    def _not_prepared(self, why: str, key: str = "") -> PreparedSong:
         note = f"the engine at {self.target} {why}: its first song-aware edit of the song indexes it"
         log.info("%s", note)
-        return Prepared(indexed=False, built=False, key=key, note=note)
+        return PreparedSong(indexed=False, built=False, key=key, note=note)
