@@ -50,11 +50,14 @@ class SongIndex:
     chunk_frames: int  # latent frames per action chunk (the unit a region is assembled from)
     frame_actions: np.ndarray  # (T,) the LAM's action in each latent frame
     heard: np.ndarray | None  # (T, I) who plays in each latent frame (bundle order); None = no estimator
+    # (T, R) the LAM's action in each frame read from windows at R offsets (column 0 = frame_actions)
+    readings: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
         heard = 0 if self.heard is None else self.heard.nbytes
-        return self.features.nbytes + self.frame_actions.nbytes + heard
+        readings = 0 if self.readings is None else self.readings.nbytes
+        return self.features.nbytes + self.frame_actions.nbytes + heard + readings
 
     @property
     def model_samples(self) -> int:

@@ -34,6 +34,7 @@ ENCODE_CHUNKS = 16  # 12 blocks for a 3-minute song: both cores busy to the end 
 # (1e-7 with a whole chunk, 0.01 with 2 frames) and the LAM reads the same action in all 12,352 frames of
 # the held-out songs, for 0.96x the encode time of a whole chunk's overlap.
 ENCODE_MARGIN = 0.5
+READ_OFFSETS = (0, 8, 16, 24)  # latent frames: where the LAM's windows over the song start (engine.song)
 
 
 Tick = Callable[[float], None]  # how much of a long step is done, 0..1
@@ -148,12 +149,7 @@ class SongEditor:
         frames = latents.shape[1]
         heard = pipe.hear(padded, frames, mel)  # (T, I) or None
         tick(0.9)
-        per = INDEX_CHUNKS * b.chunk_frames  # latent frames in one LAM window
-        inputs = {"latents": latents.reshape(frames // per, per, -1)}  # (W, per, D)
-        if "instruments" in pipe.runtime["lam_encoder"].input_types:
-            players = pipe.context_instruments(heard, frames)[0]  # (T, I)
-            inputs["instruments"] = players.reshape(frames // per, per, -1)
-        ids = pipe.runtime["lam_encoder"].run(**inputs)["actions"].astype(np.int64)  # (W, INDEX_CHUNKS)
+        readings = self._readings(latents[0], heard)  # (T, R)
         tick(1.0)
         return SongIndex(
             key=song.key,
@@ -163,9 +159,35 @@ class SongEditor:
             features=matching_features(mel),
             hop=b.hop,
             chunk_frames=b.chunk_frames,
-            frame_actions=np.repeat(ids.reshape(-1), b.chunk_frames)[:frames],  # (T,)
+            frame_actions=readings[:, 0].astype(np.int64),  # (T,)
             heard=heard,
+            readings=readings,
         )
+
+    def _readings(self, latents: np.ndarray, heard: np.ndarray | None) -> np.ndarray:
+        """(T, R) the LAM's action in each latent frame (T, D), read in windows of INDEX_CHUNKS chunks that
+        start READ_OFFSETS frames into the song: material lands in a region at any offset, and the LAM's
+        reading of a chunk depends on the window around it. Frames a shifted reading leaves out keep the
+        first one's."""
+        b, pipe = self.bundle, self.pipeline
+        frames, per = latents.shape[0], INDEX_CHUNKS * b.chunk_frames
+        lam = pipe.runtime["lam_encoder"]
+        players = pipe.context_instruments(heard, frames)[0] if "instruments" in lam.input_types else None
+        out = np.empty((frames, len(READ_OFFSETS)), np.int8)
+        for r, shift in enumerate(READ_OFFSETS):
+            windows = (frames - shift) // per
+            if windows < 1:
+                out[:, r] = out[:, 0]
+                continue
+            span = slice(shift, shift + windows * per)
+            inputs = {"latents": latents[span].reshape(windows, per, -1)}  # (W, per, D)
+            if players is not None:
+                inputs["instruments"] = players[span].reshape(windows, per, -1)
+            ids = lam.run(**inputs)["actions"]  # (W, INDEX_CHUNKS)
+            column = out[:, 0].copy() if r else np.zeros(frames, np.int8)
+            column[span] = np.repeat(ids.reshape(-1), b.chunk_frames)
+            out[:, r] = column
+        return out
 
     # The edit --------------------------------------------------------------------------------------------
     def plan(

@@ -30,7 +30,7 @@ def motif_song(bars: int, seed: int = 0) -> np.ndarray:
     return (0.4 * np.tile(bar, bars) + noise).astype(np.float32)
 
 
-def index_of(signal: np.ndarray, actions: np.ndarray | None = None, heard=None) -> SongIndex:
+def index_of(signal: np.ndarray, actions: np.ndarray | None = None, heard=None, readings=None) -> SongIndex:
     frames = -(-len(signal) // HOP)
     return SongIndex(
         key=song_key(signal[None], SR),
@@ -42,6 +42,7 @@ def index_of(signal: np.ndarray, actions: np.ndarray | None = None, heard=None) 
         chunk_frames=CHUNK,
         frame_actions=np.zeros(frames, np.int64) if actions is None else actions,
         heard=heard,
+        readings=readings,
     )
 
 
@@ -81,6 +82,22 @@ def test_the_asked_action_decides_which_material_fills_the_region():
     for piece in plan.pieces:
         assert 2 * UNIT - 2 * FEATURE_HOP <= piece.source < 4 * UNIT
     assert plan_region(index_of(song, actions), region, UNIT, np.full(CHUNK, 5)) is None  # nowhere in it
+
+
+def test_material_is_judged_by_the_lam_readings_from_every_window_offset():
+    song = motif_song(12)
+    frames = -(-len(song) // HOP)
+    readings = np.zeros((frames, 4), np.int8)
+    readings[2 * CHUNK : 4 * CHUNK] = 3  # bars 2-3: action 3 however the LAM's windows fall
+    readings[9 * CHUNK : 11 * CHUNK, 0] = 3  # bars 9-10: action 3 only in windows from the song's start
+    index = index_of(song, readings[:, 0].astype(np.int64), readings=readings)
+    region, wanted = (6 * UNIT, 7 * UNIT), np.full(CHUNK, 3)
+    plan = plan_region(index, region, UNIT, wanted, margin=480)
+    assert plan is not None
+    for piece in plan.pieces:
+        assert 2 * UNIT - 2 * FEATURE_HOP <= piece.source < 4 * UNIT  # never bars 9-10
+    readings[2 * CHUNK : 4 * CHUNK, 1:] = 0  # now no stretch reads 3 in most windows: nothing qualifies
+    assert plan_region(index_of(song, readings[:, 0].astype(np.int64), readings=readings), region, UNIT, wanted) is None
 
 
 def test_seeds_give_other_takes_and_the_same_seed_the_same():
@@ -125,6 +142,28 @@ def test_closeness_is_checked_and_sources_cross_the_wire():
 
 
 # Through the pipeline, on the tiny bundle -------------------------------------------------------------
+def test_the_index_reads_the_song_in_windows_from_every_offset(tiny_pipeline):
+    from engine import song_edit
+
+    song = motif_song(12, seed=4)
+    index, _ = tiny_pipeline.songs.index(song[None], SR)
+    b = tiny_pipeline.bundle
+    assert index.readings.shape == (len(index.frame_actions), len(song_edit.READ_OFFSETS))
+    assert np.array_equal(index.readings[:, 0], index.frame_actions)
+    padded = np.zeros(tiny_pipeline.songs.padded_length(len(song)), np.float32)
+    padded[: len(song)] = song
+    latents = tiny_pipeline.songs._encode(padded)[0]  # (T, D)
+    per, shift = song_edit.INDEX_CHUNKS * b.chunk_frames, song_edit.READ_OFFSETS[1]
+    windows = (len(latents) - shift) // per
+    lam = tiny_pipeline.runtime["lam_encoder"]
+    inputs = {"latents": latents[shift : shift + windows * per].reshape(windows, per, -1)}
+    if "instruments" in lam.input_types:
+        players = tiny_pipeline.context_instruments(index.heard, len(latents))[0]
+        inputs["instruments"] = players[shift : shift + windows * per].reshape(windows, per, -1)
+    direct = np.repeat(lam.run(**inputs)["actions"].reshape(-1), b.chunk_frames)
+    assert np.array_equal(index.readings[shift : shift + windows * per, 1], direct)
+
+
 def test_pipeline_edit_takes_the_songs_material_bit_exactly(tiny_pipeline):
     song = np.stack([motif_song(8, seed=1), 0.5 * motif_song(8, seed=2)])  # (2, N) stereo at 16 kHz
     region = (4 * UNIT / SR, 5 * UNIT / SR)
