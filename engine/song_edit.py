@@ -80,7 +80,16 @@ class SongEditor:
     def index_uploaded(self, key: str, progress: Tick | None = None) -> tuple[SongIndex, bool]:
         """The index of a song a client sent (`engine.song_upload`), built from it on first use (raises
         SongMissing when the engine has neither)."""
-        return self.cache.get(key, lambda: self._from_upload(self.uploads.take(key), progress))
+
+        def build() -> SongIndex:
+            upload = self.uploads.take(key)
+            try:
+                return self._from_upload(upload, progress)
+            except BaseException:  # a cancelled or failed build leaves the song for the next request
+                self.uploads.restore(upload)
+                raise
+
+        return self.cache.get(key, build)
 
     def has(self, key: str) -> bool:
         """Whether an edit naming this song can be planned without sending it."""

@@ -70,6 +70,11 @@ class SongUploads:
             if upload is not None:
                 self._items[upload.key] = upload
 
+    def restore(self, upload: Upload) -> None:
+        """Put back a song whose index could not be built (cancelled, failed): its next edit needs it."""
+        with self._lock:
+            self._items[upload.key] = upload
+
     def take(self, key: str) -> Upload:
         with self._lock:
             if key not in self._items:

@@ -77,7 +77,9 @@ def main() -> None:
         settings = pipeline.settings(EditRequest(region, context_seconds=context_s, closeness=1.0))
         inferred = [c["action"] for c in pipeline.infer_actions(x, sr, region)]
         fade = prepared.window.fade
-        copy, copy_from = copy_baseline(clip.audio, sr, clip.start, clip.end, int(round(context_s * sr)), fade)
+        copy, copy_from = copy_baseline(
+            clip.audio, sr, clip.start, clip.end, int(round(context_s * sr)), fade
+        )
         original = clip.audio[clip.start : clip.end]
         natural_seams.append(scores.seam_flux_ratio(clip.audio, clip.audio, sr, clip.start, clip.end, span))
         copy_l1 = scores.logmel_l1(original, copy[clip.start : clip.end], sr)
@@ -94,7 +96,9 @@ def main() -> None:
                 inferred_l1.append(l1)
                 ratios.append(l1 / copy_l1)
                 if args.per_clip:
-                    froms = ", ".join(f"{a:.2f}-{e:.2f}" for a, e in r.source.pieces or [(r.source.start, r.source.end)])
+                    froms = ", ".join(
+                        f"{a:.2f}-{e:.2f}" for a, e in r.source.pieces or [(r.source.start, r.source.end)]
+                    )
                     print(
                         f"  {clip.name}: edit {l1:.3f} from [{froms}] s, copy {copy_l1:.3f} from "
                         f"{copy_from / sr:.2f} s (region {clip.start / sr:.2f} s)",

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine import song_plan
 from engine.request import EditRequest, EditSettings, Source
 from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
-from engine import song_plan
 from engine.song_plan import plan_region, side_costs
 from engine.window import EditError
 from engine.wire import source_from_proto, source_to_proto
@@ -65,7 +65,8 @@ def test_side_costs_score_every_candidate_as_its_own_window_would(monkeypatch):
     span = song_plan.STEP * (width - 1)
     template = features[:, template_first : template_first + span + 1 : song_plan.STEP]
     expected = [
-        np.abs(features[:, f : f + span + 1 : song_plan.STEP] - template).mean() if 0 <= f and f + span < 101
+        np.abs(features[:, f : f + span + 1 : song_plan.STEP] - template).mean()
+        if f >= 0 and f + span < 101
         else np.nan
         for f in firsts
     ]
@@ -97,7 +98,10 @@ def test_material_is_judged_by_the_lam_readings_from_every_window_offset():
     for piece in plan.pieces:
         assert 2 * UNIT - 2 * FEATURE_HOP <= piece.source < 4 * UNIT  # never bars 9-10
     readings[2 * CHUNK : 4 * CHUNK, 1:] = 0  # now no stretch reads 3 in most windows: nothing qualifies
-    assert plan_region(index_of(song, readings[:, 0].astype(np.int64), readings=readings), region, UNIT, wanted) is None
+    assert (
+        plan_region(index_of(song, readings[:, 0].astype(np.int64), readings=readings), region, UNIT, wanted)
+        is None
+    )
 
 
 def test_seeds_give_other_takes_and_the_same_seed_the_same():
@@ -162,6 +166,25 @@ def test_the_index_reads_the_song_in_windows_from_every_offset(tiny_pipeline):
         inputs["instruments"] = players[shift : shift + windows * per].reshape(windows, per, -1)
     direct = np.repeat(lam.run(**inputs)["actions"].reshape(-1), b.chunk_frames)
     assert np.array_equal(index.readings[shift : shift + windows * per, 1], direct)
+
+
+def test_a_cancelled_index_of_a_sent_song_leaves_the_song_for_the_next_request(tiny_pipeline):
+    from engine.song_upload import Upload
+
+    songs = tiny_pipeline.songs
+    padded = np.zeros(songs.padded_length(6 * UNIT), np.float32)
+    padded[: 6 * UNIT] = motif_song(6, seed=5)
+    upload = Upload("f" * 32, padded, SR, 6 * UNIT)
+    songs.uploads.release(0, upload)
+
+    def cancel(fraction: float) -> None:
+        raise RuntimeError("client gave up")
+
+    with pytest.raises(RuntimeError, match="gave up"):
+        songs.index_uploaded(upload.key, cancel)
+    assert songs.has(upload.key) and upload.key not in songs.cache
+    index, cached = songs.index_uploaded(upload.key)
+    assert not cached and index.key == upload.key and upload.key not in songs.uploads
 
 
 def test_pipeline_edit_takes_the_songs_material_bit_exactly(tiny_pipeline):
