@@ -34,7 +34,7 @@ ENCODE_CHUNKS = 16  # 12 blocks for a 3-minute song: both cores busy to the end 
 # (1e-7 with a whole chunk, 0.01 with 2 frames) and the LAM reads the same action in all 12,352 frames of
 # the held-out songs, for 0.96x the encode time of a whole chunk's overlap.
 ENCODE_MARGIN = 0.5
-READ_OFFSETS = (0, 8, 16, 24)  # latent frames: where the LAM's windows over the song start (engine.song)
+READ_OFFSETS = (0, 1, 2, 3)  # chunks: where the LAM's windows over the song start (one per chunk of a window)
 
 
 Tick = Callable[[float], None]  # how much of a long step is done, 0..1
@@ -119,7 +119,8 @@ class SongEditor:
         its frames equal a single run's to 4e-5)."""
         b = self.bundle
         chunk = b.hop * b.chunk_frames
-        block, margin = ENCODE_CHUNKS * chunk, int(round(ENCODE_MARGIN * chunk))
+        # the margin in whole latent frames: the encoder takes whole frames (a bundle's chunk may be odd)
+        block, margin = ENCODE_CHUNKS * chunk, b.hop * max(1, math.ceil(ENCODE_MARGIN * b.chunk_frames))
         n = model_audio.shape[0]
         if n <= block + 2 * margin:
             return self.pipeline.runtime["tokenizer_encoder"].run(audio=model_audio[None, None])["latents"]
@@ -175,7 +176,7 @@ class SongEditor:
 
     def _readings(self, latents: np.ndarray, heard: np.ndarray | None) -> np.ndarray:
         """(T, R) the LAM's action in each latent frame (T, D), read in windows of INDEX_CHUNKS chunks that
-        start READ_OFFSETS frames into the song: material lands in a region at any offset, and the LAM's
+        start READ_OFFSETS chunks into the song: material lands in a region at any offset, and the LAM's
         reading of a chunk depends on the window around it. Frames a shifted reading leaves out keep the
         first one's."""
         b, pipe = self.bundle, self.pipeline
@@ -183,7 +184,7 @@ class SongEditor:
         lam = pipe.runtime["lam_encoder"]
         players = pipe.context_instruments(heard, frames)[0] if "instruments" in lam.input_types else None
         out = np.empty((frames, len(READ_OFFSETS)), np.int8)
-        for r, shift in enumerate(READ_OFFSETS):
+        for r, shift in enumerate(offset * b.chunk_frames for offset in READ_OFFSETS):
             windows = (frames - shift) // per
             if windows < 1:
                 out[:, r] = out[:, 0]

@@ -157,7 +157,7 @@ def test_the_index_reads_the_song_in_windows_from_every_offset(tiny_pipeline):
     padded = np.zeros(tiny_pipeline.songs.padded_length(len(song)), np.float32)
     padded[: len(song)] = song
     latents = tiny_pipeline.songs._encode(padded)[0]  # (T, D)
-    per, shift = song_edit.INDEX_CHUNKS * b.chunk_frames, song_edit.READ_OFFSETS[1]
+    per, shift = song_edit.INDEX_CHUNKS * b.chunk_frames, song_edit.READ_OFFSETS[1] * b.chunk_frames
     windows = (len(latents) - shift) // per
     lam = tiny_pipeline.runtime["lam_encoder"]
     inputs = {"latents": latents[shift : shift + windows * per].reshape(windows, per, -1)}
