@@ -121,7 +121,12 @@ class SongCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key], True
-            index = build()
+            try:
+                index = build()
+            except BaseException:  # a failed build is no longer under way: the next request builds again
+                with self._lock:
+                    self._building.pop(key, None)
+                raise
             with self._lock:
                 self._items[key] = index
                 while len(self._items) > self.size or (
@@ -140,3 +145,8 @@ class SongCache:
     def __contains__(self, key: str) -> bool:
         with self._lock:
             return key in self._items
+
+    def building(self, key: str) -> bool:
+        """Whether the index of `key` is being built now (a request for it waits for that build)."""
+        with self._lock:
+            return key in self._building

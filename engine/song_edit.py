@@ -92,8 +92,9 @@ class SongEditor:
         return self.cache.get(key, build)
 
     def has(self, key: str) -> bool:
-        """Whether an edit naming this song can be planned without sending it."""
-        return key in self.cache or key in self.uploads
+        """Whether an edit naming this song can be planned without sending it (its index is cached or
+        being built, or the song is waiting for its first edit)."""
+        return key in self.cache or key in self.uploads or self.cache.building(key)
 
     def padded_length(self, model_samples: int) -> int:
         """Model-rate samples the index reads: whole LAM windows, at least one."""

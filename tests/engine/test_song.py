@@ -133,6 +133,32 @@ def test_cache_builds_each_song_once_and_keeps_the_newest():
     assert built == ["a", "b", "c", "a"]
 
 
+def test_cache_says_which_songs_are_being_built_and_forgets_a_failed_build():
+    import threading
+
+    cache, started, release = SongCache(size=2), threading.Event(), threading.Event()
+
+    def slow() -> str:
+        started.set()
+        release.wait(5)
+        return "index"
+
+    builder = threading.Thread(target=cache.get, args=("a", slow))
+    builder.start()
+    assert started.wait(5) and cache.building("a") and "a" not in cache  # an edit of "a" would wait for it
+    release.set()
+    builder.join(5)
+    assert not cache.building("a") and "a" in cache
+
+    def fail() -> str:
+        raise RuntimeError("cancelled")
+
+    with pytest.raises(RuntimeError):
+        cache.get("b", fail)
+    assert not cache.building("b") and "b" not in cache
+    assert cache.get("b", lambda: "index b") == ("index b", False)  # the next request builds it
+
+
 def test_closeness_is_checked_and_sources_cross_the_wire():
     from engine.bundle import Defaults
 
