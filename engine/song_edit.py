@@ -186,18 +186,16 @@ class SongEditor:
         players = pipe.context_instruments(heard, frames)[0] if "instruments" in lam.input_types else None
         out = np.empty((frames, len(READ_OFFSETS)), np.int8)
         for r, shift in enumerate(offset * b.chunk_frames for offset in READ_OFFSETS):
+            if r:
+                out[:, r] = out[:, 0]  # the first reading covers every frame (whole windows from frame 0)
             windows = (frames - shift) // per
             if windows < 1:
-                out[:, r] = out[:, 0]
                 continue
             span = slice(shift, shift + windows * per)
             inputs = {"latents": latents[span].reshape(windows, per, -1)}  # (W, per, D)
             if players is not None:
                 inputs["instruments"] = players[span].reshape(windows, per, -1)
-            ids = lam.run(**inputs)["actions"]  # (W, INDEX_CHUNKS)
-            column = out[:, 0].copy() if r else np.zeros(frames, np.int8)
-            column[span] = np.repeat(ids.reshape(-1), b.chunk_frames)
-            out[:, r] = column
+            out[span, r] = np.repeat(lam.run(**inputs)["actions"].reshape(-1), b.chunk_frames)
         return out
 
     # The edit --------------------------------------------------------------------------------------------
