@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine import song_plan  # noqa: E402
+from engine import song_edit, song_plan  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
 from engine.request import EditRequest  # noqa: E402
@@ -46,8 +46,12 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--clips", type=int, default=12)
     parser.add_argument("--position", default="centre")
+    parser.add_argument("--region-seed", type=int, default=0, help="which random regions (--position random)")
     parser.add_argument(
-        "--set", action="append", default=[], help="NAME=VALUE of an engine.song_plan constant"
+        "--set",
+        action="append",
+        default=[],
+        help="NAME=VALUE of an engine.song_plan or engine.song_edit constant",
     )
     parser.add_argument(
         "--per-clip", action="store_true", help="also print each clip's inferred edit against its copy"
@@ -58,7 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     for item in args.set:
         name, value = item.split("=", 1)
-        setattr(song_plan, name, type(getattr(song_plan, name))(float(value)))
+        module = song_plan if hasattr(song_plan, name) else song_edit
+        setattr(module, name, type(getattr(module, name))(float(value)))
     bundle = load_bundle(args.bundle)
     if args.crossfade_ms is not None:
         defaults = dataclasses.replace(bundle.defaults, crossfade_ms=args.crossfade_ms)
@@ -66,7 +71,7 @@ def main() -> None:
     pipeline = Pipeline(Runtime(bundle, RuntimeConfig(providers="cpu")))
     b, sr = pipeline.bundle, pipeline.bundle.sample_rate
     context_s = b.defaults.context_seconds
-    config = EditEvalConfig(clips=args.clips, position=args.position)
+    config = EditEvalConfig(clips=args.clips, position=args.position, region_seed=args.region_seed)
     clips, _ = load_clips(read_entries(Path(args.data)), config, sr, context_s)
     ratios, inferred_l1, other_l1, fidelity, patchwork, empty = [], [], [], [], [], []
     seams, other_seams, natural_seams = [], [], []

@@ -196,3 +196,19 @@ def test_bad_inputs_are_refused_without_a_traceback(
     manifest.write_text(json.dumps({"path": "gone.wav"}) + "\n")
     assert main([*base, "--data", str(manifest)]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_random_regions_are_drawn_from_the_region_seed_and_not_the_edits_seed(synth_corpus: Path) -> None:
+    from training.data.manifest import read_entries
+    from training.evaluation.edit import EditEvalConfig, load_clips
+
+    entries = read_entries(synth_corpus / "corpus.jsonl")
+
+    def starts(**settings) -> list[int]:
+        config = EditEvalConfig(clips=4, region_seconds=2.0, position="random", **settings)
+        return [clip.start for clip in load_clips(entries, config, SR, 2.0)[0]]
+
+    drawn = starts(seed=1)
+    assert len(drawn) == 4 and len(set(drawn)) > 1
+    assert starts(seed=0, region_seed=1) == drawn  # the same regions, edited with the default seed
+    assert starts(seed=0) != drawn

@@ -83,6 +83,7 @@ def _command(args: argparse.Namespace, bundle: Path) -> str:
     if args.context_seconds is not None:
         words += ["--context-seconds", f"{args.context_seconds:g}"]
     words += ["--position", args.position, "--seed", str(args.seed)]
+    words += [] if args.region_seed is None else ["--region-seed", str(args.region_seed)]
     words += [] if args.visqol else ["--no-visqol"]
     return shlex.join(words)
 

@@ -77,8 +77,11 @@ class EditEvalConfig:
     clips: int = 8  # clips to evaluate: the first N of --data long enough for the region and its context
     region_seconds: float = 4.0  # length of the edited region
     context_seconds: float | None = None  # audio kept each side of the region (unset: the bundle's default)
-    position: str = "centre"  # where the region sits in a clip: centre, or random (drawn from --seed)
-    seed: int = 0  # seed of the edits (the second-seed edit takes seed + 1), the region draw and the noise
+    position: str = "centre"  # where the region sits in a clip: centre, or random (drawn from --region-seed)
+    seed: int = 0  # seed of the edits (the second-seed edit takes seed + 1) and of the noise
+    # A song-made edit with a seed other than 0 is a jittered second take, not the one a user gets by
+    # default: draw another sample of regions with --region-seed and keep --seed 0.
+    region_seed: int | None = None  # seed of the random regions' draw (unset: --seed)
     closeness: float | None = None  # how close to the song the edits stay, 0..1 (unset: the bundle's default)
     visqol: bool = True  # score the round trip with ViSQOL (audio mode, 48 kHz; about a second per clip)
     page: bool = True  # write index.html with a player and a spectrogram per method per clip
@@ -113,7 +116,7 @@ def load_clips(
         )
     region = int(round(config.region_seconds * sample_rate))
     context = int(round(context_s * sample_rate))
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(config.seed if config.region_seed is None else config.region_seed)
     clips, skipped = [], []
     for entry in entries:
         duration = None if entry.end is None else entry.end - entry.start

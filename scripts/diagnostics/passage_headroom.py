@@ -1,0 +1,88 @@
+"""How much nearer the region the song's best passage is than the one its surroundings choose.
+
+For the clips `musegenie eval edit` takes from a manifest, compares every start of the song clear of the
+region (single passages of the region's length, on the plan's grid) by the mean |dB| of the log-mel
+features the plan uses (`engine.song.matching_features`) between the passage and the original region, and
+prints per clip and on average: the passage the surroundings rank first (entry plus exit context costs,
+as `engine.song_plan` and the copy baseline choose), the best passage of the song (an oracle that looks at
+the region, which no edit may), and where the surroundings rank that best one. The room any selection
+rule without the region could win.
+
+    .venv/bin/python scripts/diagnostics/passage_headroom.py --data data/real_music/real_music_heldout.jsonl \\
+        --clips 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from engine import song_plan as sp  # noqa: E402
+from engine.bundle import load_bundle  # noqa: E402
+from engine.pipeline import Pipeline  # noqa: E402
+from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
+from training.data.manifest import read_entries  # noqa: E402
+from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--bundle", default="models/default")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--clips", type=int, default=8)
+    parser.add_argument("--position", default="centre")
+    parser.add_argument("--region-seed", type=int, default=0, help="which random regions (--position random)")
+    args = parser.parse_args()
+    bundle = load_bundle(args.bundle)
+    pipeline = Pipeline(Runtime(bundle, RuntimeConfig(providers="cpu")))
+    sr, context_s = bundle.sample_rate, bundle.defaults.context_seconds
+    config = EditEvalConfig(clips=args.clips, position=args.position, region_seed=args.region_seed)
+    clips, _ = load_clips(read_entries(Path(args.data)), config, sr, context_s)
+    chosen, best, in_ten = [], [], []
+    grid, width = sp.STEP * sp.FEATURE_HOP, int(round(context_s * sr)) // (sp.STEP * sp.FEATURE_HOP)
+    for clip in clips:
+        index, _ = pipeline.songs.index(clip.audio[None], sr)
+        features, start, end = index.features, clip.start, clip.end
+        length = end - start
+        starts = np.arange(start % grid, index.model_samples - length, grid)  # (P,)
+        starts = starts[(starts + length <= start) | (starts >= end)]
+        first, frames = int(sp._after(start)), int(sp._before(end)) - int(sp._after(start))
+        firsts = sp._after(starts)
+        keep = firsts + frames < features.shape[1]
+        starts, firsts = starts[keep], firsts[keep]
+        region = features[:, first : first + frames]  # (M, W)
+        distance = np.array([np.abs(features[:, f : f + frames] - region).mean() for f in firsts])  # (P,)
+        masked = sp._without_region(features, start, end)
+        entry = sp.side_costs(
+            masked,
+            int(sp._before(start)) - sp.STEP * (width - 1),
+            sp._before(starts) - sp.STEP * (width - 1),
+            width,
+        )
+        exit_ = sp.side_costs(masked, int(sp._after(end)), sp._after(starts + length), width)
+        order = np.argsort(sp._normalised(entry) + sp._normalised(exit_), kind="stable")  # (P,)
+        rank = int(np.flatnonzero(order == distance.argmin())[0])
+        chosen.append(distance[order[0]])
+        best.append(distance.min())
+        in_ten.append(rank < 10)
+        print(
+            f"  {clip.name}: by surroundings {distance[order[0]]:.2f} dB ({starts[order[0]] / sr:.2f} s), "
+            f"best {distance.min():.2f} dB ({starts[distance.argmin()] / sr:.2f} s, ranked {rank + 1} of "
+            f"{len(starts)}), region {start / sr:.2f} s",
+            flush=True,
+        )
+    print(
+        f"mean |dB| over {len(clips)} clips: by surroundings {np.mean(chosen):.2f}, best of the song "
+        f"{np.mean(best):.2f}; the best among the surroundings' ten first in {sum(in_ten)} clips"
+    )
+
+
+if __name__ == "__main__":
+    main()
