@@ -59,10 +59,12 @@ def eval_file(spec: str) -> tuple[str, Path]:
 
 
 def add_eval_option(parser: argparse.ArgumentParser, what: str) -> None:
-    """`--eval [NAME=]FILE ...`, parsed by `eval_file` into (NAME, FILE) pairs; `what` starts the help."""
+    """`--eval [NAME=]FILE ...`, parsed by `eval_file` into (NAME, FILE) pairs; `what` starts the help. The
+    option may be given more than once: every file counts (the last one alone did before)."""
     parser.add_argument(
         "--eval",
         nargs="+",
+        action="extend",
         default=[],
         type=eval_file,
         metavar="[NAME=]FILE",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +27,54 @@ from engine import song_plan as sp  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
 from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
+from engine.song import SongIndex  # noqa: E402
 from training.data.manifest import read_entries  # noqa: E402
-from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
+from training.evaluation.edit import Clip, EditEvalConfig, load_clips  # noqa: E402
+
+
+@dataclass
+class Passages:
+    """Every single passage of a song clear of a region, on the plan's grid, with what ranks it."""
+
+    index: SongIndex
+    start: int  # the region, model-rate samples
+    end: int
+    starts: np.ndarray  # (P,) each passage's first sample
+    distance: np.ndarray  # (P,) mean |dB| to the original region by the plan's features
+    masked: np.ndarray  # (M, F) the features with the region set to the song's mean, as the plan sees them
+
+    def sides(self, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """(entry, exit) context costs over `width` frames at the plan's stride, over their medians."""
+        step, length = sp.STEP, self.end - self.start
+        entry = sp.side_costs(
+            self.masked,
+            int(sp._before(self.start)) - step * (width - 1),
+            sp._before(self.starts) - step * (width - 1),
+            width,
+        )
+        exit_ = sp.side_costs(self.masked, int(sp._after(self.end)), sp._after(self.starts + length), width)
+        return sp._normalised(entry), sp._normalised(exit_)
+
+
+def passages(pipeline: Pipeline, clip: Clip) -> Passages:
+    sr = pipeline.bundle.sample_rate
+    index, _ = pipeline.songs.index(clip.audio[None], sr)
+    features, start, end = index.features, clip.start, clip.end
+    length, grid = end - start, sp.STEP * sp.FEATURE_HOP
+    starts = np.arange(start % grid, index.model_samples - length, grid)  # (P,)
+    starts = starts[(starts + length <= start) | (starts >= end)]
+    first, frames = int(sp._after(start)), int(sp._before(end)) - int(sp._after(start))
+    firsts = sp._after(starts)
+    starts, firsts = starts[firsts + frames < features.shape[1]], firsts[firsts + frames < features.shape[1]]
+    region = features[:, first : first + frames]  # (M, W)
+    distance = np.array([np.abs(features[:, f : f + frames] - region).mean() for f in firsts])  # (P,)
+    return Passages(index, start, end, starts, distance, sp._without_region(features, start, end))
+
+
+def context_width(pipeline: Pipeline) -> int:
+    """The plan's context window in frames at its stride."""
+    b = pipeline.bundle
+    return int(round(b.defaults.context_seconds * b.sample_rate)) // (sp.STEP * sp.FEATURE_HOP)
 
 
 def main() -> None:
@@ -46,28 +93,11 @@ def main() -> None:
     config = EditEvalConfig(clips=args.clips, position=args.position, region_seed=args.region_seed)
     clips, _ = load_clips(read_entries(Path(args.data)), config, sr, context_s)
     chosen, best, in_ten = [], [], []
-    grid, width = sp.STEP * sp.FEATURE_HOP, int(round(context_s * sr)) // (sp.STEP * sp.FEATURE_HOP)
     for clip in clips:
-        index, _ = pipeline.songs.index(clip.audio[None], sr)
-        features, start, end = index.features, clip.start, clip.end
-        length = end - start
-        starts = np.arange(start % grid, index.model_samples - length, grid)  # (P,)
-        starts = starts[(starts + length <= start) | (starts >= end)]
-        first, frames = int(sp._after(start)), int(sp._before(end)) - int(sp._after(start))
-        firsts = sp._after(starts)
-        keep = firsts + frames < features.shape[1]
-        starts, firsts = starts[keep], firsts[keep]
-        region = features[:, first : first + frames]  # (M, W)
-        distance = np.array([np.abs(features[:, f : f + frames] - region).mean() for f in firsts])  # (P,)
-        masked = sp._without_region(features, start, end)
-        entry = sp.side_costs(
-            masked,
-            int(sp._before(start)) - sp.STEP * (width - 1),
-            sp._before(starts) - sp.STEP * (width - 1),
-            width,
-        )
-        exit_ = sp.side_costs(masked, int(sp._after(end)), sp._after(starts + length), width)
-        order = np.argsort(sp._normalised(entry) + sp._normalised(exit_), kind="stable")  # (P,)
+        found = passages(pipeline, clip)
+        entry, exit_ = found.sides(context_width(pipeline))
+        distance, starts = found.distance, found.starts
+        order = np.argsort(entry + exit_, kind="stable")  # (P,)
         rank = int(np.flatnonzero(order == distance.argmin())[0])
         chosen.append(distance[order[0]])
         best.append(distance.min())
@@ -75,7 +105,7 @@ def main() -> None:
         print(
             f"  {clip.name}: by surroundings {distance[order[0]]:.2f} dB ({starts[order[0]] / sr:.2f} s), "
             f"best {distance.min():.2f} dB ({starts[distance.argmin()] / sr:.2f} s, ranked {rank + 1} of "
-            f"{len(starts)}), region {start / sr:.2f} s",
+            f"{len(starts)}), region {clip.start / sr:.2f} s",
             flush=True,
         )
     print(

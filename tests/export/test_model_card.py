@@ -125,6 +125,18 @@ def test_eval_files_are_named_or_take_their_stem(tmp_path: Path) -> None:
             eval_file(bad)
 
 
+def test_every_eval_option_counts_when_given_more_than_once(tmp_path: Path) -> None:
+    from export.bundle_update import add_eval_option
+
+    files = [tmp_path / f"{name}.json" for name in ("a", "b", "c")]
+    for f in files:
+        f.write_text("{}")
+    parser = argparse.ArgumentParser()
+    add_eval_option(parser, "evaluations")
+    args = parser.parse_args(["--eval", f"one={files[0]}", "--eval", f"two={files[1]}", str(files[2])])
+    assert args.eval == [("one", files[0]), ("two", files[1]), ("c", files[2])]
+
+
 def test_the_card_names_every_source_and_licence_of_the_training_data(tmp_path: Path) -> None:
     old = tmp_path / "old"  # a corpus written before --renderer existed: additive
     old.mkdir()
