@@ -48,16 +48,19 @@ class SongIndex:
     features: np.ndarray  # (M, F) log-mel in dB, one frame every FEATURE_HOP model samples
     hop: int  # model samples per latent frame
     chunk_frames: int  # latent frames per action chunk (the unit a region is assembled from)
-    frame_actions: np.ndarray  # (T,) the LAM's action in each latent frame
+    # (T, R) the LAM's action in each latent frame, read from windows at R offsets (engine.song_edit)
+    readings: np.ndarray
     heard: np.ndarray | None  # (T, I) who plays in each latent frame (bundle order); None = no estimator
-    # (T, R) the LAM's action in each frame read from windows at R offsets (column 0 = frame_actions)
-    readings: np.ndarray | None = None
+
+    @property
+    def frame_actions(self) -> np.ndarray:
+        """(T,) the LAM's action in each latent frame, read in windows from the song's first frame."""
+        return self.readings[:, 0]
 
     @property
     def nbytes(self) -> int:
         heard = 0 if self.heard is None else self.heard.nbytes
-        readings = 0 if self.readings is None else self.readings.nbytes
-        return self.features.nbytes + self.frame_actions.nbytes + heard + readings
+        return self.features.nbytes + self.readings.nbytes + heard
 
     @property
     def model_samples(self) -> int:

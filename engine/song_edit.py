@@ -170,9 +170,8 @@ class SongEditor:
             features=matching_features(mel),
             hop=b.hop,
             chunk_frames=b.chunk_frames,
-            frame_actions=readings[:, 0].astype(np.int64),  # (T,)
-            heard=heard,
             readings=readings,
+            heard=heard,
         )
 
     def _readings(self, latents: np.ndarray, heard: np.ndarray | None) -> np.ndarray:

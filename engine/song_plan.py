@@ -154,10 +154,10 @@ def _join_costs(ends: np.ndarray, starts: np.ndarray) -> np.ndarray:
 def _mismatch(
     labels: np.ndarray, wanted: np.ndarray, starts: np.ndarray, offsets: np.ndarray, hop: int
 ) -> np.ndarray:
-    """(P,) share of frames whose label at the candidate differs from the one wanted (with (T, R) readings
-    of one label per frame: the share of the readings that differ).
+    """(P,) share of frames whose label at the candidate differs from the one wanted: with (T, R) readings of
+    one label per frame, the share of the readings that differ; with (T, I) labels, of frames where any does.
 
-    labels: (T,), (T, R) or (T, I) per latent frame of the song; wanted: (K,) or (K, I) for frames centred at
+    labels: (T, R) or (T, I) per latent frame of the song; wanted: (K,) or (K, I) for frames centred at
     `offsets` (K,) samples after each candidate's start."""
     frames = np.clip((starts[:, None] + offsets[None]) // hop, 0, len(labels) - 1)  # (P, K)
     if labels.ndim == 2 and wanted.ndim == 1:  # (T, R) readings of one label: the share that differs
@@ -210,7 +210,7 @@ def plan_region(
     pooled = _pooled(feats)  # (JB, F) what joins compare
     centres = ((np.arange(len(actions)) + 0.5) * length / len(actions)).astype(np.int64)  # (K,)
     asked = np.ones(len(actions), bool) if changed is None else np.asarray(changed, bool)  # (K,)
-    labels = index.frame_actions if index.readings is None else index.readings[:, :READINGS]  # (T,) / (T, R)
+    labels = index.readings[:, :READINGS]  # (T, R)
 
     def slot_candidates(slot: int) -> tuple[np.ndarray, np.ndarray]:
         """(candidates that may fill the slot, their mismatch cost)."""
