@@ -7,7 +7,7 @@ asked, players) are the ones requested, and renders it from the song's own audio
 input's rate, no decoder in the path); only where no passage qualifies is the region generated.
 
 - `SongIndex`: what the engine knows of one song (log-mel frames for matching, the LAM's action and who
-  plays per latent frame), built by `engine.pipeline.Pipeline.song_index` and kept in a `SongCache` keyed
+  plays per latent frame, its beats), built by `engine.pipeline.Pipeline.song_index` and kept in a `SongCache` keyed
   by the audio's content hash, so a second edit of the same song, from any interface, pays only for its
   region.
 - `engine.song_plan` assembles a region from the song's own chunks with the actions asked for.
@@ -21,7 +21,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,6 +51,8 @@ class SongIndex:
     # (T, R) the LAM's action in each latent frame, read from windows at R offsets (engine.song_edit)
     readings: np.ndarray
     heard: np.ndarray | None  # (T, I) who plays in each latent frame (bundle order); None = no estimator
+    # (B,) the song's beats in model-rate samples (engine.beats); empty where the onsets keep no grid
+    beats: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def frame_actions(self) -> np.ndarray:
@@ -60,7 +62,7 @@ class SongIndex:
     @property
     def nbytes(self) -> int:
         heard = 0 if self.heard is None else self.heard.nbytes
-        return self.features.nbytes + self.readings.nbytes + heard
+        return self.features.nbytes + self.readings.nbytes + heard + self.beats.nbytes
 
     @property
     def model_samples(self) -> int:

@@ -18,9 +18,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from engine import audio as audio_io
+from engine.beats import song_beats
 from engine.bundle import Bundle
 from engine.request import EditSettings, SongPlan, Source
-from engine.song import SongCache, SongIndex, matching_features, song_key, song_mel
+from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
 from engine.song_plan import Plan, plan_region
 from engine.song_render import render_plan
 from engine.song_upload import SongMissing, SongUploads, Upload
@@ -172,6 +173,7 @@ class SongEditor:
             chunk_frames=b.chunk_frames,
             readings=readings,
             heard=heard,
+            beats=song_beats(mel, FEATURE_HOP, b.sample_rate),
         )
 
     def _readings(self, latents: np.ndarray, heard: np.ndarray | None) -> np.ndarray:

@@ -6,7 +6,8 @@ prints: the median over clips of the inferred edit's log-mel L1 over the copy ba
 inferred and other-action edits, how often the LAM reads each asked action back (action fidelity), the
 share of edits assembled from more than one stretch, and of requests no stretch could fill, and the seams'
 flux within 100 ms of the region edges (eval edit's seam_flux_ratio over a fixed span, so crossfades of any
-length compare alike) beside the song's own at the same edges. Constants are
+length compare alike) beside the song's own at the same edges, and how much of the region's onset strength
+falls on the song's beats (eval edit's beat_ratio) and the inferred edit's flatness ratio. Constants are
 set with --set NAME=VALUE (engine.song_plan's module constants). Tune on a training manifest; confirm on
 held-out audio with `musegenie eval edit`.
 
@@ -36,6 +37,11 @@ from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
 from training.evaluation.edit_baselines import copy_baseline  # noqa: E402
 
 SEAM_SPAN_S = 0.1  # seams compared over the 100 ms each side of an edge, whatever the crossfade
+
+
+def _geo(values: list[float]) -> float:
+    kept = [v for v in values if np.isfinite(v)]
+    return float(np.exp(np.mean(np.log(np.maximum(kept, 1e-12))))) if kept else float("nan")
 
 
 def main() -> None:
@@ -75,6 +81,7 @@ def main() -> None:
     clips, _ = load_clips(read_entries(Path(args.data)), config, sr, context_s)
     ratios, inferred_l1, other_l1, fidelity, patchwork, empty = [], [], [], [], [], []
     seams, other_seams, natural_seams = [], [], []
+    beats_inferred, beats_other, beats_copy, flat_inferred, flat_copy = [], [], [], [], []
     span = int(round(SEAM_SPAN_S * sr))  # one span for every crossfade, so a longer fade is not diluted
     for clip in clips:
         x, region = clip.audio[None], (clip.start / sr, clip.end / sr)
@@ -88,6 +95,9 @@ def main() -> None:
         original = clip.audio[clip.start : clip.end]
         natural_seams.append(scores.seam_flux_ratio(clip.audio, clip.audio, sr, clip.start, clip.end, span))
         copy_l1 = scores.logmel_l1(original, copy[clip.start : clip.end], sr)
+        grid = scores.beat_grid(clip.audio, sr)
+        beats_copy.append(scores.beat_ratio(clip.audio, copy, sr, clip.start, clip.end, grid))
+        flat_copy.append(scores.flatness_ratio(original, copy[clip.start : clip.end]))
         for ids in [inferred] + [[a] for a in range(b.num_actions)]:
             r = pipeline.render(prepared, ids, None, settings, 0)
             if r.source.kind != "song":
@@ -97,6 +107,7 @@ def main() -> None:
             patchwork.append(float(len(r.source.pieces) > 1))
             l1 = scores.logmel_l1(original, r.audio[0, clip.start : clip.end], sr)
             seam = scores.seam_flux_ratio(clip.audio, r.audio[0], sr, clip.start, clip.end, span)
+            beat = scores.beat_ratio(clip.audio, r.audio[0], sr, clip.start, clip.end, grid)
             if ids is inferred:
                 inferred_l1.append(l1)
                 ratios.append(l1 / copy_l1)
@@ -110,9 +121,12 @@ def main() -> None:
                         flush=True,
                     )
                 seams.append(seam)
+                beats_inferred.append(beat)
+                flat_inferred.append(scores.flatness_ratio(original, r.audio[0, clip.start : clip.end]))
             else:
                 other_l1.append(l1)
                 other_seams.append(seam)
+                beats_other.append(beat)
                 read = [c["action"] for c in pipeline.infer_actions(r.audio, sr, region)]
                 fidelity.append(float(np.mean([a == ids[0] for a in read])))
     label = " ".join(
@@ -124,7 +138,9 @@ def main() -> None:
         f"{np.mean(other_l1):.3f} ({np.mean(other_l1) / np.mean(inferred_l1):.2f}x), fidelity "
         f"{np.mean(fidelity):.3f}, patchwork {np.mean(patchwork):.0%}, unfilled {np.mean(empty):.0%}, "
         f"seams inferred {np.mean(seams):.3f} others {np.mean(other_seams):.3f} (the song's own "
-        f"{np.mean(natural_seams):.3f}), {len(clips)} clips"
+        f"{np.mean(natural_seams):.3f}), on the beat (geometric mean over the original's) inferred "
+        f"{_geo(beats_inferred):.3f} others {_geo(beats_other):.3f} copy {_geo(beats_copy):.3f}, flatness "
+        f"inferred {_geo(flat_inferred):.3f} copy {_geo(flat_copy):.3f}, {len(clips)} clips"
     )
 
 

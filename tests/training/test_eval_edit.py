@@ -54,7 +54,9 @@ def test_end_to_end_writes_json_page_and_every_baseline(
     assert set(summary["methods"]) == set(METHODS)
     for method, row in summary["methods"].items():
         assert set(row) == set(METRICS), method
-        assert all(np.isfinite(v) and v >= 0 for v in row.values()), (method, row)
+        # beat_ratio is None where no clip's song keeps a beat grid over its region (0.5 s regions here)
+        finite = [(m == "beat_ratio" and v is None) or (np.isfinite(v) and v >= 0) for m, v in row.items()]
+        assert all(finite), (method, row)
         assert 0.0 <= row["realism"] <= 1.0
     assert summary["methods"]["noise"]["flatness_ratio"] > 1.0  # noise is flatter than music
     assert summary["action_effect"] > 0 and np.isfinite(summary["action_effect"])
@@ -212,3 +214,22 @@ def test_random_regions_are_drawn_from_the_region_seed_and_not_the_edits_seed(sy
     assert len(drawn) == 4 and len(set(drawn)) > 1
     assert starts(seed=0, region_seed=1) == drawn  # the same regions, edited with the default seed
     assert starts(seed=0) != drawn
+
+
+def test_beat_ratio_is_one_for_the_original_and_falls_when_the_region_leaves_the_beat() -> None:
+    from tests.engine.test_beats import BPM, click_track
+
+    song = click_track(30.0)
+    start, end = 12 * SR, 16 * SR
+    grid = scores.beat_grid(song, SR)
+    assert len(grid) > 0
+    half = int(round(30.0 / BPM * SR))  # half a beat
+    late = song.copy()
+    late[start:end] = song[start - half : end - half]  # the same clicks, half a beat off the song's grid
+    assert scores.beat_ratio(song, song, SR, start, end, grid) == pytest.approx(1.0)
+    assert scores.beat_ratio(song, late, SR, start, end, grid) < 0.5
+    on = song.copy()
+    on[start:end] = song[start - 2 * half : end - 2 * half]  # a whole beat earlier: still on the grid
+    assert scores.beat_ratio(song, on, SR, start, end, grid) > 0.8
+    noise = 0.3 * np.random.default_rng(0).standard_normal(len(song)).astype(np.float32)
+    assert np.isnan(scores.beat_ratio(noise, noise, SR, start, end, scores.beat_grid(noise, SR)))

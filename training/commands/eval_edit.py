@@ -8,12 +8,14 @@ edited with each single action that differs from that reading (scores averaged);
 edit_inferred with seed + 1; copy = the segment elsewhere in the file whose surroundings best match the
 region's (the region itself is never looked at); noise = noise with the context's average spectrum.
 
-Metrics, each the mean over clips (geometric for the two ratios): logmel_l1 = log-mel L1 of the region to
+Metrics, each the mean over clips (geometric for the ratios): logmel_l1 = log-mel L1 of the region to
 the original (128 mels; lower is closer); flatness_ratio = spectral flatness of the region over the
 original's (1 = as tonal, above 1 noisier); realism = held-out balanced accuracy of a classifier telling
 its frames from the original regions' frames, folds split by clip (0.5 = indistinguishable, 1.0 = always
 told apart); seam_flux_ratio = spectral flux at the region's edges over the flux inside the original
-region (the original's own ratio at the same edges is printed beside it).
+region (the original's own ratio at the same edges is printed beside it); beat_ratio = how much of the
+region's onset strength falls on the song's beats (tracked on the whole original as the engine tracks
+them), over the original's (1 = keeps the groove; songs without a beat grid are left out).
 
 Beside them: action_effect = log-mel L1 between renderings with different actions over that between two
 seeds (above 1 when the actions matter more than the noise); action_fidelity = how often the LAM reads

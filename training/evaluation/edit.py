@@ -16,8 +16,9 @@ All edits use the bundle's defaults (steps, guidance, samplers, crossfade, close
 does, unless `--closeness` sets another; `song_share` is how many of the default's edits (inferred and
 other actions) were rendered from the song rather than generated.
 Scores (`training.evaluation.edit_scores`), each the mean over clips (geometric for the ratios):
-`logmel_l1`, `flatness_ratio`, `seam_flux_ratio`, and `realism` (the two-sample classifier's accuracy over all clips' frames, 0.5 =
-indistinguishable from the original regions). Beside them: `action_effect` (mean log-mel L1 between
+`logmel_l1`, `flatness_ratio`, `seam_flux_ratio`, `beat_ratio` (on-beat onset strength at the song's beats,
+the edit's over the original's; clips whose song keeps no beat grid are left out of it), and `realism` (the
+two-sample classifier's accuracy over all clips' frames, 0.5 = indistinguishable from the original regions). Beside them: `action_effect` (mean log-mel L1 between
 renderings with two different actions over that between two seeds of the inferred actions: > 1 when the
 actions change more than the noise does), `action_fidelity` (how often the LAM reads action a back from a
 region edited with a, against chance 1/A), `visqol_roundtrip` (ViSQOL MOS-LQO of the round trip) and, for an
@@ -31,6 +32,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -63,7 +65,7 @@ METHODS = (
     "copy",
     "noise",
 )
-METRICS = ("logmel_l1", "flatness_ratio", "realism", "seam_flux_ratio")
+METRICS = ("logmel_l1", "flatness_ratio", "realism", "seam_flux_ratio", "beat_ratio")
 POSITIONS = ("centre", "random")
 MIN_RMS = 1e-3  # regions quieter than this are skipped: silence has no flatness or flux to compare
 
@@ -146,7 +148,9 @@ def load_clips(
     return clips, skipped
 
 
-def _score(clip: Clip, signal: np.ndarray, sample_rate: int, fade: int) -> dict[str, float]:
+def _score(
+    clip: Clip, signal: np.ndarray, sample_rate: int, fade: int, beats: np.ndarray
+) -> dict[str, float]:
     original, edited = clip.audio[clip.start : clip.end], signal[clip.start : clip.end]
     return {
         "logmel_l1": scores.logmel_l1(original, edited, sample_rate),
@@ -154,13 +158,15 @@ def _score(clip: Clip, signal: np.ndarray, sample_rate: int, fade: int) -> dict[
         "seam_flux_ratio": scores.seam_flux_ratio(
             clip.audio, signal, sample_rate, clip.start, clip.end, fade
         ),
+        "beat_ratio": scores.beat_ratio(clip.audio, signal, sample_rate, clip.start, clip.end, beats),
     }
 
 
 def _mean(key: str, values: list[float]) -> float:
     """Ratios (`*_ratio`) are averaged geometrically, so one very tonal clip's 80x does not swamp the rest."""
-    if key.endswith("_ratio"):
-        return float(np.exp(np.mean(np.log(np.maximum(values, 1e-12)))))
+    if key.endswith("_ratio"):  # NaN: nothing to compare in that clip (beat_ratio where there is no grid)
+        kept = [v for v in values if np.isfinite(v)]
+        return float(np.exp(np.mean(np.log(np.maximum(kept, 1e-12))))) if kept else float("nan")
     return float(np.mean(values))
 
 
@@ -220,9 +226,10 @@ def evaluate_clip(
 
     stage("score")
     others = [a for a in actions if any(i != a for i in inferred)]
-    per_method = {m: _score(clip, signals[m], sr, fade) for m in METHODS if m in signals}
+    beats = scores.beat_grid(clip.audio, sr)
+    per_method = {m: _score(clip, signals[m], sr, fade, beats) for m in METHODS if m in signals}
     per_method["edit_other_actions"] = _mean_scores(
-        [_score(clip, signals[f"action_{a}"], sr, fade) for a in others]
+        [_score(clip, signals[f"action_{a}"], sr, fade, beats) for a in others]
     )
     per_method = {m: per_method[m] for m in METHODS}
 
@@ -362,6 +369,19 @@ def evaluate(
         "config": asdict(config),
         "command": meta["command"],
     }
+    summary = _finite(summary)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "edit.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out_dir / "edit.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary, results
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float (a score with nothing to compare) as None: edit.json stays
+    strict JSON, and readers show "n/a"."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -32,8 +32,13 @@ def table(summary: dict[str, Any]) -> str:
     lines = [f"{'method':<20}" + "".join(f"{m:>17}" for m in METRICS)]
     for method in METHODS:
         row = summary["methods"][method]
-        lines.append(f"{method:<20}" + "".join(f"{row[m]:>17.3f}" for m in METRICS))
+        lines.append(f"{method:<20}" + "".join(f"{_cell(row[m]):>17}" for m in METRICS))
     return "\n".join(lines + notes(summary))
+
+
+def _cell(value: float | None) -> str:
+    """A score as the tables show it; None (nothing to compare, e.g. beat_ratio without a beat grid): n/a."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def notes(summary: dict[str, Any]) -> list[str]:
@@ -56,7 +61,7 @@ def _summary_html(summary: dict[str, Any]) -> str:
     head = "".join(f"<th>{esc(m)}</th>" for m in METRICS)
     rows = "".join(
         f"<tr><td>{esc(method)}</td>"
-        + "".join(f"<td>{summary['methods'][method][m]:.3f}</td>" for m in METRICS)
+        + "".join(f"<td>{_cell(summary['methods'][method][m])}</td>" for m in METRICS)
         + "</tr>"
         for method in METHODS
     )

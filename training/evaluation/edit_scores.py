@@ -8,6 +8,8 @@ Every function takes mono signals (N,) at one sample rate:
 - `seam_flux_ratio`: spectral flux (mean |frame-to-frame log-mel change|) at the two region edges of
   the edited file, over the mean flux inside the original region. Natural audio at a random point is ~1;
   a click or a jump in level or timbre at a seam is far above it.
+- `beat_ratio`: how much of the region's onset strength falls on the song's beats (tracked on the whole
+  original as the song index does, engine.beats), the edit's over the original's: 1 keeps the groove.
 - `two_sample_accuracy`: a classifier two-sample test (Lopez-Paz & Oquab 2017,
   https://arxiv.org/abs/1610.06545): logistic regression on per-frame features learns to tell
   edited frames from original ones; its held-out balanced accuracy, folds split by clip, is 0.5 when the
@@ -29,6 +31,9 @@ import librosa
 import numpy as np
 
 from engine.audio import resample
+from engine.beats import onset_envelope, song_beats
+from engine.song import FEATURE_HOP as FEATURE_HOP_16K
+from engine.song import song_mel
 from training.metrics import log_mel, log_mel_distance
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,7 @@ FEATURE_HOP = 512  # frames of the two-sample test's features
 CONTRAST_BANDS = 6  # octave bands of the spectral contrast (above ~200 Hz at 16 kHz)
 VISQOL_RATE = 48_000  # ViSQOL's audio mode is defined at 48 kHz
 EPS = 1e-10
+MODEL_RATE = 16_000  # beats are tracked as the song index does, on its 16 kHz log-mel
 
 
 def logmel_l1(original: np.ndarray, edited: np.ndarray, sample_rate: int) -> float:
@@ -92,6 +98,39 @@ def seam_flux_ratio(
     flux = frame_flux(edited[lo:hi], sample_rate)  # (M - 1,)
     natural = float(frame_flux(original[start:end], sample_rate).mean())
     return seam_flux(flux, [start - lo, end - lo], fade) / max(natural, EPS)
+
+
+def beat_grid(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """(B,) the beats of a whole (N,) signal in samples, as the song index tracks them (engine.beats; empty
+    when its onsets keep no grid)."""
+    mono = resample(np.asarray(audio, np.float32)[None], sample_rate, MODEL_RATE)[0]
+    beats = song_beats(song_mel(mono, MODEL_RATE), FEATURE_HOP_16K, MODEL_RATE)
+    return beats * (sample_rate / MODEL_RATE)
+
+
+def on_beat(audio: np.ndarray, sample_rate: int, start: int, end: int, beats: np.ndarray) -> float:
+    """How much of the region's onset strength falls on `beats` (samples): the mean onset envelope at the
+    beats inside [start, end) over its mean over the region (NaN without two beats there)."""
+    inside = beats[(beats >= start) & (beats < end)]
+    if len(inside) < 2:
+        return float("nan")
+    lo, hi = max(0, start - sample_rate), min(len(audio), end + sample_rate)  # a second each side: edges
+    mono = resample(np.asarray(audio[lo:hi], np.float32)[None], sample_rate, MODEL_RATE)[0]
+    env = onset_envelope(song_mel(mono, MODEL_RATE))  # (F,)
+    scale = MODEL_RATE / sample_rate / FEATURE_HOP_16K
+    first, last = int((start - lo) * scale), int(np.ceil((end - lo) * scale))
+    frames = np.round((inside - lo) * scale).astype(np.int64)
+    near = np.clip(frames[:, None] + np.arange(-1, 2)[None], 0, len(env) - 1)  # (B, 3)
+    return float(env[near].max(axis=1).mean() / max(float(env[first:last].mean()), EPS))
+
+
+def beat_ratio(
+    original: np.ndarray, edited: np.ndarray, sample_rate: int, start: int, end: int, beats: np.ndarray
+) -> float:
+    """On-beat onset strength of the edit's region over the original's, at the song's beats (`beat_grid`):
+    1 = the edit keeps the song's groove; material off the grid, a smear or noise fall toward 1 / the
+    original's salience. NaN where the song has no grid or the region holds fewer than two beats."""
+    return on_beat(edited, sample_rate, start, end, beats) / on_beat(original, sample_rate, start, end, beats)
 
 
 def frame_features(audio: np.ndarray, sample_rate: int) -> np.ndarray:
