@@ -27,11 +27,6 @@ from training.evaluation.edit_report import VIEW_MARGIN_S  # noqa: E402
 SR = 16_000
 
 
-def _geometric(values: list[float]) -> float:
-    kept = [v for v in values if np.isfinite(v)]
-    return float(np.exp(np.mean(np.log(np.maximum(kept, 1e-12))))) if kept else float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -65,10 +60,10 @@ def main() -> None:
                 if any(a != action for a in row["inferred_actions"]):
                     others.setdefault(i, []).append(value)
         if i in others:
-            per_method.setdefault("edit_other_actions", []).append(_geometric(others[i]))
+            per_method.setdefault("edit_other_actions", []).append(scores.geometric_mean(others[i]))
     for method, values in sorted(per_method.items()):
         kept = [v for v in values if np.isfinite(v)]
-        mean = _geometric(values)
+        mean = scores.geometric_mean(kept)
         print(f"{method:<20} beat_ratio {mean:.3f} ({len(kept)} of {len(values)} clips have a beat grid)")
 
 

@@ -39,11 +39,6 @@ from training.evaluation.edit_baselines import copy_baseline  # noqa: E402
 SEAM_SPAN_S = 0.1  # seams compared over the 100 ms each side of an edge, whatever the crossfade
 
 
-def _geo(values: list[float]) -> float:
-    kept = [v for v in values if np.isfinite(v)]
-    return float(np.exp(np.mean(np.log(np.maximum(kept, 1e-12))))) if kept else float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -139,8 +134,8 @@ def main() -> None:
         f"{np.mean(fidelity):.3f}, patchwork {np.mean(patchwork):.0%}, unfilled {np.mean(empty):.0%}, "
         f"seams inferred {np.mean(seams):.3f} others {np.mean(other_seams):.3f} (the song's own "
         f"{np.mean(natural_seams):.3f}), on the beat (geometric mean over the original's) inferred "
-        f"{_geo(beats_inferred):.3f} others {_geo(beats_other):.3f} copy {_geo(beats_copy):.3f}, flatness "
-        f"inferred {_geo(flat_inferred):.3f} copy {_geo(flat_copy):.3f}, {len(clips)} clips"
+        f"{scores.geometric_mean(beats_inferred):.3f} others {scores.geometric_mean(beats_other):.3f} copy {scores.geometric_mean(beats_copy):.3f}, flatness "
+        f"inferred {scores.geometric_mean(flat_inferred):.3f} copy {scores.geometric_mean(flat_copy):.3f}, {len(clips)} clips"
     )
 
 

@@ -163,10 +163,9 @@ def _score(
 
 
 def _mean(key: str, values: list[float]) -> float:
-    """Ratios (`*_ratio`) are averaged geometrically, so one very tonal clip's 80x does not swamp the rest."""
-    if key.endswith("_ratio"):  # NaN: nothing to compare in that clip (beat_ratio where there is no grid)
-        kept = [v for v in values if np.isfinite(v)]
-        return float(np.exp(np.mean(np.log(np.maximum(kept, 1e-12))))) if kept else float("nan")
+    """Ratios (`*_ratio`) are averaged geometrically (`edit_scores.geometric_mean`), the rest arithmetically."""
+    if key.endswith("_ratio"):
+        return scores.geometric_mean(values)
     return float(np.mean(values))
 
 

@@ -100,6 +100,13 @@ def seam_flux_ratio(
     return seam_flux(flux, [start - lo, end - lo], fade) / max(natural, EPS)
 
 
+def geometric_mean(values: Sequence[float]) -> float:
+    """How the ratios are averaged over clips (one very tonal clip's 80x does not swamp the rest); NaN values
+    (nothing to compare in that clip) are left out, and none left is NaN."""
+    kept = [v for v in values if np.isfinite(v)]
+    return float(np.exp(np.mean(np.log(np.maximum(kept, 1e-12))))) if kept else float("nan")
+
+
 def beat_grid(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """(B,) the beats of a whole (N,) signal in samples, as the song index tracks them (engine.beats; empty
     when its onsets keep no grid)."""
