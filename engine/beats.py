@@ -102,12 +102,18 @@ def song_beats(mel_db: np.ndarray, hop: int, sample_rate: int) -> np.ndarray:
     return beats.astype(np.float64) * hop
 
 
+def strength_at(env: np.ndarray, beats: np.ndarray) -> float:
+    """Mean envelope at the beat frames, each the best of its frame and its two neighbours (a beat
+    tracked a frame off still counts)."""
+    near = np.clip(beats[:, None] + np.arange(-1, 2)[None], 0, len(env) - 1)  # (B, 3)
+    return float(env[near].max(axis=1).mean())
+
+
 def salience(env: np.ndarray, beats: np.ndarray) -> float:
-    """Mean envelope at the beats (the best of each beat's frame and its neighbours) over its mean."""
+    """The envelope's strength at the beats (`strength_at`) over its mean."""
     if len(beats) == 0:
         return float("nan")
-    near = np.clip(beats[:, None] + np.arange(-1, 2)[None], 0, len(env) - 1)  # (B, 3)
-    return float(env[near].max(axis=1).mean() / max(float(env.mean()), 1e-9))
+    return strength_at(env, beats) / max(float(env.mean()), 1e-9)
 
 
 def phase(beats: np.ndarray, samples: np.ndarray | float) -> np.ndarray:

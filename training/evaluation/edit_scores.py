@@ -31,7 +31,7 @@ import librosa
 import numpy as np
 
 from engine.audio import resample
-from engine.beats import onset_envelope, song_beats
+from engine.beats import onset_envelope, song_beats, strength_at
 from engine.song import FEATURE_HOP as FEATURE_HOP_16K
 from engine.song import song_mel
 from training.metrics import log_mel, log_mel_distance
@@ -127,8 +127,7 @@ def on_beat(audio: np.ndarray, sample_rate: int, start: int, end: int, beats: np
     scale = MODEL_RATE / sample_rate / FEATURE_HOP_16K
     first, last = int((start - lo) * scale), int(np.ceil((end - lo) * scale))
     frames = np.round((inside - lo) * scale).astype(np.int64)
-    near = np.clip(frames[:, None] + np.arange(-1, 2)[None], 0, len(env) - 1)  # (B, 3)
-    return float(env[near].max(axis=1).mean() / max(float(env[first:last].mean()), EPS))
+    return strength_at(env, frames) / max(float(env[first:last].mean()), EPS)
 
 
 def beat_ratio(
