@@ -32,8 +32,8 @@ FEATURE_HOP = 256  # model-rate samples between the index's feature frames (16 m
 N_FFT = 1024  # analysis frame: centred, so frame f hears [f * hop - N_FFT / 2, f * hop + N_FFT / 2)
 N_MELS = 64
 RANGE_DB = 80.0  # levels more than this below the song's peak are floored (silence should not decide)
-CACHE_SONGS = 8  # songs kept per pipeline (a 3-minute song's index is a few MB)
-CACHE_BYTES = 256 << 20  # and at most this much of them (an hour-long song's index is ~70 MB)
+CACHE_SONGS = 8  # songs kept per pipeline (a 3-minute song's index is ~15 MB, most of it its audio)
+CACHE_BYTES = 256 << 20  # and at most this much of them (an hour-long song's index is ~300 MB: kept alone)
 MEL_BLOCK = 4096  # feature frames analysed at once (65 s, ~25 MB of frames)
 
 
@@ -53,6 +53,10 @@ class SongIndex:
     heard: np.ndarray | None  # (T, I) who plays in each latent frame (bundle order); None = no estimator
     # (B,) the song's beats in model-rate samples (engine.beats); empty where the onsets keep no grid
     beats: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # (T, D) the song's latents and (P,) its mono audio at the model rate (padded to whole LAM windows), from
+    # which a plan's takes are read in place (engine.song_edit); None: not kept (the cheapest take is the edit)
+    latents: np.ndarray | None = None
+    audio: np.ndarray | None = None
 
     @property
     def frame_actions(self) -> np.ndarray:
@@ -61,8 +65,8 @@ class SongIndex:
 
     @property
     def nbytes(self) -> int:
-        heard = 0 if self.heard is None else self.heard.nbytes
-        return self.features.nbytes + self.readings.nbytes + heard + self.beats.nbytes
+        kept = sum(0 if a is None else a.nbytes for a in (self.heard, self.latents, self.audio))
+        return self.features.nbytes + self.readings.nbytes + self.beats.nbytes + kept
 
     @property
     def model_samples(self) -> int:

@@ -22,10 +22,10 @@ from engine.beats import song_beats
 from engine.bundle import Bundle
 from engine.request import EditSettings, SongPlan, Source
 from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
-from engine.song_plan import Plan, plan_region
+from engine.song_plan import Plan, plan_takes, source_frames
 from engine.song_render import render_plan
 from engine.song_upload import SongMissing, SongUploads, Upload
-from engine.window import Part, Prepared, spread_actions
+from engine.window import Part, Prepared, plan_window, spread_actions
 
 # The LAM reads the song in windows of this many chunks (a region's length, as `infer_actions` reads a
 # region); the encoder takes long songs in blocks of ENCODE_CHUNKS chunks with ENCODE_MARGIN each side.
@@ -36,9 +36,29 @@ ENCODE_CHUNKS = 16  # 12 blocks for a 3-minute song: both cores busy to the end 
 # the held-out songs, for 0.96x the encode time of a whole chunk's overlap.
 ENCODE_MARGIN = 0.5
 READ_OFFSETS = (0, 1, 2, 3)  # chunks: where the LAM's windows over the song start (one per chunk of a window)
+# A request that changes the region's actions is planned CHECK_TAKES ways (the plan's cheapest takes), and
+# the edit is the take the LAM reads back as asked, in place, most often: a stretch chosen because its own
+# frames carry an action is often read otherwise once it sits among other material. The takes are ranked
+# by the LAM's reading of the song's latents assembled as each take places them (a few ms for all), and the
+# first CHECK_READS of that ranking are rendered from the song's model-rate audio and read as `infer_actions`
+# reads any region (~40 ms each; the first read entirely as asked ends the search). On 12 random regions of training songs, every action,
+# the asked action was read back from 0.43 of the chunks with the cheapest take, 0.63 with 4 reads and 0.73
+# with 32 (scripts/diagnostics/read_back.py); held-out, 0.39-0.40 -> 0.47-0.48 on real songs and 0.26-0.39
+# -> 0.36-0.52 on four soundtracks, other actions as real and their seams as smooth (docs/experiments.md).
+CHECK_TAKES = 32
+CHECK_READS = 4
 
 
 Tick = Callable[[float], None]  # how much of a long step is done, 0..1
+
+
+def asked_chunks(frame_actions: np.ndarray, changed: np.ndarray, per: int) -> np.ndarray:
+    """(chunks,) per action chunk of a region (whole chunks from its first frame, as `infer_actions` reads
+    it), the action a request asks there (its frames' most common), or -1 where it changes no frame."""
+    parts = [slice(c, min(len(frame_actions), c + per)) for c in range(0, len(frame_actions), per)]
+    return np.array(
+        [np.bincount(frame_actions[part]).argmax() if changed[part].any() else -1 for part in parts]
+    )
 
 
 class Host(Protocol):
@@ -61,6 +81,8 @@ class Host(Protocol):
         checked: bool = False,
         part: Part | None = None,
     ) -> list[dict]: ...
+
+    def _lam(self, latents: np.ndarray, heard: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 class SongEditor:
@@ -174,6 +196,8 @@ class SongEditor:
             readings=readings,
             heard=heard,
             beats=song_beats(mel, FEATURE_HOP, b.sample_rate),
+            latents=latents[0],
+            audio=padded,
         )
 
     def _readings(self, latents: np.ndarray, heard: np.ndarray | None) -> np.ndarray:
@@ -224,16 +248,107 @@ class SongEditor:
         )  # more than the song is the song
         context = int(round(seconds * b.sample_rate))
         changed = frame_actions != self._reading(p, len(frame_actions))
-        plan = plan_region(index, region, context, frame_actions, players, margin, seed, changed)
-        if plan is None:
+        takes = CHECK_TAKES if changed.any() and index.audio is not None else 1
+        plans = plan_takes(index, region, context, frame_actions, players, margin, seed, changed, takes)
+        if not plans:
             asked = "actions and players" if players is not None else "actions"
             return None, f"the song has no passage with these {asked}"
+        plan = plans[0] if len(plans) == 1 else self._checked(p, index, region, plans, frame_actions, changed)
         if settings.closeness < 1.0 and plan.ratio > settings.closeness:
             return None, (
                 f"the song's best material fits {plan.ratio:.2f} of a typical passage, above closeness "
                 f"{settings.closeness:g}"
             )
         return plan, ""
+
+    def _checked(
+        self,
+        p: Prepared,
+        index: SongIndex,
+        region: tuple[int, int],
+        plans: list[Plan],
+        frame_actions: np.ndarray,
+        changed: np.ndarray,
+    ) -> Plan:
+        """The take of `plans` (cheapest first) that the LAM reads as asked in most of the chunks the
+        request changes: the CHECK_READS best by `estimates`, each rendered from the song at the model rate
+        and read as `infer_actions` reads a region (`read_back`). Ties go to the better estimate, then the
+        cheaper take. Only the index is used, so an edit is the same whether the engine holds the file or a
+        client that keeps it renders the plan."""
+        asked = asked_chunks(frame_actions, changed, self.bundle.chunk_frames)
+        order = np.argsort(-self.estimates(index, region, plans, frame_actions, asked), kind="stable")
+        fade = int(round(p.window.fade * self.bundle.sample_rate / p.sample_rate))
+        best, best_agree = int(order[0]), -1.0
+        for i in order[:CHECK_READS]:
+            agree = self.read_back(index, region, fade, plans[int(i)], asked)
+            if agree > best_agree:
+                best, best_agree = int(i), agree
+            if agree == 1.0:
+                break
+        return plans[best]
+
+    def estimates(
+        self,
+        index: SongIndex,
+        region: tuple[int, int],
+        plans: list[Plan],
+        frame_actions: np.ndarray,
+        asked: np.ndarray,
+    ) -> np.ndarray:
+        """(takes,) the share of the asked chunks the LAM reads as asked in each take, from the song's
+        latents where the take's material comes from, assembled as it places them (whole chunks from the
+        region's first frame, as `infer_actions` reads a region; the material's continuation fills the
+        last). An estimate, a few ms for all: the song's latents were encoded among their own surroundings.
+
+        asked: (chunks,) the action asked in each chunk, -1 where the request keeps the region's."""
+        b, lam = self.bundle, self.pipeline.runtime["lam_encoder"]
+        k, per, total = len(frame_actions), b.chunk_frames, len(index.latents)
+        tail = np.arange(1, len(asked) * per - k + 1)
+        rows = []
+        for plan in plans:
+            frames = source_frames(plan.pieces, region[1] - region[0], k, index.hop, total)  # (K,)
+            rows.append(np.clip(np.concatenate([frames, frames[-1] + tail]), 0, total - 1))
+        rows = np.stack(rows)  # (takes, chunks * per) song frames
+        inputs = {"latents": index.latents[rows]}  # (takes, chunks * per, D)
+        if "instruments" in lam.input_types:
+            heard = self.pipeline.context_instruments(index.heard, total)[0]  # (T, I)
+            inputs["instruments"] = heard[rows]
+        read = lam.run(**inputs)["actions"].reshape(len(plans), len(asked))  # (takes, chunks)
+        mine = asked >= 0
+        return (read[:, mine] == asked[mine]).mean(axis=1)
+
+    def read_back(
+        self, index: SongIndex, region: tuple[int, int], fade: int, plan: Plan, asked: np.ndarray
+    ) -> float:
+        """The share of the asked chunks (`asked`, as for `estimates`) the LAM reads as asked in the plan
+        rendered from the song's mono model-rate audio, read as `infer_actions` reads a region at the model
+        rate (the same window, zero padding and players heard; ~40 ms for 4 s).
+
+        region: [start, end) model-rate samples; fade: the crossfade in model-rate samples."""
+        b, pipe, song = self.bundle, self.pipeline, index.audio
+        start, end = region
+        pieces = tuple((piece.offset, piece.source) for piece in plan.pieces)
+        read = lambda lo, hi: song[None, lo:hi]  # noqa: E731
+        n = index.model_samples
+        patch, _ = render_plan(read, n, b.sample_rate, SongPlan(start, end, fade, b.sample_rate, pieces))
+        edited = lambda lo, hi: patch.audio[:, lo - patch.start : hi - patch.start]  # noqa: E731
+        w = plan_window(
+            n,
+            b.sample_rate,
+            (start / b.sample_rate, end / b.sample_rate),
+            0.0,
+            b.defaults.crossfade_ms,
+            b.sample_rate,
+            b.hop,
+            b.chunk_frames,
+        )
+        model_audio = np.zeros((1, 1, w.padded_length), np.float32)  # (1, 1, P) as `Pipeline.prepare` pads
+        model_audio[0, :, : w.model_length] = edited(w.window_start, w.window_start + w.model_length)
+        latents = pipe.runtime["tokenizer_encoder"].run(audio=model_audio)["latents"]  # (1, T, D)
+        _, ids = pipe._lam(latents, pipe.hear(model_audio[0, 0], latents.shape[1]))  # (1, K)
+        got = ids[0, : len(asked)]  # (chunks,)
+        mine = asked[: len(got)] >= 0
+        return float(np.mean(got[mine] == asked[: len(got)][mine])) if mine.any() else 0.0
 
     def _reading(self, p: Prepared, frames: int) -> np.ndarray:
         """(F,) the action the LAM reads in each frame of the region, as `infer_actions` reports it to the

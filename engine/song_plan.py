@@ -189,7 +189,25 @@ def plan_region(
     seed: int = 0,
     changed: np.ndarray | None = None,
 ) -> Plan | None:
-    """The best chain of the song's stretches for a region, or None when no stretch can fill some slot.
+    """The best chain of the song's stretches for a region, or None when no stretch can fill some slot
+    (`plan_takes`'s first)."""
+    takes = plan_takes(index, region, context, actions, players, margin, seed, changed)
+    return takes[0] if takes else None
+
+
+def plan_takes(
+    index: SongIndex,
+    region: tuple[int, int],
+    context: int,
+    actions: np.ndarray,
+    players: np.ndarray | None = None,
+    margin: int = 0,
+    seed: int = 0,
+    changed: np.ndarray | None = None,
+    takes: int = 1,
+) -> list[Plan]:
+    """The `takes` best chains of the song's stretches for a region, best first, or [] when no stretch can
+    fill some slot.
 
     Args:
         region: [start, end) in model-rate samples of the song.
@@ -206,6 +224,8 @@ def plan_region(
             off per slot, read back 0.415 of the actions on training songs against 0.386, but 0.345
             against 0.355 on held-out songs, with more loops of one second). None: every frame must
             carry its action.
+        takes: how many chains to return (the last slot's best extensions of the beam's chains, in order
+            of cost; fewer where the song has fewer).
     """
     if players is not None and index.heard is None:
         return None
@@ -257,11 +277,11 @@ def plan_region(
         entry, exit_ = (_normalised(side.result()) for side in sides)
     candidates = [slot_candidates(j) for j in range(slots)]
     if any(len(c) == 0 for c, _ in candidates):
-        return None
+        return []
     # Viterbi over slots with a beam: chains[b] = candidate index per slot so far, cost[b]
     cand, penalty = candidates[0]
     cost = entry[cand] + penalty + jitter(len(cand)) + (exit_[cand] if slots == 1 else 0.0)
-    keep = np.argsort(cost, kind="stable")[: 1 if slots == 1 else BEAM]
+    keep = np.argsort(cost, kind="stable")[: takes if slots == 1 else BEAM]
     chains, cost = cand[keep][:, None], cost[keep]  # (B, 1), (B,)
     join_scale = None
     for j in range(1, slots):
@@ -278,17 +298,43 @@ def plan_region(
         gap = np.abs(positions[cand][None] - ends[:, None])  # (B, P)
         step[gap == 0] = penalty[None].repeat(len(ends), axis=0)[gap == 0]  # continuing the same stretch
         step[(gap > 0) & (gap < unit)] = np.inf  # a jump of less than a chunk stutters: never
-        total_cost = cost[:, None] + step  # (B, P)
+        total_cost = cost[:, None] + step + jitter(len(cand))  # (B, P)
+        if j == slots - 1:  # the takes: the cheapest (chain, last stretch) pairs, each stretch's best first
+            total_cost = total_cost + exit_[cand][None]
+            order = np.argsort(total_cost.T.reshape(-1), kind="stable")[:takes]  # candidate-major ties
+            last, best = np.divmod(order, len(chains))
+            chains = np.concatenate([chains[best], cand[last][:, None]], axis=1)
+            break
         best = np.argmin(total_cost, axis=0)  # (P,) best chain to extend with each candidate
-        cost_here = total_cost[best, np.arange(len(cand))] + jitter(len(cand))
-        if j == slots - 1:
-            cost_here = cost_here + exit_[cand]
-        keep = np.argsort(cost_here, kind="stable")[: 1 if j == slots - 1 else BEAM]
+        cost_here = total_cost[best, np.arange(len(cand))]
+        keep = np.argsort(cost_here, kind="stable")[:BEAM]
         chains = np.concatenate([chains[best[keep]], cand[keep][:, None]], axis=1)
         cost = cost_here[keep]
-    chain = positions[chains[0]]  # (S,) the source of each slot
+    return [
+        _assembled(
+            index, positions[row], row, entry, exit_, pooled, join_scale or 1.0, unit, length, actions, asked
+        )
+        for row in chains
+    ]
+
+
+def _assembled(
+    index: SongIndex,
+    chain: np.ndarray,
+    row: np.ndarray,
+    entry: np.ndarray,
+    exit_: np.ndarray,
+    pooled: np.ndarray,
+    join_scale: float,
+    unit: int,
+    length: int,
+    actions: np.ndarray,
+    asked: np.ndarray,
+) -> Plan:
+    """The Plan of one chain: (S,) the source of each slot (`row`: their candidate indices)."""
+    slots = len(chain)
     pieces = [Piece(0, int(chain[0]))]
-    fit = [entry[chains[0][0]], exit_[chains[0][-1]]]  # how well it sounds in place: 1 = typical
+    fit = [entry[row[0]], exit_[row[-1]]]  # how well it sounds in place: 1 = typical
     for j in range(1, slots):
         if chain[j] != chain[j - 1] + unit:
             pieces.append(Piece(j * unit, int(chain[j])))
@@ -297,10 +343,17 @@ def plan_region(
                 _join_descriptors(pooled, chain[j : j + 1]),
             )
             fit.append(float(_join_costs(ends, starts)[0, 0]) / join_scale)
-    sources = np.concatenate(
-        [np.full(min(unit, length - j * unit), chain[j] - j * unit) for j in range(slots)]
-    )
-    frames = np.clip((sources[centres] + centres) // index.hop, 0, len(index.frame_actions) - 1)
+    frames = source_frames(tuple(pieces), length, len(actions), index.hop, len(index.frame_actions))
     differ = index.frame_actions[frames] != actions
     mismatch = float(np.mean(differ[asked])) if asked.any() else 0.0
     return Plan(tuple(pieces), float(np.mean(fit)), mismatch)
+
+
+def source_frames(pieces: tuple[Piece, ...], length: int, frames: int, hop: int, total: int) -> np.ndarray:
+    """(K,) the song's latent frame whose material lands at each of `frames` region frames (centred, spread
+    evenly over `length` model samples, as a request's actions are) under these pieces."""
+    centres = ((np.arange(frames) + 0.5) * length / frames).astype(np.int64)  # (K,)
+    offsets = np.array([p.offset for p in pieces])
+    which = np.searchsorted(offsets, centres, side="right") - 1  # (K,) the piece each centre falls in
+    sources = np.array([p.source - p.offset for p in pieces])[which] + centres
+    return np.clip(sources // hop, 0, total - 1)

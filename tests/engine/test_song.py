@@ -10,7 +10,7 @@ import pytest
 from engine import song_plan
 from engine.request import EditRequest, EditSettings, Source
 from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
-from engine.song_plan import plan_region, side_costs
+from engine.song_plan import plan_region, plan_takes, side_costs
 from engine.window import EditError
 from engine.wire import source_from_proto, source_to_proto
 from tests.engine.conftest import req
@@ -109,6 +109,18 @@ def test_seeds_give_other_takes_and_the_same_seed_the_same():
     takes = [plan_region(index_of(song), region, UNIT, wanted, seed=s) for s in (0, 0, 1, 2, 3)]
     assert takes[0] == takes[1]
     assert len({t.pieces for t in takes}) > 1
+
+
+def test_takes_are_distinct_chains_and_the_first_is_the_plan():
+    song = motif_song(12)
+    region, wanted = (6 * UNIT, 8 * UNIT), np.zeros(2 * CHUNK, np.int64)
+    takes = plan_takes(index_of(song), region, UNIT, wanted, margin=480, takes=6)
+    assert takes[0] == plan_region(index_of(song), region, UNIT, wanted, margin=480)
+    assert len(takes) == 6 and len({t.pieces for t in takes}) == 6
+    for take in takes:  # none of them is the region
+        assert all(
+            p.source + 2 * UNIT + 480 <= region[0] or p.source - 480 >= region[1] for p in take.pieces[:1]
+        )
 
 
 def test_players_cannot_be_matched_without_an_estimator():
@@ -230,6 +242,69 @@ def test_pipeline_edit_takes_the_songs_material_bit_exactly(tiny_pipeline):
         length = round((result.source.pieces[0][1] - result.source.pieces[0][0]) * SR) - fade
     assert np.array_equal(out[:, start : start + length], song[:, first : first + length])
     assert not cached and tiny_pipeline.songs.index(song, SR) == (index, True)  # built once, then cached
+
+
+def test_a_changed_request_gets_the_take_the_lam_reads_as_asked(tiny_pipeline, monkeypatch):
+    """The first take read is not read as asked, the next one is: the edit is the next one, and the search
+    stops there. A request that keeps the region's reading is not checked."""
+    from engine import song_edit
+
+    song = motif_song(12, seed=6)[None]
+    region = (6 * UNIT / SR, 8 * UNIT / SR)
+    index, _ = tiny_pipeline.songs.index(song, SR)
+    asked = int(np.bincount(index.frame_actions).argmax())  # an action the song surely has
+    other = (asked + 1) % tiny_pipeline.bundle.num_actions
+    real, reads = tiny_pipeline.infer_actions, []
+
+    def reading(audio, sample_rate, span, checked=False, part=None):  # the region as it is: `other`
+        return [{**c, "action": other} for c in real(audio, sample_rate, span, checked, part)]
+
+    def read_back(index, span, fade, plan, wanted):  # only the second take read is read as asked
+        reads.append(plan.pieces)
+        return 1.0 if len(reads) == 2 else 0.0
+
+    monkeypatch.setattr(tiny_pipeline, "infer_actions", reading)
+    monkeypatch.setattr(tiny_pipeline.songs, "read_back", read_back)
+    monkeypatch.setattr(song_edit, "CHECK_TAKES", 8)
+    monkeypatch.setattr(song_edit, "CHECK_READS", 4)
+    request = req(region, [asked], closeness=1.0, context_seconds=1.0)
+    checked = tiny_pipeline.edit(song, SR, request)
+    assert checked.source.kind == "song" and len(reads) == 2 and reads[0] != reads[1]
+    monkeypatch.setattr(song_edit, "CHECK_READS", 1)  # the estimate's first take, read and kept
+    first = tiny_pipeline.edit(song, SR, request)
+    assert len(reads) == 3 and reads[2] == reads[0] and first.source != checked.source
+    kept = tiny_pipeline.edit(song, SR, req(region, [other], closeness=1.0, context_seconds=1.0))
+    assert len(reads) == 3 and kept.source.kind == "song"  # nothing the request changes: nothing to check
+
+
+def test_a_take_is_read_back_as_infer_actions_reads_the_edit(tiny_pipeline):
+    """At the model rate (mono 16 kHz) the check's reading of a take is exactly what `infer_actions` reads
+    from the edit the engine returns."""
+    from engine import song_edit
+    from engine.window import spread_actions
+
+    song = motif_song(12, seed=7)[None]
+    region = (5 * UNIT / SR, 7 * UNIT / SR)
+    songs = tiny_pipeline.songs
+    index, _ = songs.index(song, SR)
+    prepared = tiny_pipeline.prepare(song, SR, region, 1.0, encode=False)
+    settings = tiny_pipeline.settings(req(region, [0], closeness=1.0, context_seconds=1.0))
+    frames = prepared.window.frame_end - prepared.window.frame_start
+    span = (prepared.window.start, prepared.window.end)  # the model rate is the input's
+    compared = 0
+    for action in range(tiny_pipeline.bundle.num_actions):
+        wanted = spread_actions([action], frames)
+        plan, _ = songs.plan(prepared, wanted, None, settings, 0)
+        if plan is None:
+            continue
+        audio, _ = songs.render(prepared, plan)
+        read = [c["action"] for c in tiny_pipeline.infer_actions(audio, SR, region)]
+        asked = song_edit.asked_chunks(wanted, np.ones(frames, bool), tiny_pipeline.bundle.chunk_frames)
+        assert songs.read_back(index, span, prepared.window.fade, plan, asked) == np.mean(
+            np.array(read) == action
+        )
+        compared += 1
+    assert compared > 0
 
 
 def test_pipeline_generates_at_closeness_zero_and_says_why_otherwise(tiny_pipeline):

@@ -1,0 +1,105 @@
+"""How often the asked action is read back from an edit that changes it, as the engine checks more takes.
+
+For the clips `musegenie eval edit` takes from a manifest, asks every action of each region at closeness 1
+and, where the song's material fills the request, renders and reads (as `infer_actions` reads any region)
+the engine's CHECK_TAKES cheapest takes in the order the engine's estimate ranks them
+(`engine.song_edit.SongEditor.estimates`) and in the plan's own order (cheapest first). It prints, for M
+takes read exactly, the share of the asked chunks read back from the best of the first M (action fidelity,
+as `eval edit` counts it when one action is asked), and the log-mel L1 of the takes picked; M = 1 in the
+plan's order is the edit without any check. Also how often the estimate agrees with the exact reading.
+
+    .venv/bin/python scripts/diagnostics/read_back.py --data data/real_music/real_music.jsonl --clips 12 \
+        --position random --region-seed 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from engine import song_edit  # noqa: E402
+from engine.bundle import load_bundle  # noqa: E402
+from engine.pipeline import Pipeline  # noqa: E402
+from engine.request import EditRequest  # noqa: E402
+from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
+from training.data.manifest import read_entries  # noqa: E402
+from training.evaluation import edit_scores as scores  # noqa: E402
+from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
+
+READS = (1, 2, 4, 8, 16, 32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--bundle", default="models/default")
+    parser.add_argument("--data", required=True, help="manifest or folder of audio")
+    parser.add_argument("--clips", type=int, default=12)
+    parser.add_argument("--position", default="centre", help="centre or random regions")
+    parser.add_argument("--region-seed", type=int, default=0, help="which random regions (--position random)")
+    parser.add_argument("--takes", type=int, default=32, help="takes the plan offers (CHECK_TAKES)")
+    args = parser.parse_args()
+    pipeline = Pipeline(Runtime(load_bundle(args.bundle), RuntimeConfig(providers="cpu")))
+    b, sr = pipeline.bundle, pipeline.bundle.sample_rate
+    context_s = b.defaults.context_seconds
+    config = EditEvalConfig(clips=args.clips, position=args.position, region_seed=args.region_seed)
+    clips, _ = load_clips(read_entries(Path(args.data)), config, sr, context_s)
+    song_edit.CHECK_TAKES = args.takes
+    songs, seen = pipeline.songs, {}
+
+    def capture(p, index, region, plans, frame_actions, changed):  # the engine's takes, kept for below
+        asked = song_edit.asked_chunks(frame_actions, changed, b.chunk_frames)
+        seen.update(
+            p=p,
+            plans=plans,
+            asked=asked,
+            estimate=songs.estimates(index, region, plans, frame_actions, asked),
+        )
+        return plans[0]
+
+    songs._checked = capture
+    fidelity = {(order, m): [] for order in ("estimate", "cost") for m in READS}
+    distance = {key: [] for key in fidelity}
+    agree, chunks = 0, 0
+    for clip in clips:
+        x, region = clip.audio[None], (clip.start / sr, clip.end / sr)
+        prepared = pipeline.prepare(x, sr, region, context_s)
+        settings = pipeline.settings(EditRequest(region, context_seconds=context_s, closeness=1.0))
+        original = clip.audio[clip.start : clip.end]
+        for action in range(b.num_actions):
+            seen.clear()
+            if pipeline.render(prepared, [action], None, settings, 0).source.kind != "song" or not seen:
+                continue  # generated, or nothing the request changes
+            plans, asked, estimate = seen["plans"], seen["asked"], seen["estimate"]
+            ranked = {"estimate": list(np.argsort(-estimate, kind="stable")), "cost": list(range(len(plans)))}
+            exact, l1 = {}, {}
+            for i in set(ranked["estimate"][: max(READS)]) | set(ranked["cost"][: max(READS)]):
+                exact[i] = songs.read_back(seen["p"], plans[i], asked)
+                audio, _ = songs.render(seen["p"], plans[i])
+                l1[i] = scores.logmel_l1(original, audio[0, clip.start : clip.end], sr)
+            agree += sum(float(estimate[i] == exact[i]) for i in exact)
+            chunks += len(exact)
+            for (order, m), values in fidelity.items():
+                best = max(ranked[order][:m], key=lambda i: (exact[i], -ranked[order].index(i)))
+                values.append(exact[best])
+                distance[(order, m)].append(l1[best])
+    print(
+        f"{len(fidelity[('cost', 1)])} requests filled from the song, {len(clips)} clips; the estimate equals "
+        f"the exact reading for {agree / max(chunks, 1):.0%} of the takes read"
+    )
+    for m in READS:
+        print(
+            f"best of {m:2d} read: fidelity {np.mean(fidelity[('estimate', m)]):.3f} (estimate's order) "
+            f"{np.mean(fidelity[('cost', m)]):.3f} (cheapest first); log-mel L1 "
+            f"{np.mean(distance[('estimate', m)]):.3f} / {np.mean(distance[('cost', m)]):.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
