@@ -25,7 +25,7 @@ from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, so
 from engine.song_plan import Plan, plan_takes, source_frames
 from engine.song_render import render_plan
 from engine.song_upload import SongMissing, SongUploads, Upload
-from engine.window import Part, Prepared, plan_window, spread_actions
+from engine.window import Part, Prepared, spread_actions
 
 # The LAM reads the song in windows of this many chunks (a region's length, as `infer_actions` reads a
 # region); the encoder takes long songs in blocks of ENCODE_CHUNKS chunks with ENCODE_MARGIN each side.
@@ -40,11 +40,12 @@ READ_OFFSETS = (0, 1, 2, 3)  # chunks: where the LAM's windows over the song sta
 # the edit is the take the LAM reads back as asked, in place, most often: a stretch chosen because its own
 # frames carry an action is often read otherwise once it sits among other material. The takes are ranked
 # by the LAM's reading of the song's latents assembled as each take places them (a few ms for all), and the
-# first CHECK_READS of that ranking are rendered from the song's model-rate audio and read as `infer_actions`
-# reads any region (~40 ms each; the first read entirely as asked ends the search). On 12 random regions of training songs, every action,
-# the asked action was read back from 0.43 of the chunks with the cheapest take, 0.63 with 4 reads and 0.73
-# with 32 (scripts/diagnostics/read_back.py); held-out, 0.39-0.40 -> 0.47-0.48 on real songs and 0.26-0.39
-# -> 0.36-0.52 on four soundtracks, other actions as real and their seams as smooth (docs/experiments.md).
+# first CHECK_READS of that ranking are rendered from the song's model-rate audio and read as
+# `infer_actions` reads any region (~40 ms each; the first read entirely as asked ends the search). On 12
+# random regions of training songs, every action, the asked action was read back from 0.43 of the chunks
+# with the cheapest take, 0.63 with 4 reads and 0.73 with 32 (scripts/diagnostics/read_back.py); held-out,
+# 0.39-0.40 -> 0.47-0.48 on real songs and 0.26-0.39 -> 0.36-0.52 on four soundtracks, other actions as
+# real and their seams as smooth (docs/experiments.md).
 CHECK_TAKES = 32
 CHECK_READS = 4
 
@@ -81,8 +82,6 @@ class Host(Protocol):
         checked: bool = False,
         part: Part | None = None,
     ) -> list[dict]: ...
-
-    def _lam(self, latents: np.ndarray, heard: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 class SongEditor:
@@ -321,32 +320,20 @@ class SongEditor:
         self, index: SongIndex, region: tuple[int, int], fade: int, plan: Plan, asked: np.ndarray
     ) -> float:
         """The share of the asked chunks (`asked`, as for `estimates`) the LAM reads as asked in the plan
-        rendered from the song's mono model-rate audio, read as `infer_actions` reads a region at the model
-        rate (the same window, zero padding and players heard; ~40 ms for 4 s).
+        rendered from the song's mono model-rate audio, read by `infer_actions` (~40 ms for 4 s).
 
         region: [start, end) model-rate samples; fade: the crossfade in model-rate samples."""
-        b, pipe, song = self.bundle, self.pipeline, index.audio
-        start, end = region
+        rate, song = self.bundle.sample_rate, index.audio
         pieces = tuple((piece.offset, piece.source) for piece in plan.pieces)
-        read = lambda lo, hi: song[None, lo:hi]  # noqa: E731
         n = index.model_samples
-        patch, _ = render_plan(read, n, b.sample_rate, SongPlan(start, end, fade, b.sample_rate, pieces))
-        edited = lambda lo, hi: patch.audio[:, lo - patch.start : hi - patch.start]  # noqa: E731
-        w = plan_window(
-            n,
-            b.sample_rate,
-            (start / b.sample_rate, end / b.sample_rate),
-            0.0,
-            b.defaults.crossfade_ms,
-            b.sample_rate,
-            b.hop,
-            b.chunk_frames,
+        patch, _ = render_plan(
+            lambda lo, hi: song[None, lo:hi], n, rate, SongPlan(*region, fade, rate, pieces)
         )
-        model_audio = np.zeros((1, 1, w.padded_length), np.float32)  # (1, 1, P) as `Pipeline.prepare` pads
-        model_audio[0, :, : w.model_length] = edited(w.window_start, w.window_start + w.model_length)
-        latents = pipe.runtime["tokenizer_encoder"].run(audio=model_audio)["latents"]  # (1, T, D)
-        _, ids = pipe._lam(latents, pipe.hear(model_audio[0, 0], latents.shape[1]))  # (1, K)
-        got = ids[0, : len(asked)]  # (chunks,)
+        seconds = (region[0] / rate, region[1] / rate)
+        reading = self.pipeline.infer_actions(
+            patch.audio, rate, seconds, checked=True, part=Part(patch.start, n)
+        )  # the changed samples hold the region
+        got = np.array([c["action"] for c in reading])[: len(asked)]  # (chunks,)
         mine = asked[: len(got)] >= 0
         return float(np.mean(got[mine] == asked[: len(got)][mine])) if mine.any() else 0.0
 
