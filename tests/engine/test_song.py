@@ -87,6 +87,25 @@ def test_the_asked_action_decides_which_material_fills_the_region():
     assert plan_region(index_of(song, actions), region, UNIT, np.full(CHUNK, 5)) is None  # nowhere in it
 
 
+def test_the_seam_weighs_the_quarter_second_before_the_material(monkeypatch):
+    song = motif_song(16)
+    edge = UNIT // 4
+    song[3 * UNIT - edge : 3 * UNIT] = 0.3 * np.random.default_rng(1).standard_normal(edge)  # a burst
+    song[10 * UNIT : 11 * UNIT - edge] *= 0.25  # quieter long before bar 11, the last quarter second not
+    actions = np.zeros(-(-len(song) // HOP), np.int64)
+    actions[3 * CHUNK : 4 * CHUNK] = 3  # bar 3 (after the burst) and bar 11 carry the action asked
+    actions[11 * CHUNK : 12 * CHUNK] = 3
+    index, region, wanted = index_of(song, actions), (7 * UNIT, 8 * UNIT), np.full(CHUNK, 3)
+    sources = {}
+    for weight in (0.0, 1.0):
+        monkeypatch.setattr(song_plan, "EDGE_WEIGHT", weight)
+        plan = plan_region(index, region, UNIT, wanted, margin=480)
+        sources[weight] = plan.pieces[0].source
+    # over the whole second before, bar 11's quieter lead-in is the worse fit; at the seam it is the better
+    assert abs(sources[0.0] - 11 * UNIT) > UNIT // 2
+    assert abs(sources[1.0] - 11 * UNIT) < 2 * FEATURE_HOP
+
+
 def test_material_is_judged_by_the_lam_readings_from_every_window_offset():
     song = motif_song(12)
     frames = -(-len(song) // HOP)
