@@ -29,6 +29,7 @@ N_MELS = 64
 N_FFT = 1024
 HOP = 256
 THRESHOLD = 0.5  # probability above which an instrument counts as playing
+HEARD_SHARE = 0.5  # an instrument plays in a passage when it plays in at least this share of its seconds
 BUNDLE_FILE = "instruments.npz"  # the estimator's name inside a bundle folder
 
 

@@ -34,7 +34,7 @@ import numpy as np
 from engine import audio as audio_io
 from engine.bundle import Action
 from engine.generate import Generator, Progress
-from engine.instruments import InstrumentEstimator, seconds_to_frames
+from engine.instruments import HEARD_SHARE, InstrumentEstimator, seconds_to_frames
 from engine.request import EditRequest, EditResult, EditSettings, SongPlan, Source, Variant
 from engine.runtime import Runtime
 from engine.song_edit import SongEditor
@@ -127,6 +127,20 @@ class Pipeline:
     def hear(self, model_audio: np.ndarray, frames: int, mel: np.ndarray | None = None) -> np.ndarray | None:
         """(T, I) who the estimator hears per latent frame, in the bundle's instrument order (the
         estimator's own order for a bundle without a vocabulary); None without an estimator."""
+        heard = self._per_second(model_audio, mel)
+        return None if heard is None else seconds_to_frames(heard, self.bundle.frame_rate, frames)  # (T, I)
+
+    def heard_in(self, model_audio: np.ndarray) -> np.ndarray | None:
+        """(I,) bool, who plays in a passage of mono model-rate audio: the instruments the estimator hears
+        in at least HEARD_SHARE of its seconds (in `hear`'s order; None without an estimator). How the
+        song editor checks an instrument request and how `eval edit` scores one."""
+        heard = self._per_second(model_audio)
+        if heard is None:
+            return None
+        return heard.mean(axis=0) >= HEARD_SHARE if len(heard) else np.zeros(heard.shape[1], bool)
+
+    def _per_second(self, model_audio: np.ndarray, mel: np.ndarray | None = None) -> np.ndarray | None:
+        """(S, I) 0/1 who the estimator hears in each second, in `hear`'s order; None without one."""
         if self.estimator is None:
             return None
         per_second = self.estimator.activity(model_audio, self.bundle.sample_rate, mel)  # (S, E)
@@ -136,7 +150,7 @@ class Pipeline:
         for i, c in enumerate(columns):
             if c >= 0:
                 heard[:, i] = per_second[:, c]
-        return seconds_to_frames(heard, self.bundle.frame_rate, frames)  # (T, I)
+        return heard
 
     def context_instruments(self, heard: np.ndarray | None, frames: int) -> np.ndarray:
         """(1, T, I) conditioning for the context: what is heard, zeros where nothing can hear it."""

@@ -210,22 +210,6 @@ def _mismatch(
     return differ.mean(axis=1)
 
 
-def plan_region(
-    index: SongIndex,
-    region: tuple[int, int],
-    context: int,
-    actions: np.ndarray,
-    players: np.ndarray | None = None,
-    margin: int = 0,
-    seed: int = 0,
-    changed: np.ndarray | None = None,
-) -> Plan | None:
-    """The best chain of the song's stretches for a region, or None when no stretch can fill some slot
-    (`plan_takes`'s first)."""
-    takes = plan_takes(index, region, context, actions, players, margin, seed, changed)
-    return takes[0] if takes else None
-
-
 def plan_takes(
     index: SongIndex,
     region: tuple[int, int],

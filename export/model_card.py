@@ -120,13 +120,22 @@ def _instrument_fidelity_lines(fidelity: Mapping[str, Any] | None) -> list[str]:
         f"asked for that the context lacks is heard in {_num(add['success'])} of {add['requests']} edits "
         f"({_num(add['success_unasked'])} without the request); one asked away is gone in {_num(remove['success'])} "
         f"of {remove['requests']} ({_num(remove['success_unasked'])} without); the whole set heard is the set asked "
-        f"in {_num(fidelity['exact'])}.{_asking_cost(fidelity.get('quality'))}",
+        f"in {_num(fidelity['exact'])}.{_made_of(fidelity.get('from_song'))}{_asking_cost(fidelity.get('quality'))}",
         "",
         *_table(
             ["instrument", "heard when added (edits)", "gone when removed (edits)", "precision", "recall"],
             rows,
         ),
     ]
+
+
+def _made_of(share: float | None) -> str:
+    """A sentence on where the requests' material came from (absent from older edit.json files)."""
+    return (
+        ""
+        if share is None
+        else f" Made of the song's material: {_num(share)} of the requests (else generated)."
+    )
 
 
 def _asking_cost(quality: Mapping[str, Any] | None) -> str:

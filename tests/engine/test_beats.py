@@ -9,7 +9,7 @@ import pytest
 from engine import song_plan
 from engine.beats import onset_envelope, phase_mismatch, salience, song_beats
 from engine.song import FEATURE_HOP, song_mel
-from engine.song_plan import plan_region
+from tests.engine.conftest import best_plan
 from tests.engine.test_song import HOP, SR, index_of
 
 BPM = 125.0  # a beat of 0.48 s: a slot (1.024 s) is not a whole number of beats
@@ -64,16 +64,16 @@ def test_the_plan_takes_material_on_the_songs_beat_grid(monkeypatch):
     def off_grid(plan) -> float:
         return float(max(phase_mismatch(grid, [p.source], region[0] + p.offset)[0] for p in plan.pieces))
 
-    without = plan_region(index, region, 2 * SR, actions, margin=480)  # the index knows no beats
+    without = best_plan(index, region, 2 * SR, actions, margin=480)  # the index knows no beats
     object.__setattr__(index, "beats", grid)
-    with_grid = plan_region(index, region, 2 * SR, actions, margin=480)
+    with_grid = best_plan(index, region, 2 * SR, actions, margin=480)
     assert without is not None and off_grid(without) > 0.3
     assert with_grid is not None and off_grid(with_grid) < 0.1
     # where the request keeps the region's action, the surroundings alone decide, as without beats
-    kept = plan_region(index, region, 2 * SR, actions, margin=480, changed=np.zeros(len(actions), bool))
+    kept = best_plan(index, region, 2 * SR, actions, margin=480, changed=np.zeros(len(actions), bool))
     assert kept is not None and kept.pieces == without.pieces
     monkeypatch.setattr(song_plan, "BEAT_WEIGHT", 0.0)  # the weight is what keeps it
-    assert off_grid(plan_region(index, region, 2 * SR, actions, margin=480)) > 0.3
+    assert off_grid(best_plan(index, region, 2 * SR, actions, margin=480)) > 0.3
 
 
 def test_the_song_index_holds_the_songs_beats(tiny_pipeline):

@@ -213,3 +213,75 @@ def test_osc_instruments_list_and_edit(instrument_server, song, tmp_path):
         assert done[0] == osc.DONE and Path(done[1][0]).is_file()
         error = max_patch.call(osc.EDIT, str(song), 0.3, 0.6, 1, "kazoo", timeout=120)[-1]
         assert error[0] == osc.ERROR and error[1][0] == "INVALID_ARGUMENT" and "kazoo" in error[1][1]
+
+
+def _song_and_players(pipeline):
+    """A 12-bar motif song over noise (16 kHz mono, the tiny bundle's rate: the random estimator hears a
+    bass in the noise), a two-bar region in it, and who the estimator hears in most of the song's frames:
+    players the song surely has elsewhere."""
+    from tests.engine.test_song import UNIT, motif_song
+
+    rate = pipeline.bundle.sample_rate
+    noise = 0.3 * np.random.default_rng(1).standard_normal(12 * UNIT)
+    song = (motif_song(12, seed=6) + noise).astype(np.float32)[None]
+    index, _ = pipeline.songs.index(song, rate)
+    rows, counts = np.unique(index.heard > 0.5, axis=0, return_counts=True)
+    players = [n for n, on in zip(pipeline.bundle.instruments, rows[counts.argmax()], strict=True) if on]
+    assert players, "the tiny estimator hears no one in this song: pick another seed"
+    return song, rate, (6 * UNIT / rate, 8 * UNIT / rate), players
+
+
+def test_an_instrument_request_gets_the_take_heard_as_asked(instrument_pipeline, monkeypatch):
+    """A request that says who plays is checked as one that changes the action is: takes are read in the
+    plan's order until one is heard as asked (here the second), which is the edit. With the check off the
+    cheapest take is the edit, and a request that asks nothing is not checked."""
+    from engine import song_edit
+
+    song, rate, region, players = _song_and_players(instrument_pipeline)
+    songs = instrument_pipeline.songs
+    actions = [c["action"] for c in instrument_pipeline.infer_actions(song, rate, region)]  # kept as read
+    reads = []
+
+    def read_back(index, span, fade, plan, wanted, heard=None):  # only the second take is heard as asked
+        reads.append((plan.pieces, wanted, heard))
+        return 1.0 if len(reads) == 2 else 0.5
+
+    monkeypatch.setattr(songs, "read_back", read_back)
+    monkeypatch.setattr(song_edit, "CHECK_TAKES", 8)
+    asked = req(region, actions, instruments=players, closeness=1.0, context_seconds=1.0)
+    checked = instrument_pipeline.edit(song, rate, asked)
+    assert checked.source.kind == "song" and len(reads) == 2 and reads[0][0] != reads[1][0]
+    mask = np.isin(instrument_pipeline.bundle.instruments, players)
+    assert all((w < 0).all() and np.array_equal(h, mask) for _, w, h in reads)  # no action to read back
+    monkeypatch.setattr(song_edit, "CHECK_PLAYERS", False)
+    cheapest = instrument_pipeline.edit(song, rate, asked)
+    assert len(reads) == 2 and cheapest.source.kind == "song" and cheapest.source != checked.source
+    monkeypatch.setattr(song_edit, "CHECK_PLAYERS", True)
+    instrument_pipeline.edit(song, rate, req(region, actions, closeness=1.0, context_seconds=1.0))
+    assert len(reads) == 2  # who plays was not asked, no action changes: nothing to check
+
+
+def test_the_check_hears_a_take_as_eval_edit_hears_the_edit(instrument_pipeline):
+    """The check's reading of who plays in a take is exactly eval edit's reading of the edit returned
+    (`heard_in` at the model rate): the set heard agrees in every instrument, its complement in none."""
+    from engine import song_edit
+    from engine.window import spread_actions
+    from training.evaluation.edit_instruments import heard_in
+
+    song, rate, region, players = _song_and_players(instrument_pipeline)
+    songs, names = instrument_pipeline.songs, instrument_pipeline.bundle.instruments
+    index, _ = songs.index(song, rate)
+    prepared = instrument_pipeline.prepare(song, rate, region, 1.0, encode=False)
+    settings = instrument_pipeline.settings(req(region, [0], closeness=1.0, context_seconds=1.0))
+    frames = prepared.window.frame_end - prepared.window.frame_start
+    wanted = spread_actions(
+        [c["action"] for c in instrument_pipeline.infer_actions(song, rate, region)], frames
+    )
+    plan, _ = songs.plan(prepared, wanted, np.isin(names, players).astype(np.float32), settings, 0)
+    assert plan is not None
+    audio, _ = songs.render(prepared, plan)
+    heard = np.isin(names, sorted(heard_in(instrument_pipeline, audio, rate, region)))
+    span, none = (prepared.window.start, prepared.window.end), np.full(2, -1)
+    read = lambda mask: songs.read_back(index, span, prepared.window.fade, plan, none, mask)  # noqa: E731
+    assert read(heard) == 1.0 and read(~heard) == 0.0
+    assert song_edit.CHECK_PLAYERS  # the shipped engine checks

@@ -10,10 +10,10 @@ import pytest
 from engine import song_plan
 from engine.request import EditRequest, EditSettings, Source
 from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
-from engine.song_plan import plan_region, plan_takes, side_costs
+from engine.song_plan import plan_takes, side_costs
 from engine.window import EditError
 from engine.wire import source_from_proto, source_to_proto
-from tests.engine.conftest import req
+from tests.engine.conftest import best_plan, req
 
 SR = 16000
 HOP, CHUNK = 2048, 8  # the shipped bundle's geometry: a slot is 1.024 s
@@ -51,7 +51,7 @@ def index_of(signal: np.ndarray, actions: np.ndarray | None = None, heard=None, 
 def test_a_repeat_elsewhere_in_the_song_is_found_and_the_region_is_never_material():
     song = motif_song(12)
     region = (6 * UNIT, 8 * UNIT)  # two bars in the middle
-    plan = plan_region(index_of(song), region, 2 * UNIT, np.zeros(2 * CHUNK, np.int64), margin=480)
+    plan = best_plan(index_of(song), region, 2 * UNIT, np.zeros(2 * CHUNK, np.int64), margin=480)
     assert plan is not None and len(plan.pieces) == 1  # one passage: a repeat, not a patchwork
     source = plan.pieces[0].source
     assert source % UNIT < FEATURE_HOP * 2 or UNIT - source % UNIT < FEATURE_HOP * 2  # on the bar grid
@@ -80,11 +80,11 @@ def test_the_asked_action_decides_which_material_fills_the_region():
     actions = np.zeros(-(-len(song) // HOP), np.int64)
     actions[2 * CHUNK : 4 * CHUNK] = 3  # bars 2-3 carry action 3, the rest action 0
     region = (7 * UNIT, 8 * UNIT)
-    plan = plan_region(index_of(song, actions), region, UNIT, np.full(CHUNK, 3), margin=480)
+    plan = best_plan(index_of(song, actions), region, UNIT, np.full(CHUNK, 3), margin=480)
     assert plan is not None and plan.mismatch <= 0.25
     for piece in plan.pieces:
         assert 2 * UNIT - 2 * FEATURE_HOP <= piece.source < 4 * UNIT
-    assert plan_region(index_of(song, actions), region, UNIT, np.full(CHUNK, 5)) is None  # nowhere in it
+    assert best_plan(index_of(song, actions), region, UNIT, np.full(CHUNK, 5)) is None  # nowhere in it
 
 
 def test_the_seam_weighs_the_quarter_second_before_the_material(monkeypatch):
@@ -99,7 +99,7 @@ def test_the_seam_weighs_the_quarter_second_before_the_material(monkeypatch):
     sources = {}
     for weight in (0.0, 1.0):
         monkeypatch.setattr(song_plan, "EDGE_WEIGHT", weight)
-        plan = plan_region(index, region, UNIT, wanted, margin=480)
+        plan = best_plan(index, region, UNIT, wanted, margin=480)
         sources[weight] = plan.pieces[0].source
     # over the whole second before, bar 11's quieter lead-in is the worse fit; at the seam it is the better
     assert abs(sources[0.0] - 11 * UNIT) > UNIT // 2
@@ -114,18 +114,18 @@ def test_material_is_judged_by_the_lam_readings_from_every_window_offset():
     readings[9 * CHUNK : 11 * CHUNK, 0] = 3  # bars 9-10: action 3 only in windows from the song's start
     index = index_of(song, readings=readings)
     region, wanted = (6 * UNIT, 7 * UNIT), np.full(CHUNK, 3)
-    plan = plan_region(index, region, UNIT, wanted, margin=480)
+    plan = best_plan(index, region, UNIT, wanted, margin=480)
     assert plan is not None
     for piece in plan.pieces:
         assert 2 * UNIT - 2 * FEATURE_HOP <= piece.source < 4 * UNIT  # never bars 9-10
     readings[2 * CHUNK : 4 * CHUNK, 1:] = 0  # now no stretch reads 3 in most windows: nothing qualifies
-    assert plan_region(index_of(song, readings=readings), region, UNIT, wanted) is None
+    assert best_plan(index_of(song, readings=readings), region, UNIT, wanted) is None
 
 
 def test_seeds_give_other_takes_and_the_same_seed_the_same():
     song = motif_song(12)
     region, wanted = (6 * UNIT, 8 * UNIT), np.zeros(2 * CHUNK, np.int64)
-    takes = [plan_region(index_of(song), region, UNIT, wanted, seed=s) for s in (0, 0, 1, 2, 3)]
+    takes = [best_plan(index_of(song), region, UNIT, wanted, seed=s) for s in (0, 0, 1, 2, 3)]
     assert takes[0] == takes[1]
     assert len({t.pieces for t in takes}) > 1
 
@@ -134,7 +134,7 @@ def test_takes_are_distinct_chains_and_the_first_is_the_plan():
     song = motif_song(12)
     region, wanted = (6 * UNIT, 8 * UNIT), np.zeros(2 * CHUNK, np.int64)
     takes = plan_takes(index_of(song), region, UNIT, wanted, margin=480, takes=6)
-    assert takes[0] == plan_region(index_of(song), region, UNIT, wanted, margin=480)
+    assert takes[0] == best_plan(index_of(song), region, UNIT, wanted, margin=480)
     assert len(takes) == 6 and len({t.pieces for t in takes}) == 6
     for take in takes:  # none of them is the region
         assert all(
@@ -145,7 +145,7 @@ def test_takes_are_distinct_chains_and_the_first_is_the_plan():
 def test_players_cannot_be_matched_without_an_estimator():
     song = motif_song(6)
     players = np.ones((CHUNK, 2), np.float32)
-    assert plan_region(index_of(song), (3 * UNIT, 4 * UNIT), UNIT, np.zeros(CHUNK), players) is None
+    assert best_plan(index_of(song), (3 * UNIT, 4 * UNIT), UNIT, np.zeros(CHUNK), players) is None
 
 
 def test_cache_builds_each_song_once_and_keeps_the_newest():
@@ -278,7 +278,7 @@ def test_a_changed_request_gets_the_take_the_lam_reads_as_asked(tiny_pipeline, m
     def reading(audio, sample_rate, span, checked=False, part=None):  # the region as it is: `other`
         return [{**c, "action": other} for c in real(audio, sample_rate, span, checked, part)]
 
-    def read_back(index, span, fade, plan, wanted):  # only the second take read is read as asked
+    def read_back(index, span, fade, plan, wanted, players=None):  # only the second take read is as asked
         reads.append(plan.pieces)
         return 1.0 if len(reads) == 2 else 0.0
 

@@ -218,6 +218,8 @@ def test_the_card_quotes_who_plays_in_edits_that_ask(tiny_bundle: Path, tmp_path
     assert "is heard in 0.750 of 4 edits (0.250 without the request)" in card
     assert "| sax | 0.750 (4) | n/a (0) | 0.500 | 1.000 |" in card
     assert "Log-mel L1 of the region" not in card  # an edit.json from before the scores existed
+    assert "song's material" not in card  # nor where the requests' material came from
+    fidelity["from_song"] = 0.75
     fidelity["quality"] = {
         kind: {"logmel_l1": value, "flatness_ratio": 1.5, "requests": 4}
         for kind, value in (("unasked", 1.1), ("keep", 1.12), ("add", 1.3), ("remove", 1.2))
@@ -226,3 +228,4 @@ def test_the_card_quotes_who_plays_in_edits_that_ask(tiny_bundle: Path, tmp_path
     card = write_card(bundle).read_text()
     assert "keep 1.120 (1.500x as flat), add 1.300 (1.500x as flat), remove 1.200" in card
     assert "the same edits without a request 1.100 (1.500x)" in card
+    assert "Made of the song's material: 0.750 of the requests (else generated)." in card

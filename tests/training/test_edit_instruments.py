@@ -40,7 +40,11 @@ def test_requests_are_scored_against_the_unasked_edit(instrument_pipeline):
             assert (changed in entry["asked"]) == (kind == "add")
             assert entry["success"] == ((changed in entry["heard"]) == (kind == "add"))
             assert entry["exact"] == (set(entry["heard"]) == set(entry["asked"]))
+    requests = [record[k] for k in ("keep", "add", "remove") if k in record]
+    for entry in requests:  # where each request's material came from, as the engine reports it
+        assert entry["from_song"] == entry["source"].startswith("song") and entry["source"]
     summary = summarise([record, None], instrument_pipeline.bundle.instruments)
+    assert summary["from_song"] == np.mean([e["from_song"] for e in requests])
     assert summary["available"] and summary["clips"] == 1
     assert set(summary["per_instrument"]) == vocabulary
     for kind, key in (("add", "added"), ("remove", "removed")):

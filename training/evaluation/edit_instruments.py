@@ -5,7 +5,8 @@ requests are then rendered with the region's own inferred actions: H plus one in
 (`add`), H minus one that plays (`remove`, when two or more play), and H itself (`keep`). Each is scored
 against the same edit without an instrument request, so what the request itself changes is visible:
 
-- `add`: the added instrument is heard in the edited region (in at least half of its seconds);
+- `add`: the added instrument is heard in the edited region (in at least half of its seconds,
+  `engine.instruments.HEARD_SHARE`);
 - `remove`: the removed one is not;
 - `exact`: the set heard (instruments present in at least half of the seconds) is exactly the set asked;
 - per instrument, precision and recall of "asked to play" against "heard playing", over every request, and
@@ -29,25 +30,20 @@ from engine.pipeline import Pipeline
 from engine.request import EditRequest
 from training.evaluation import edit_scores as scores
 
-HEARD_SHARE = 0.5  # an instrument counts as heard in a region if it plays in at least this share of seconds
-
 
 def heard_in(
     pipeline: Pipeline, audio: np.ndarray, sample_rate: int, region: tuple[float, float]
 ) -> set[str]:
-    """Who the bundle's estimator hears in `region` of (C, N) audio, in the bundle's vocabulary."""
+    """Who the bundle's estimator hears in `region` of (C, N) audio, in the bundle's vocabulary: those
+    playing in at least `engine.instruments.HEARD_SHARE` of its seconds (`Pipeline.heard_in`, the rule the
+    song editor checks a request by)."""
     start, end = int(round(region[0] * sample_rate)), int(round(region[1] * sample_rate))
     mono = audio_io.to_mono(audio[:, start:end])  # (1, N')
-    model_rate = pipeline.bundle.sample_rate
-    mono = audio_io.resample(mono, sample_rate, model_rate)[0]
-    estimator = pipeline.estimator
-    activity = estimator.activity(mono, model_rate)  # (S, E)
-    share = activity.mean(axis=0) if len(activity) else np.zeros(len(estimator.names))  # (E,)
-    return {
-        name
-        for name in pipeline.bundle.instruments
-        if name in estimator.names and share[estimator.names.index(name)] >= HEARD_SHARE
-    }
+    mono = audio_io.resample(mono, sample_rate, pipeline.bundle.sample_rate)[0]
+    heard, names = pipeline.heard_in(mono), pipeline.bundle.instruments
+    if heard is None or not names:
+        return set()
+    return {name for name, playing in zip(names, heard, strict=True) if playing}
 
 
 def fidelity_for_clip(
@@ -87,9 +83,11 @@ def fidelity_for_clip(
         if not asked:
             continue
         request = replace(base, instruments=tuple(sorted(asked)))
-        edited = pipeline.edit(audio, sample_rate, request).audio
+        result = pipeline.edit(audio, sample_rate, request)
+        edited = result.audio
         heard = heard_in(pipeline, edited, sample_rate, base.region)
         entry: dict[str, Any] = {"asked": sorted(asked), "heard": sorted(heard), "exact": heard == asked}
+        entry["source"], entry["from_song"] = result.source.text, result.source.kind == "song"
         entry["quality"] = quality(edited)
         if changed is not None:
             entry["instrument"] = changed
@@ -101,8 +99,9 @@ def fidelity_for_clip(
 
 
 def summarise(records: list[dict[str, Any] | None], vocabulary: list[str]) -> dict[str, Any]:
-    """Rates over clips: add / remove success with and without the request, exact-set rate, and
-    per-instrument precision and recall of asked-to-play vs heard-playing."""
+    """Rates over clips: add / remove success with and without the request, exact-set rate, the share of
+    requests made of the song's material, and per-instrument precision and recall of asked-to-play vs
+    heard-playing."""
     usable = [r for r in records if r is not None]
     if not usable:
         return {"available": False, "reason": "the bundle is not instrument-conditioned or has no estimator"}
@@ -116,6 +115,8 @@ def summarise(records: list[dict[str, Any] | None], vocabulary: list[str]) -> di
         }
     every = [r[k] for r in usable for k in ("keep", "add", "remove") if k in r]
     out["exact"] = float(np.mean([e["exact"] for e in every])) if every else None
+    made = [e["from_song"] for e in every if "from_song" in e]  # records from before sources: none
+    out["from_song"] = float(np.mean(made)) if made else None
     out["quality"] = _quality(usable)
     per: dict[str, dict[str, float | None]] = {}
     for name in vocabulary:
@@ -160,7 +161,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         return "-" if value is None else f"{100 * value:.0f}%"
 
     lines = [
-        f"instrument fidelity over {summary['clips']} clips (exact set asked = heard: {pct(summary['exact'])})"
+        f"instrument fidelity over {summary['clips']} clips (exact set asked = heard: {pct(summary['exact'])}; "
+        f"made of the song's material: {pct(summary.get('from_song'))})"
     ]
     for kind, verb in (("add", "heard when added"), ("remove", "gone when removed")):
         s = summary[kind]
