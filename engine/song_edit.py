@@ -53,8 +53,11 @@ CHECK_READS = 4
 # first sample, and a stretch heard without an instrument there may still be heard with it once it sits
 # in the region. On two held-out soundtracks (planetblupi, singularity; 21 clips) an instrument asked away
 # was gone in 17 of 21 edits with the cheapest take and 20 of 21 checked, the set heard exactly as asked
-# in 62% -> 68% of requests, at the same log-mel L1 (scripts/diagnostics/instrument_check.py).
+# in 62% -> 68% of requests, at the same log-mel L1 (scripts/diagnostics/instrument_check.py). Reading who
+# plays needs no LAM (~15 ms a take against ~40 ms), so a request that changes no action reads up to
+# CHECK_PLAYER_READS takes: one of those two clips' 32 takes is heard as asked only from the sixth on.
 CHECK_PLAYERS = True
+CHECK_PLAYER_READS = 16
 
 
 Tick = Callable[[float], None]  # how much of a long step is done, 0..1
@@ -287,18 +290,20 @@ class SongEditor:
         """The take of `plans` (cheapest first) that is heard as asked most often: the LAM reads the asked
         action in the chunks the request changes, and the instrument estimator hears who was asked to play
         (`players`, (I,) bool, None when the request does not say). The CHECK_READS best takes by
-        `estimates` (the plan's order when no action changes) are rendered from the song at the model rate
-        and read as `infer_actions` and `Pipeline.heard_in` read a region (`read_back`). Ties go to the
+        `estimates` (when no action changes: the CHECK_PLAYER_READS first in the plan's order) are rendered
+        from the song at the model rate and read as `infer_actions` and `Pipeline.heard_in` read a region
+        (`read_back`). Ties go to the
         better estimate, then the cheaper take. Only the index is used, so an edit is the same whether the
         engine holds the file or a client that keeps it renders the plan."""
         asked = asked_chunks(frame_actions, changed, self.bundle.chunk_frames)
         if (asked >= 0).any():
             order = np.argsort(-self.estimates(index, region, plans, frame_actions, asked), kind="stable")
+            reads = CHECK_READS
         else:
-            order = np.arange(len(plans))
+            order, reads = np.arange(len(plans)), CHECK_PLAYER_READS
         fade = int(round(p.window.fade * self.bundle.sample_rate / p.sample_rate))
         best, best_agree = int(order[0]), -1.0
-        for i in order[:CHECK_READS]:
+        for i in order[:reads]:
             agree = self.read_back(index, region, fade, plans[int(i)], asked, players)
             if agree > best_agree:
                 best, best_agree = int(i), agree

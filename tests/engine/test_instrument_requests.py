@@ -233,8 +233,9 @@ def _song_and_players(pipeline):
 
 def test_an_instrument_request_gets_the_take_heard_as_asked(instrument_pipeline, monkeypatch):
     """A request that says who plays is checked as one that changes the action is: takes are read in the
-    plan's order until one is heard as asked (here the second), which is the edit. With the check off the
-    cheapest take is the edit, and a request that asks nothing is not checked."""
+    plan's order until one is heard as asked (here the second), which is the edit, or CHECK_PLAYER_READS
+    were read. With the check off the cheapest take is the edit, and a request that asks nothing is not
+    checked."""
     from engine import song_edit
 
     song, rate, region, players = _song_and_players(instrument_pipeline)
@@ -257,8 +258,11 @@ def test_an_instrument_request_gets_the_take_heard_as_asked(instrument_pipeline,
     cheapest = instrument_pipeline.edit(song, rate, asked)
     assert len(reads) == 2 and cheapest.source.kind == "song" and cheapest.source != checked.source
     monkeypatch.setattr(song_edit, "CHECK_PLAYERS", True)
+    monkeypatch.setattr(song_edit, "CHECK_PLAYER_READS", 3)  # none heard as asked: 3 reads, the cheapest
+    monkeypatch.setattr(songs, "read_back", lambda *a: reads.append(a[3].pieces) or 0.5)
+    assert instrument_pipeline.edit(song, rate, asked).source == cheapest.source and len(reads) == 5
     instrument_pipeline.edit(song, rate, req(region, actions, closeness=1.0, context_seconds=1.0))
-    assert len(reads) == 2  # who plays was not asked, no action changes: nothing to check
+    assert len(reads) == 5  # who plays was not asked, no action changes: nothing to check
 
 
 def test_the_check_hears_a_take_as_eval_edit_hears_the_edit(instrument_pipeline):
