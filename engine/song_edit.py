@@ -259,17 +259,18 @@ class SongEditor:
         )  # more than the song is the song
         context = int(round(seconds * b.sample_rate))
         changed = frame_actions != self._reading(p, len(frame_actions))
-        check = index.audio is not None and (changed.any() or (CHECK_PLAYERS and players is not None))
+        wanted = region_instruments > 0.5 if CHECK_PLAYERS and region_instruments is not None else None
+        check = index.audio is not None and (changed.any() or wanted is not None)
         takes = CHECK_TAKES if check else 1
         plans = plan_takes(index, region, context, frame_actions, players, margin, seed, changed, takes)
         if not plans:
             asked = "actions and players" if players is not None else "actions"
             return None, f"the song has no passage with these {asked}"
-        if len(plans) > 1:
-            wanted = region_instruments > 0.5 if CHECK_PLAYERS and region_instruments is not None else None
-            plan = self._checked(p, index, region, plans, frame_actions, changed, wanted)
-        else:
-            plan = plans[0]
+        plan = (
+            self._checked(p, index, region, plans, frame_actions, changed, wanted)
+            if len(plans) > 1
+            else plans[0]
+        )
         if settings.closeness < 1.0 and plan.ratio > settings.closeness:
             return None, (
                 f"the song's best material fits {plan.ratio:.2f} of a typical passage, above closeness "
@@ -292,9 +293,8 @@ class SongEditor:
         (`players`, (I,) bool, None when the request does not say). The CHECK_READS best takes by
         `estimates` (when no action changes: the CHECK_PLAYER_READS first in the plan's order) are rendered
         from the song at the model rate and read as `infer_actions` and `Pipeline.heard_in` read a region
-        (`read_back`). Ties go to the
-        better estimate, then the cheaper take. Only the index is used, so an edit is the same whether the
-        engine holds the file or a client that keeps it renders the plan."""
+        (`read_back`). Ties go to the better estimate, then the cheaper take. Only the index is used, so an
+        edit is the same whether the engine holds the file or a client that keeps it renders the plan."""
         asked = asked_chunks(frame_actions, changed, self.bundle.chunk_frames)
         if (asked >= 0).any():
             order = np.argsort(-self.estimates(index, region, plans, frame_actions, asked), kind="stable")
@@ -353,8 +353,8 @@ class SongEditor:
         """How much of the request the plan, rendered from the song's mono model-rate audio, is heard to
         carry: the share of the asked chunks (`asked`, as for `estimates`) the LAM reads as asked, as
         `infer_actions` reads the region (~40 ms for 4 s), and, when `players` ((I,) bool) is given, the
-        share of the instruments `Pipeline.heard_in` hears playing or not as asked (~5 ms); the mean of the
-        two when both are asked.
+        share of the instruments `Pipeline.heard_in` hears playing or not as asked (~15 ms with the render);
+        the mean of the two when both are asked.
 
         region: [start, end) model-rate samples; fade: the crossfade in model-rate samples."""
         rate, song = self.bundle.sample_rate, index.audio

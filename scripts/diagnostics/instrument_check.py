@@ -75,7 +75,7 @@ def main() -> None:
         r = rows[check]
         add = [e["success"] for e in r if e["kind"] == "add"]
         rm = [e["success"] for e in r if e["kind"] == "remove"]
-        song = [e["source"].startswith("song") for e in r]
+        song = [e["from_song"] for e in r]
         l1 = [e["quality"]["logmel_l1"] for e in r]
         print(
             f"{'checked' if check else 'cheapest take'}: added heard {np.mean(add):.3f} ({len(add)}), removed gone "

@@ -5,9 +5,9 @@ Reads each run's edit.json and prints, over all their clips: the median of the i
 the copy's (and how often it is nearer), and per method the geometric means of the flatness ratio and of the
 seams' flux, the latter also over the original's own at the same edges (as `eval edit` averages ratios).
 Also pooled: action fidelity (the mean over single-action edits of the share of chunks read back as asked,
-as `eval edit` averages it within a run) and the instrument requests (an instrument
-asked for heard, one asked away gone, the set heard exactly, made of the song's material). Realism is a
-classifier fitted per run, so it is not pooled: read it from each run.
+as `eval edit` averages it within a run) and the instrument requests (an instrument asked for heard, one
+asked away gone, the set heard exactly, made of the song's material). Realism is a classifier fitted per
+run, so it is not pooled: read it from each run.
 
     .venv/bin/python scripts/diagnostics/pool_evals.py work/exp/r6c_real work/exp/r6c_blupi ...
 """
