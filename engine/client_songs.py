@@ -120,7 +120,9 @@ class SongTransport:
             patch, where = render_plan(source.read, source.num_samples, source.sample_rate, result.plan)
         except (ValueError, IndexError) as err:  # a plan that does not fit the file: not this song's
             raise EditorError("INTERNAL", f"the engine's plan does not fit this file: {err}") from err
-        return patch, replace(result, source=where)
+        return patch, replace(
+            result, source=replace(where, heard=result.source.heard)
+        )  # the engine's reading
 
     @staticmethod
     def _source(make: Callable[[], clip.AudioSource]) -> clip.AudioSource:

@@ -35,7 +35,7 @@ from engine import audio as audio_io
 from engine.bundle import Action
 from engine.generate import Generator, Progress
 from engine.instruments import HEARD_SHARE, InstrumentEstimator, seconds_to_frames
-from engine.request import EditRequest, EditResult, EditSettings, SongPlan, Source, Variant
+from engine.request import EditRequest, EditResult, EditSettings, Heard, SongPlan, Source, Variant
 from engine.runtime import Runtime
 from engine.song_edit import SongEditor
 from engine.window import EditError, Part, Prepared, plan_window, spread_actions
@@ -138,6 +138,46 @@ class Pipeline:
         if heard is None:
             return None
         return heard.mean(axis=0) >= HEARD_SHARE if len(heard) else np.zeros(heard.shape[1], bool)
+
+    def players_in(
+        self, audio: np.ndarray, sample_rate: int, region: tuple[float, float], part: Part | None = None
+    ) -> np.ndarray | None:
+        """`heard_in` of `region` (seconds) of (C, N) audio at any rate (with `part`, a stretch of a file)."""
+        offset = 0 if part is None else part.offset
+        lo, hi = (int(round(s * sample_rate)) - offset for s in region)
+        mono = audio_io.to_mono(audio[:, lo:hi])  # (1, N')
+        return self.heard_in(audio_io.resample(mono, sample_rate, self.bundle.sample_rate)[0])
+
+    def heard_as_asked(
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        region: tuple[float, float],
+        asked: np.ndarray,
+        players: np.ndarray | None,
+        part: Part | None = None,
+    ) -> Heard:
+        """How `region` (seconds) of edited (C, N) audio is heard against its request, as `eval edit` hears
+        an edit: the LAM's reading (`infer_actions`) of the chunks `asked` ((chunks,) the action asked in
+        each, -1 where the request keeps the region's) and who plays (`heard_in`) against `players` ((I,)
+        bool; None: the request does not say). With `part`, `audio` is a stretch of a file."""
+        chunks = hits = 0
+        if (asked >= 0).any():
+            reading = self.infer_actions(audio, sample_rate, region, checked=True, part=part)
+            got = np.array([c["action"] for c in reading])[: len(asked)]  # (chunks,)
+            mine = asked[: len(got)] >= 0
+            chunks, hits = int(mine.sum()), int((got[mine] == asked[: len(got)][mine]).sum())
+        heard = None if players is None else self.players_in(audio, sample_rate, region, part)
+        if heard is None:
+            return Heard(chunks, hits)
+        names = self.bundle.instruments or list(self.estimator.names)
+        return Heard(
+            chunks,
+            hits,
+            float(np.mean(heard == players)),
+            tuple(n for n, h, p in zip(names, heard, players, strict=True) if p and not h),
+            tuple(n for n, h, p in zip(names, heard, players, strict=True) if h and not p),
+        )
 
     def _per_second(self, model_audio: np.ndarray, mel: np.ndarray | None = None) -> np.ndarray | None:
         """(S, I) 0/1 who the estimator hears in each second, in `hear`'s order; None without one."""
@@ -250,21 +290,36 @@ class Pipeline:
             tick = None  # a song's first edit builds its index: a long one's takes a while, so say so
             if progress is not None:
                 tick = lambda done: progress(span[0] + 0.9 * done * (span[1] - span[0]), "index")  # noqa: E731
-            plan, reason = self.songs.plan(p, frame_actions, region_instruments, settings, seed, tick)
+            plan, reason, heard = self.songs.plan(p, frame_actions, region_instruments, settings, seed, tick)
             if plan is not None and p.part is not None:  # a stretch: its client renders the material
-                return Rendering(None, frame_actions, Source("song"), self.songs.song_plan(p, plan))
+                source = Source("song", heard=heard)
+                return Rendering(None, frame_actions, source, self.songs.song_plan(p, plan))
             if plan is not None:
                 audio, source = self.songs.render(p, plan)
                 if progress is not None:
                     progress(span[1], "song")
-                return Rendering(audio, frame_actions, source)
-        return Rendering(
-            self.generator.generate(
-                p, frame_actions, region_instruments, settings, seed, progress, span, init, strength
-            ),
-            frame_actions,
-            Source("generated", reason=reason),
+                return Rendering(audio, frame_actions, replace(source, heard=heard))
+        out = self.generator.generate(
+            p, frame_actions, region_instruments, settings, seed, progress, span, init, strength
         )
+        return Rendering(
+            out,
+            frame_actions,
+            Source("generated", reason=reason, heard=self._heard(p, out, frame_actions, region_instruments)),
+        )
+
+    def _heard(
+        self, p: Prepared, out: np.ndarray, frame_actions: np.ndarray, region_instruments: np.ndarray | None
+    ) -> Heard | None:
+        """`heard_as_asked` of a generated region (an encode of it, ~45 ms for 4 s); None when the request
+        changes no action and does not say who plays."""
+        asked = self.songs.asked(p, frame_actions)
+        players = None if region_instruments is None else region_instruments > 0.5
+        if not (asked >= 0).any() and players is None:
+            return None
+        w = p.window
+        region = (w.start / p.sample_rate, w.end / p.sample_rate)
+        return self.heard_as_asked(out, p.sample_rate, region, asked, players, p.part)
 
     def roundtrip(self, p: Prepared, decoder_steps: int, seed: int) -> np.ndarray:
         """The region decoded from its own latents and stitched like an edit: (C, N). The tokenizer's

@@ -95,8 +95,44 @@ class EditSettings:
 
 
 @dataclass(frozen=True)
+class Heard:
+    """How the engine hears a returned region against its request, as `musegenie eval edit` hears an edit:
+    the LAM's reading of the chunks whose action the request changes (`Pipeline.infer_actions`), and who
+    the instrument estimator hears playing (`Pipeline.heard_in`) when the request says who plays."""
+
+    chunks: int = 0  # chunks (~1 s each) whose action the request changes
+    as_asked: int = 0  # of those, the chunks the LAM reads as the asked action
+    # share of the bundle's instruments heard playing or not as asked; None: not asked, or nothing hears
+    players: float | None = None
+    missing: tuple[str, ...] = ()  # asked to play, not heard
+    extra: tuple[str, ...] = ()  # heard, not asked to play
+
+    @property
+    def agreement(self) -> float:
+        """0..1: the mean of the two shares, of those asked (0 when neither was)."""
+        parts = ([self.as_asked / self.chunks] if self.chunks else []) + (
+            [self.players] if self.players is not None else []
+        )
+        return float(np.mean(parts)) if parts else 0.0
+
+    @property
+    def text(self) -> str:
+        parts = []
+        if self.chunks:
+            parts.append(f"asked action heard in {self.as_asked} of {self.chunks} chunks")
+        if self.players is not None and not (self.missing or self.extra):
+            parts.append("who plays heard as asked")
+        if self.missing:
+            parts.append("not heard: " + ", ".join(self.missing))
+        if self.extra:
+            parts.append("still heard: " + ", ".join(self.extra))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
 class Source:
-    """Where an edit's material came from, as every interface reports it."""
+    """Where an edit's material came from, and how the engine hears it against the request, as every
+    interface reports it."""
 
     kind: str = "generated"  # "song" (the song's own audio) or "generated" (dynamics model and decoder)
     start: float = -1.0  # seconds in the input of the passage used (kind "song"); -1 otherwise
@@ -104,9 +140,16 @@ class Source:
     reason: str = ""  # why the region was generated, when it was
     # (start, end) seconds of each stretch when the region was assembled from several, in order
     pieces: tuple[tuple[float, float], ...] = ()
+    heard: Heard | None = None  # None: the request changes nothing that could be read back
 
     @property
     def text(self) -> str:
+        """For people: "song 0:42.0-0:46.0", "generated (why)", then how it is heard when it was read."""
+        heard = f"; {self.heard.text}" if self.heard is not None and self.heard.text else ""
+        return self.where + heard
+
+    @property
+    def where(self) -> str:
         if self.kind == "song" and self.pieces:
             return "song " + " + ".join(f"{clock(a)}-{clock(b)}" for a, b in self.pieces)
         if self.kind == "song":

@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from engine import audio as audio_io
 from engine.beats import song_beats
 from engine.bundle import Bundle
-from engine.request import EditSettings, SongPlan, Source
+from engine.request import EditSettings, Heard, SongPlan, Source
 from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
 from engine.song_plan import Plan, plan_takes, source_frames
 from engine.song_render import render_plan
@@ -84,6 +84,16 @@ class Host(Protocol):
 
     def heard_in(self, model_audio: np.ndarray) -> np.ndarray | None: ...
 
+    def heard_as_asked(
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        region: tuple[float, float],
+        asked: np.ndarray,
+        players: np.ndarray | None,
+        part: Part | None = None,
+    ) -> Heard: ...
+
     def context_instruments(self, heard: np.ndarray | None, frames: int) -> np.ndarray: ...
 
     def infer_actions(
@@ -94,6 +104,15 @@ class Host(Protocol):
         checked: bool = False,
         part: Part | None = None,
     ) -> list[dict]: ...
+
+
+class Planned(NamedTuple):
+    """`SongEditor.plan`'s answer: the plan (None: generate, and `reason` says why) and, when the plan was
+    checked, how its take is heard against the request."""
+
+    plan: Plan | None
+    reason: str = ""
+    heard: Heard | None = None
 
 
 class SongEditor:
@@ -243,8 +262,8 @@ class SongEditor:
         settings: EditSettings,
         seed: int,
         progress: Tick | None = None,
-    ) -> tuple[Plan | None, str]:
-        """(the plan for this rendering, or None and why the region has to be generated); `progress` hears
+    ) -> Planned:
+        """The plan for this rendering, or None and why the region has to be generated; `progress` hears
         how far the song's index is when it has to be built."""
         index = self._song(p, progress)
         w, b = p.window, self.bundle
@@ -258,25 +277,32 @@ class SongEditor:
             settings.context_seconds, p.num_samples / p.sample_rate
         )  # more than the song is the song
         context = int(round(seconds * b.sample_rate))
-        changed = frame_actions != self._reading(p, len(frame_actions))
+        changed = frame_actions != self._reading(p, len(frame_actions))  # (K,)
         wanted = region_instruments > 0.5 if CHECK_PLAYERS and region_instruments is not None else None
         check = index.audio is not None and (changed.any() or wanted is not None)
         takes = CHECK_TAKES if check else 1
         plans = plan_takes(index, region, context, frame_actions, players, margin, seed, changed, takes)
         if not plans:
             asked = "actions and players" if players is not None else "actions"
-            return None, f"the song has no passage with these {asked}"
-        plan = (
+            return Planned(None, f"the song has no passage with these {asked}")
+        plan, heard = (
             self._checked(p, index, region, plans, frame_actions, changed, wanted)
-            if len(plans) > 1
-            else plans[0]
+            if check
+            else (plans[0], None)
         )
         if settings.closeness < 1.0 and plan.ratio > settings.closeness:
-            return None, (
+            return Planned(
+                None,
                 f"the song's best material fits {plan.ratio:.2f} of a typical passage, above closeness "
-                f"{settings.closeness:g}"
+                f"{settings.closeness:g}",
             )
-        return plan, ""
+        return Planned(plan, "", heard)
+
+    def asked(self, p: Prepared, frame_actions: np.ndarray) -> np.ndarray:
+        """(chunks,) the action a request asks in each chunk of the region, -1 where it keeps the reading
+        the user was shown (`asked_chunks`)."""
+        changed = frame_actions != self._reading(p, len(frame_actions))
+        return asked_chunks(frame_actions, changed, self.bundle.chunk_frames)
 
     def _checked(
         self,
@@ -287,8 +313,8 @@ class SongEditor:
         frame_actions: np.ndarray,
         changed: np.ndarray,
         players: np.ndarray | None = None,
-    ) -> Plan:
-        """The take of `plans` (cheapest first) that is heard as asked most often: the LAM reads the asked
+    ) -> tuple[Plan, Heard]:
+        """The take of `plans` (cheapest first) that is heard as asked most often, and how it is heard: the LAM reads the asked
         action in the chunks the request changes, and the instrument estimator hears who was asked to play
         (`players`, (I,) bool, None when the request does not say). The CHECK_READS best takes by
         `estimates` (when no action changes: the CHECK_PLAYER_READS first in the plan's order) are rendered
@@ -302,14 +328,14 @@ class SongEditor:
         else:
             order, reads = np.arange(len(plans)), CHECK_PLAYER_READS
         fade = int(round(p.window.fade * self.bundle.sample_rate / p.sample_rate))
-        best, best_agree = int(order[0]), -1.0
+        best, best_heard = int(order[0]), None
         for i in order[:reads]:
-            agree = self.read_back(index, region, fade, plans[int(i)], asked, players)
-            if agree > best_agree:
-                best, best_agree = int(i), agree
-            if agree == 1.0:
+            heard = self.read_back(index, region, fade, plans[int(i)], asked, players)
+            if best_heard is None or heard.agreement > best_heard.agreement:
+                best, best_heard = int(i), heard
+            if heard.agreement == 1.0:
                 break
-        return plans[best]
+        return plans[best], best_heard
 
     def estimates(
         self,
@@ -349,12 +375,11 @@ class SongEditor:
         plan: Plan,
         asked: np.ndarray,
         players: np.ndarray | None = None,
-    ) -> float:
-        """How much of the request the plan, rendered from the song's mono model-rate audio, is heard to
-        carry: the share of the asked chunks (`asked`, as for `estimates`) the LAM reads as asked, as
-        `infer_actions` reads the region (~40 ms for 4 s), and, when `players` ((I,) bool) is given, the
-        share of the instruments `Pipeline.heard_in` hears playing or not as asked (~15 ms with the render);
-        the mean of the two when both are asked.
+    ) -> Heard:
+        """How the plan, rendered from the song's mono model-rate audio, is heard against the request
+        (`Pipeline.heard_as_asked`, exactly as the returned edit is heard): the LAM's reading of the asked
+        chunks (`asked`, as for `estimates`; ~40 ms for 4 s) and, when `players` ((I,) bool) is given, who
+        `Pipeline.heard_in` hears playing (~15 ms with the render).
 
         region: [start, end) model-rate samples; fade: the crossfade in model-rate samples."""
         rate, song = self.bundle.sample_rate, index.audio
@@ -363,20 +388,8 @@ class SongEditor:
         patch, _ = render_plan(
             lambda lo, hi: song[None, lo:hi], n, rate, SongPlan(*region, fade, rate, pieces)
         )
-        parts = []
-        mine = asked >= 0
-        if mine.any():
-            seconds = (region[0] / rate, region[1] / rate)
-            reading = self.pipeline.infer_actions(
-                patch.audio, rate, seconds, checked=True, part=Part(patch.start, n)
-            )  # the changed samples hold the region
-            got = np.array([c["action"] for c in reading])[: len(asked)]  # (chunks,)
-            mine = mine[: len(got)]
-            parts.append(float(np.mean(got[mine] == asked[: len(got)][mine])) if mine.any() else 0.0)
-        if players is not None:
-            heard = self.pipeline.heard_in(patch.audio[0, region[0] - patch.start : region[1] - patch.start])
-            parts.append(float(np.mean(heard == players)) if heard is not None else 0.0)
-        return float(np.mean(parts)) if parts else 0.0
+        seconds = (region[0] / rate, region[1] / rate)  # the changed samples hold the region
+        return self.pipeline.heard_as_asked(patch.audio, rate, seconds, asked, players, Part(patch.start, n))
 
     def _reading(self, p: Prepared, frames: int) -> np.ndarray:
         """(F,) the action the LAM reads in each frame of the region, as `infer_actions` reports it to the

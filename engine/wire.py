@@ -9,7 +9,7 @@ import numpy as np
 
 from engine.audio import MAX_CHANNELS, AudioError, check
 from engine.bundle import Action
-from engine.request import EditRequest, SongPlan, Source
+from engine.request import EditRequest, Heard, SongPlan, Source
 from engine.window import Part
 from protos.musegenie.v1 import engine_pb2 as pb
 
@@ -138,7 +138,20 @@ def source_to_proto(source: Source) -> pb.Source:
         text=source.text,
         reason=source.reason,
         pieces=[pb.Span(start=a, end=b) for a, b in source.pieces],
+        heard=None if source.heard is None else heard_to_proto(source.heard),
     )
+
+
+def heard_to_proto(heard: Heard) -> pb.Heard:
+    message = pb.Heard(chunks=heard.chunks, as_asked=heard.as_asked, missing=heard.missing, extra=heard.extra)
+    if heard.players is not None:
+        message.players = heard.players
+    return message
+
+
+def heard_from_proto(message: pb.Heard) -> Heard:
+    players = message.players if message.HasField("players") else None
+    return Heard(message.chunks, message.as_asked, players, tuple(message.missing), tuple(message.extra))
 
 
 def source_from_proto(message: pb.Source) -> Source:
@@ -146,7 +159,8 @@ def source_from_proto(message: pb.Source) -> Source:
     if not message.kind:
         return Source()
     pieces = tuple((p.start, p.end) for p in message.pieces)
-    return Source(message.kind, message.start, message.end, message.reason, pieces)
+    heard = heard_from_proto(message.heard) if message.HasField("heard") else None
+    return Source(message.kind, message.start, message.end, message.reason, pieces, heard)
 
 
 def action_to_proto(action: Action) -> pb.Action:

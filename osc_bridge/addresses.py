@@ -85,9 +85,11 @@ REPLIES: dict[str, str] = {
     f"{PREFIX}/instrument": "index name",
     f"{PREFIX}/progress": "fraction in [0, 1]",
     f"{PREFIX}/inferred": "action [action ...] (one per chunk of the region)",
-    f"{PREFIX}/variant": "action out_path source (where its material came from, e.g. 'song 0:42.0-0:46.0')",
+    f"{PREFIX}/variant": "action out_path source (where its material came from, e.g. 'song 0:42.0-0:46.0', "
+    "and how the engine hears it: '; asked action heard in 3 of 4 chunks')",
     f"{PREFIX}/done": "[out_path source] (edit: the result file and where its material came from, "
-    "'song 0:42.0-0:46.0' or 'generated (why)'; actions/explore/closeness/prepare: nothing)",
+    "'song 0:42.0-0:46.0' or 'generated (why)', then how the engine hears it against the request, e.g. "
+    "'; asked action heard in 3 of 4 chunks; still heard: sax'; actions/explore/closeness/prepare: nothing)",
     f"{PREFIX}/error": "CODE message (a gRPC status name; INVALID_ARGUMENT for a bad message, with id -1 "
     "when the id is unreadable; RESOURCE_EXHAUSTED when the bridge's queue is full; UNAUTHENTICATED "
     "until the sender sent /musegenie/auth, when the bridge has a client token)",

@@ -52,7 +52,7 @@ def rows_for(pipeline: Pipeline, data: Path, clips: int) -> list[dict]:
         for name, ids in (("inferred", inferred), ("other", other)):
             frames = spread_actions(ids, prepared.window.frame_end - prepared.window.frame_start)
             song = pipeline.settings(EditRequest(region, context_seconds=context_s, closeness=1.0))
-            plan, _ = pipeline.songs.plan(prepared, frames, None, song, 0)
+            plan = pipeline.songs.plan(prepared, frames, None, song, 0).plan
             for closeness in (0.0, 1.0):
                 settings = pipeline.settings(
                     EditRequest(region, context_seconds=context_s, closeness=closeness)

@@ -53,15 +53,16 @@ def main() -> None:
     song_edit.CHECK_TAKES = args.takes
     songs, seen = pipeline.songs, {}
 
-    def capture(p, index, region, plans, frame_actions, changed):  # the engine's takes, kept for below
+    def capture(p, index, region, plans, frame_actions, changed, players=None):  # the takes, kept for below
         asked = song_edit.asked_chunks(frame_actions, changed, b.chunk_frames)
+        fade = int(round(p.window.fade * sr / p.sample_rate))
         seen.update(
             p=p,
             plans=plans,
-            asked=asked,
             estimate=songs.estimates(index, region, plans, frame_actions, asked),
+            read=lambda plan: songs.read_back(index, region, fade, plan, asked).agreement,
         )
-        return plans[0]
+        return plans[0], None
 
     songs._checked = capture
     fidelity = {(order, m): [] for order in ("estimate", "cost") for m in READS}
@@ -76,11 +77,11 @@ def main() -> None:
             seen.clear()
             if pipeline.render(prepared, [action], None, settings, 0).source.kind != "song" or not seen:
                 continue  # generated, or nothing the request changes
-            plans, asked, estimate = seen["plans"], seen["asked"], seen["estimate"]
+            plans, estimate = seen["plans"], seen["estimate"]
             ranked = {"estimate": list(np.argsort(-estimate, kind="stable")), "cost": list(range(len(plans)))}
             exact, l1 = {}, {}
             for i in set(ranked["estimate"][: max(READS)]) | set(ranked["cost"][: max(READS)]):
-                exact[i] = songs.read_back(seen["p"], plans[i], asked)
+                exact[i] = seen["read"](plans[i])
                 audio, _ = songs.render(seen["p"], plans[i])
                 l1[i] = scores.logmel_l1(original, audio[0, clip.start : clip.end], sr)
             agree += sum(float(estimate[i] == exact[i]) for i in exact)

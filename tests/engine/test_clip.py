@@ -4,6 +4,8 @@ every result equals the in-process edit of the whole file, sample for sample."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import grpc
 import numpy as np
 import pytest
@@ -58,6 +60,9 @@ def test_a_file_over_the_message_limit_edits_as_in_process(client, tiny_pipeline
     written, rate = load(tmp_path / "out.wav")
     assert rate == SR and np.array_equal(written, local.audio)  # bit for bit
     assert np.array_equal(client.edit(whole, SR, request).audio, local.audio)  # from memory, the same
+    other = replace(request, actions=((kept[0] + 1) % tiny_pipeline.bundle.num_actions,))
+    changed = client.edit_file(song, other, tmp_path / "other.wav")  # the engine's reading of its plan
+    assert changed.source == tiny_pipeline.edit(whole, SR, other).source and changed.source.heard.chunks
 
 
 def test_the_song_travels_once_and_again_only_when_the_engine_dropped_it(

@@ -6,6 +6,7 @@ the plain tiny bundle (no vocabulary) must keep editing and refuse an instrument
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -17,6 +18,7 @@ from engine.bundle import load_bundle
 from engine.cli import main as cli_main
 from engine.client import EditorClient, EditorError
 from engine.pipeline import Pipeline
+from engine.request import Heard
 from engine.runtime import Runtime, RuntimeConfig
 from engine.server import ServerConfig, start_server
 from engine.window import EditError
@@ -245,7 +247,7 @@ def test_an_instrument_request_gets_the_take_heard_as_asked(instrument_pipeline,
 
     def read_back(index, span, fade, plan, wanted, heard=None):  # only the second take is heard as asked
         reads.append((plan.pieces, wanted, heard))
-        return 1.0 if len(reads) == 2 else 0.5
+        return Heard(players=1.0) if len(reads) == 2 else Heard(players=0.5)
 
     monkeypatch.setattr(songs, "read_back", read_back)
     monkeypatch.setattr(song_edit, "CHECK_TAKES", 8)
@@ -256,11 +258,14 @@ def test_an_instrument_request_gets_the_take_heard_as_asked(instrument_pipeline,
     assert all((w < 0).all() and np.array_equal(h, mask) for _, w, h in reads)  # no action to read back
     monkeypatch.setattr(song_edit, "CHECK_PLAYERS", False)
     cheapest = instrument_pipeline.edit(song, rate, asked)
-    assert len(reads) == 2 and cheapest.source.kind == "song" and cheapest.source != checked.source
+    assert len(reads) == 2 and cheapest.source.kind == "song" and cheapest.source.heard is None
+    assert cheapest.source != replace(checked.source, heard=None)  # another take
+    assert checked.source.heard == Heard(players=1.0)  # as the check heard the take it kept
     monkeypatch.setattr(song_edit, "CHECK_PLAYERS", True)
     monkeypatch.setattr(song_edit, "CHECK_PLAYER_READS", 3)  # none heard as asked: 3 reads, the cheapest
-    monkeypatch.setattr(songs, "read_back", lambda *a: reads.append(a[3].pieces) or 0.5)
-    assert instrument_pipeline.edit(song, rate, asked).source == cheapest.source and len(reads) == 5
+    monkeypatch.setattr(songs, "read_back", lambda *a: reads.append(a[3].pieces) or Heard(players=0.5))
+    last = instrument_pipeline.edit(song, rate, asked).source
+    assert replace(last, heard=None) == cheapest.source and len(reads) == 5 and last.heard.players == 0.5
     instrument_pipeline.edit(song, rate, req(region, actions, closeness=1.0, context_seconds=1.0))
     assert len(reads) == 5  # who plays was not asked, no action changes: nothing to check
 
@@ -281,11 +286,11 @@ def test_the_check_hears_a_take_as_eval_edit_hears_the_edit(instrument_pipeline)
     wanted = spread_actions(
         [c["action"] for c in instrument_pipeline.infer_actions(song, rate, region)], frames
     )
-    plan, _ = songs.plan(prepared, wanted, np.isin(names, players).astype(np.float32), settings, 0)
+    plan = songs.plan(prepared, wanted, np.isin(names, players).astype(np.float32), settings, 0).plan
     assert plan is not None
     audio, _ = songs.render(prepared, plan)
     heard = np.isin(names, sorted(heard_in(instrument_pipeline, audio, rate, region)))
     span, none = (prepared.window.start, prepared.window.end), np.full(2, -1)
     read = lambda mask: songs.read_back(index, span, prepared.window.fade, plan, none, mask)  # noqa: E731
-    assert read(heard) == 1.0 and read(~heard) == 0.0
+    assert read(heard).agreement == 1.0 and read(~heard).agreement == 0.0
     assert song_edit.CHECK_PLAYERS  # the shipped engine checks

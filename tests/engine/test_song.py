@@ -4,11 +4,13 @@ input, reports where it came from, caches the song, and generates where nothing 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from engine import song_plan
-from engine.request import EditRequest, EditSettings, Source
+from engine.request import EditRequest, EditSettings, Heard, Source
 from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
 from engine.song_plan import plan_takes, side_costs
 from engine.window import EditError
@@ -199,6 +201,15 @@ def test_closeness_is_checked_and_sources_cross_the_wire():
     assert source.text == "song 0:42.0-0:43.0 + 1:10.5-1:13.5"
     assert source_from_proto(source_to_proto(source)) == source
     assert Source("generated", reason="no passage").text == "generated (no passage)"
+    heard = Heard(4, 3, 0.75, ("trumpet",), ("sax",))  # as the engine hears the region it returns
+    for heard_source in (replace(source, heard=heard), Source("generated", heard=Heard(players=1.0))):
+        assert source_from_proto(source_to_proto(heard_source)) == heard_source
+    assert replace(source, heard=heard).text == (
+        "song 0:42.0-0:43.0 + 1:10.5-1:13.5; asked action heard in 3 of 4 chunks; not heard: trumpet; "
+        "still heard: sax"
+    )
+    assert Source("generated", heard=Heard(players=1.0)).text == "generated; who plays heard as asked"
+    assert Heard(4, 3, 0.5).agreement == 0.625 and Heard().agreement == 0.0
 
 
 # Through the pipeline, on the tiny bundle -------------------------------------------------------------
@@ -280,7 +291,7 @@ def test_a_changed_request_gets_the_take_the_lam_reads_as_asked(tiny_pipeline, m
 
     def read_back(index, span, fade, plan, wanted, players=None):  # only the second take read is as asked
         reads.append(plan.pieces)
-        return 1.0 if len(reads) == 2 else 0.0
+        return Heard(2, 2) if len(reads) == 2 else Heard(2, 0)
 
     monkeypatch.setattr(tiny_pipeline, "infer_actions", reading)
     monkeypatch.setattr(tiny_pipeline.songs, "read_back", read_back)
@@ -313,24 +324,59 @@ def test_a_take_is_read_back_as_infer_actions_reads_the_edit(tiny_pipeline):
     compared = 0
     for action in range(tiny_pipeline.bundle.num_actions):
         wanted = spread_actions([action], frames)
-        plan, _ = songs.plan(prepared, wanted, None, settings, 0)
+        plan = songs.plan(prepared, wanted, None, settings, 0).plan
         if plan is None:
             continue
         audio, _ = songs.render(prepared, plan)
         read = [c["action"] for c in tiny_pipeline.infer_actions(audio, SR, region)]
         asked = song_edit.asked_chunks(wanted, np.ones(frames, bool), tiny_pipeline.bundle.chunk_frames)
-        assert songs.read_back(index, span, prepared.window.fade, plan, asked) == np.mean(
+        assert songs.read_back(index, span, prepared.window.fade, plan, asked).agreement == np.mean(
             np.array(read) == action
         )
         compared += 1
     assert compared > 0
 
 
+def test_every_edit_says_how_the_lam_reads_it_against_the_request(tiny_pipeline):
+    """`source.heard` of an edit, the song's material or generated, is `infer_actions`' reading of the
+    region it returns (as `eval edit` reads it): the chunks the request changes and those read as asked. A
+    request that changes nothing reads nothing."""
+    from engine import song_edit
+    from engine.window import spread_actions
+
+    song = motif_song(12, seed=7)[None]
+    region = (5 * UNIT / SR, 7 * UNIT / SR)
+    shown = [c["action"] for c in tiny_pipeline.infer_actions(song, SR, region)]
+    kept = tiny_pipeline.edit(song, SR, req(region, shown, closeness=1.0, context_seconds=1.0))
+    assert kept.source.heard is None and "heard" not in kept.source.text
+    frames = len(kept.frame_actions)
+    kinds = set()
+    for closeness, actions in ((1.0, range(tiny_pipeline.bundle.num_actions)), (0.0, range(2))):
+        for action in actions:
+            asked = song_edit.asked_chunks(
+                spread_actions([action], frames),
+                spread_actions([action], frames) != spread_actions(shown, frames),
+                tiny_pipeline.bundle.chunk_frames,
+            )
+            if not (asked >= 0).any():
+                continue
+            edit = tiny_pipeline.edit(
+                song, SR, req(region, [action], closeness=closeness, context_seconds=1.0)
+            )
+            reading = tiny_pipeline.infer_actions(edit.audio, SR, region, checked=True)  # untrained: loud
+            read = np.array([c["action"] for c in reading])
+            heard = edit.source.heard
+            assert (heard.chunks, heard.as_asked) == ((asked >= 0).sum(), (read == asked).sum())
+            assert heard.players is None and edit.source.text.endswith(heard.text)
+            kinds.add(edit.source.kind)
+    assert kinds == {"song", "generated"}
+
+
 def test_pipeline_generates_at_closeness_zero_and_says_why_otherwise(tiny_pipeline):
     song = motif_song(6, seed=3)[None]
     region = (2 * UNIT / SR, 3 * UNIT / SR)
     generated = tiny_pipeline.edit(song, SR, req(region, [1], closeness=0.0, context_seconds=1.0))
-    assert generated.source == Source("generated")
+    assert replace(generated.source, heard=None) == Source("generated")
     strict = tiny_pipeline.edit(song, SR, req(region, [1], closeness=1e-6, context_seconds=1.0))
     assert strict.source.kind == "generated" and strict.source.reason  # nothing fits that well
 

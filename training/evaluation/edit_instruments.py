@@ -37,10 +37,7 @@ def heard_in(
     """Who the bundle's estimator hears in `region` of (C, N) audio, in the bundle's vocabulary: those
     playing in at least `engine.instruments.HEARD_SHARE` of its seconds (`Pipeline.heard_in`, the rule the
     song editor checks a request by)."""
-    start, end = int(round(region[0] * sample_rate)), int(round(region[1] * sample_rate))
-    mono = audio_io.to_mono(audio[:, start:end])  # (1, N')
-    mono = audio_io.resample(mono, sample_rate, pipeline.bundle.sample_rate)[0]
-    heard, names = pipeline.heard_in(mono), pipeline.bundle.instruments
+    heard, names = pipeline.players_in(audio, sample_rate, region), pipeline.bundle.instruments
     if heard is None or not names:
         return set()
     return {name for name, playing in zip(names, heard, strict=True) if playing}
