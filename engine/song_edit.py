@@ -314,13 +314,13 @@ class SongEditor:
         changed: np.ndarray,
         players: np.ndarray | None = None,
     ) -> tuple[Plan, Heard]:
-        """The take of `plans` (cheapest first) that is heard as asked most often, and how it is heard: the LAM reads the asked
-        action in the chunks the request changes, and the instrument estimator hears who was asked to play
-        (`players`, (I,) bool, None when the request does not say). The CHECK_READS best takes by
-        `estimates` (when no action changes: the CHECK_PLAYER_READS first in the plan's order) are rendered
-        from the song at the model rate and read as `infer_actions` and `Pipeline.heard_in` read a region
-        (`read_back`). Ties go to the better estimate, then the cheaper take. Only the index is used, so an
-        edit is the same whether the engine holds the file or a client that keeps it renders the plan."""
+        """The take of `plans` (cheapest first) that is heard as asked most often, and how it is heard: the
+        LAM reads the asked action in the chunks the request changes, and the instrument estimator hears who
+        was asked to play (`players`, (I,) bool, None when the request does not say). The CHECK_READS best
+        takes by `estimates` (when no action changes: the CHECK_PLAYER_READS first in the plan's order) are
+        rendered from the song at the model rate and read as `infer_actions` and `Pipeline.heard_in` read a
+        region (`read_back`). Ties go to the better estimate, then the cheaper take. Only the index is used,
+        so an edit is the same whether the engine holds the file or a client that keeps it renders the plan."""
         asked = asked_chunks(frame_actions, changed, self.bundle.chunk_frames)
         if (asked >= 0).any():
             order = np.argsort(-self.estimates(index, region, plans, frame_actions, asked), kind="stable")
