@@ -215,7 +215,7 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
     box("errmsg", "message", "", (760, 620, 220, 22), (4, 124, 326, 16))
     box("srcset", "newobj", "prepend set", (760, 650, 80, 22))
     box("srcmsg", "message", "", (760, 680, 220, 22), (4, 144, 326, 16))
-    label("srcc", "where the edit's material came from", (760, 705, 220, 20))
+    label("srcc", "where the edit's material came from; how it is heard", (760, 705, 220, 20))
     box("print", "newobj", "print musegenie", (960, 590, 110, 22))
     label("abc", "A/B: play the original or the edit", (20, 560, 300, 20))
     if dev:  # the strip labels each audition button beside its waveform

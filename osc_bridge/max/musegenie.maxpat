@@ -971,7 +971,7 @@
 						220,
 						20
 					],
-					"text": "where the edit's material came from"
+					"text": "where the edit's material came from; how it is heard"
 				}
 			},
 			{
