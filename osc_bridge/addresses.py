@@ -68,6 +68,12 @@ REQUESTS: dict[str, Request] = {
             "the song's own passages with the asked-for actions; the bundle's default until set) -> done",
         ),
         Request(
+            f"{PREFIX}/seed",
+            (ID, Param("seed", int)),
+            "which take later edits and explores get, an int >= 0 (0 until set): the same take of the same "
+            "request gives the same result, another take another result -> done",
+        ),
+        Request(
             f"{PREFIX}/infer", (ID, IN_PATH, START, END), "which actions does the region carry -> inferred"
         ),
         Request(
@@ -89,15 +95,26 @@ REPLIES: dict[str, str] = {
     "and how the engine hears it: '; asked action heard in 3 of 4 chunks')",
     f"{PREFIX}/done": "[out_path source] (edit: the result file and where its material came from, "
     "'song 0:42.0-0:46.0' or 'generated (why)', then how the engine hears it against the request, e.g. "
-    "'; asked action heard in 3 of 4 chunks; still heard: sax'; actions/explore/closeness/prepare: nothing)",
+    "'; asked action heard in 3 of 4 chunks; still heard: sax'; actions/explore/closeness/seed/prepare: nothing)",
     f"{PREFIX}/error": "CODE message (a gRPC status name; INVALID_ARGUMENT for a bad message, with id -1 "
     "when the id is unreadable; RESOURCE_EXHAUSTED when the bridge's queue is full; UNAUTHENTICATED "
     "until the sender sent /musegenie/auth, when the bridge has a client token)",
 }
 
-AUTH, PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE, CLOSENESS, PREPARE = (
+AUTH, PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE, CLOSENESS, SEED, PREPARE = (
     f"{PREFIX}/{n}"
-    for n in ("auth", "ping", "actions", "instruments", "edit", "infer", "explore", "closeness", "prepare")
+    for n in (
+        "auth",
+        "ping",
+        "actions",
+        "instruments",
+        "edit",
+        "infer",
+        "explore",
+        "closeness",
+        "seed",
+        "prepare",
+    )
 )
 PONG, ACTION, INSTRUMENT, PROGRESS, INFERRED, VARIANT, DONE, ERROR = (
     f"{PREFIX}/{n}"

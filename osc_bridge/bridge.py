@@ -143,6 +143,7 @@ class OscBridge:
         self.client = client
         self.reply_port = reply_port
         self.closeness: float | None = None  # /musegenie/closeness sets it; None: the bundle's default
+        self.seed = 0  # /musegenie/seed sets it: which take later edits and explores get
         self.out_dir = Path(out_dir).expanduser().resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for stale in remove_stale_temporaries(self.out_dir):  # writes of an earlier bridge that was killed
@@ -182,6 +183,7 @@ class OscBridge:
             osc.INFER: self._infer,
             osc.EXPLORE: self._explore,
             osc.CLOSENESS: self._closeness,
+            osc.SEED: self._seed,
             osc.PREPARE: self._prepare,
         }
 
@@ -332,7 +334,11 @@ class OscBridge:
         path = self.files.resolve(request_id, in_path)
         out = self._output_path(in_path, f"edit{request_id}")  # before the work: a bad name fails fast
         request = EditRequest(
-            (start_s, end_s), tuple(action), tuple(instrument) or None, closeness=self.closeness
+            (start_s, end_s),
+            tuple(action),
+            tuple(instrument) or None,
+            closeness=self.closeness,
+            seed=self.seed,
         )
         # Only the region's window (and, once, the song at the model's rate) travels; the output is
         # written block by block, so a file of any length edits in bounded memory (engine.clip).
@@ -357,6 +363,12 @@ class OscBridge:
         self.closeness = float(closeness)
         reply(osc.DONE, request_id)
 
+    def _seed(self, reply: Reply, request_id: int, seed: int) -> None:
+        if not 0 <= seed < 2**63:
+            raise BadMessage(request_id, f"seed must be an int from 0 (the first take), got {seed}")
+        self.seed = int(seed)
+        reply(osc.DONE, request_id)
+
     def _infer(self, reply: Reply, request_id: int, in_path: str, start_s: float, end_s: float) -> None:
         chunks = self.client.infer_actions_file(self.files.resolve(request_id, in_path), start_s, end_s)
         reply(osc.INFERRED, request_id, *[int(c["action"]) for c in chunks])
@@ -366,7 +378,7 @@ class OscBridge:
     ) -> None:
         path = self.files.resolve(request_id, in_path)
         request = EditRequest(
-            (start_s, end_s), instruments=tuple(instrument) or None, closeness=self.closeness
+            (start_s, end_s), instruments=tuple(instrument) or None, closeness=self.closeness, seed=self.seed
         )
         named = lambda action: self._output_path(in_path, f"explore{request_id}-a{action.id}")  # noqa: E731
         for action, out, source in self.client.explore_file(path, request, named):

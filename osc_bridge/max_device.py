@@ -29,6 +29,7 @@ UI_PORTS: dict[str, tuple[int, int, list[str] | None]] = {
     "comment": (1, 0, None),
     "message": (2, 1, [""]),
     "flonum": (1, 2, ["", ""]),
+    "number": (1, 2, ["", "bang"]),
     "umenu": (1, 3, ["", "", ""]),
     "textbutton": (1, 3, ["", "", ""]),
     "slider": (1, 1, [""]),
@@ -86,17 +87,19 @@ def _control(target: str, kind: str, name: str, **spec) -> tuple[str, str | None
     """A UI control: the patch's plain object or the device's live.* one (a Live parameter, stored with the
     set; buttons are hidden from Live so automation cannot press them, values are 'stored only')."""
     if target == "patch":
-        cls = {"number": "flonum", "menu": "umenu", "button": "textbutton"}[kind]
+        cls = {"number": "flonum", "integer": "number", "menu": "umenu", "button": "textbutton"}[kind]
         attrs = {"items": []} if kind == "menu" else {}
         attrs.update({k: spec[k] for k in ("minimum", "maximum") if k in spec})
         return cls, spec.get("text"), attrs
     valueof: dict = {"parameter_longname": name, "parameter_shortname": name[:8]}
-    if kind == "number":
-        cls, valueof["parameter_type"] = "live.numbox", 0
+    if kind in ("number", "integer"):
+        # parameter_type 0 (float) or 1 (int); unitstyle 1 shows a float, 0 an int.
+        whole = kind == "integer"
+        cls, valueof["parameter_type"] = "live.numbox", int(whole)
         # Region bounds up to an hour into a file (only the region's window travels; songs up to --max-song-minutes).
         valueof.update(parameter_mmin=spec.get("minimum", 0.0), parameter_mmax=spec.get("maximum", 3600.0))
         valueof.update(parameter_initial_enable=1, parameter_initial=[spec.get("initial", 0.0)])
-        valueof.update(parameter_invisible=1, parameter_unitstyle=1)
+        valueof.update(parameter_invisible=1, parameter_unitstyle=0 if whole else 1)
         extra = {}
     elif kind == "menu":
         cls = "live.menu"
@@ -260,6 +263,17 @@ def describe(target: str) -> tuple[list[dict], list[tuple[str, int, str, int]]]:
         initial=1.0,  # the shipped bundle's default; a saved set restores the user's value instead
     )
     box("prc", "newobj", f"prepend {osc.CLOSENESS} 0", (760, 300, 190, 22))
+    label(
+        "takec",
+        "take: another number, another take of the same edit",
+        (760, 330, 300, 20),
+        (334, 128, 36, 18),
+        "take",
+    )
+    control(
+        "take", "integer", "Take", (760, 350, 60, 22), (372, 128, 40, 16), minimum=0, maximum=9999, initial=0
+    )
+    box("prt", "newobj", f"prepend {osc.SEED} 0", (760, 380, 160, 22))
     if not dev:
         # A dropped file is indexed at once (/musegenie/prepare) while the user sets the region; the device's
         # script sends the same request for the clip it reads.
@@ -349,6 +363,8 @@ def _cords(dev: bool) -> list[tuple[str, int, str, int]]:
         ("instsel", 0, "join", 1),
         ("close", 0, "prc", 0),
         ("prc", 0, "send", 0),
+        ("take", 0, "prt", 0),
+        ("prt", 0, "send", 0),
         ("tra", 0, "cnt", 0),
         ("tra", 1, "sel_i", 0),
         ("tra", 2, "cnt", 0),

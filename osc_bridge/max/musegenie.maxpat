@@ -1313,6 +1313,59 @@
 			},
 			{
 				"box": {
+					"id": "takec",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						760,
+						330,
+						300,
+						20
+					],
+					"text": "take: another number, another take of the same edit"
+				}
+			},
+			{
+				"box": {
+					"id": "take",
+					"maxclass": "number",
+					"maximum": 9999,
+					"minimum": 0,
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"bang"
+					],
+					"patching_rect": [
+						760,
+						350,
+						60,
+						22
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "prt",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						760,
+						380,
+						160,
+						22
+					],
+					"text": "prepend /musegenie/seed 0"
+				}
+			},
+			{
+				"box": {
 					"id": "tprep",
 					"maxclass": "newobj",
 					"numinlets": 1,
@@ -2297,6 +2350,30 @@
 					],
 					"source": [
 						"prc",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"prt",
+						0
+					],
+					"source": [
+						"take",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"send",
+						0
+					],
+					"source": [
+						"prt",
 						0
 					]
 				}

@@ -180,3 +180,25 @@ def test_closeness_steers_later_edits_and_done_says_where_the_material_came_from
     ((address, args),) = max_patch.call(osc.CLOSENESS, 1.5)
     assert address == osc.ERROR and args[0] == "INVALID_ARGUMENT" and "0..1" in args[1]
     assert bridge.closeness == 0.0  # a refused value changes nothing
+
+
+def test_the_seed_picks_the_take_of_later_edits(rig, song):
+    """/musegenie/seed n: another take of the same edit from a Max patch or the Live device; the same take
+    again is the same audio, and a negative or fractional take is refused without changing the bridge's."""
+    bridge, max_patch, _ = rig
+    assert max_patch.call(osc.CLOSENESS, 0.0) == [(osc.DONE, [])]  # generated: every take differs
+
+    def take() -> np.ndarray:
+        *_, (address, args) = max_patch.call(osc.EDIT, str(song), 0.8, 1.2, 1)
+        assert address == osc.DONE, args
+        return load(args[0])[0]
+
+    first = take()
+    assert max_patch.call(osc.SEED, 3) == [(osc.DONE, [])] and bridge.seed == 3
+    other = take()
+    assert max_patch.call(osc.SEED, 0) == [(osc.DONE, [])]
+    assert not np.array_equal(first, other) and np.array_equal(take(), first)
+    for bad in (-1, 2.5):
+        ((address, args),) = max_patch.call(osc.SEED, bad)
+        assert address == osc.ERROR and args[0] == "INVALID_ARGUMENT", args
+    assert bridge.seed == 0

@@ -22,7 +22,7 @@ SCRIPT = max_device.MAX_DIR / max_device.SCRIPT
 # Object classes Max 8 / Max for Live ship that these patchers may use; anything else (a typo, a third-party
 # external) would load as a broken box.
 MAX_CLASSES = {
-    "comment", "message", "flonum", "umenu", "textbutton", "slider", "waveform~", "dropfile", "ezdac~",
+    "comment", "message", "flonum", "number", "umenu", "textbutton", "slider", "waveform~", "dropfile", "ezdac~",
     "conformpath", "t", "prepend", "buffer~", "loadbang", "counter", "gate", "pack", "zl", "*", "udpsend",
     "udpreceive", "route", "print", "play~", "js",
 }  # fmt: skip
@@ -119,6 +119,10 @@ def _signature(boxes: dict, cords: set, box_id: str) -> list:
         return _signature(boxes, cords, left) + [...]
     if cls == "gate":
         return [int]  # the request counter
+    if cls == "number" or (
+        cls == "live.numbox" and box["saved_attribute_attributes"]["valueof"]["parameter_type"]
+    ):
+        return [int]  # an int box (live.numbox parameter_type 1)
     if cls in ("flonum", "live.numbox"):
         return [float]
     raise AssertionError(f"unexpected sender {cls} {args}")
@@ -157,6 +161,7 @@ def test_every_osc_message_matches_the_bridge_table(target):
         osc.ACTIONS,
         osc.INSTRUMENTS_LIST,
         osc.CLOSENESS,
+        osc.SEED,
     } | ({osc.PREPARE} if target == "patch" else set())
     for i in sent:
         address = boxes[i]["text"].split()[1]
@@ -188,7 +193,7 @@ def test_the_device_fits_lives_strip_saves_its_state_and_cannot_be_automated_int
             assert not (ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah), (a["id"], b["id"])
     controls = [b for b in boxes.values() if b["maxclass"].startswith("live.")]
     assert {b["id"] for b in controls} == {"getclip", "start", "end", "menu", "editb", "explb", "refb",
-                                           "instmenu", "instclrb", "close"}  # fmt: skip
+                                           "instmenu", "instclrb", "close", "take"}  # fmt: skip
     assert all(b in shown for b in controls) and all(b["parameter_enable"] == 1 for b in controls)
     assert set(patcher["parameters"]) == {b["id"] for b in controls}  # Live's list of the device's parameters
     invisible = {b["id"]: b["saved_attribute_attributes"]["valueof"]["parameter_invisible"] for b in controls}
