@@ -120,9 +120,8 @@ class SongTransport:
             patch, where = render_plan(source.read, source.num_samples, source.sample_rate, result.plan)
         except (ValueError, IndexError) as err:  # a plan that does not fit the file: not this song's
             raise EditorError("INTERNAL", f"the engine's plan does not fit this file: {err}") from err
-        return patch, replace(
-            result, source=replace(where, heard=result.source.heard)
-        )  # the engine's reading
+        where = replace(where, heard=result.source.heard)  # how the engine heard its plan
+        return patch, replace(result, source=where)
 
     @staticmethod
     def _source(make: Callable[[], clip.AudioSource]) -> clip.AudioSource:

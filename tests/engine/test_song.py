@@ -201,7 +201,7 @@ def test_closeness_is_checked_and_sources_cross_the_wire():
     assert source.text == "song 0:42.0-0:43.0 + 1:10.5-1:13.5"
     assert source_from_proto(source_to_proto(source)) == source
     assert Source("generated", reason="no passage").text == "generated (no passage)"
-    heard = Heard(4, 3, 0.75, ("trumpet",), ("sax",))  # as the engine hears the region it returns
+    heard = Heard(4, 3, 6 / 7, ("trumpet",), ("sax",))  # as the engine hears the region it returns
     for heard_source in (replace(source, heard=heard), Source("generated", heard=Heard(players=1.0))):
         assert source_from_proto(source_to_proto(heard_source)) == heard_source
     assert replace(source, heard=heard).text == (
