@@ -103,7 +103,7 @@ REPLIES: dict[str, str] = {
 
 AUTH, PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE, CLOSENESS, SEED, PREPARE = (
     f"{PREFIX}/{n}"
-    for n in (
+    for n in [
         "auth",
         "ping",
         "actions",
@@ -114,7 +114,7 @@ AUTH, PING, ACTIONS, INSTRUMENTS_LIST, EDIT, INFER, EXPLORE, CLOSENESS, SEED, PR
         "closeness",
         "seed",
         "prepare",
-    )
+    ]
 )
 PONG, ACTION, INSTRUMENT, PROGRESS, INFERRED, VARIANT, DONE, ERROR = (
     f"{PREFIX}/{n}"

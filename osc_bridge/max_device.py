@@ -2,10 +2,10 @@
 description.
 
 Both share every object that speaks OSC (request packs, the reply router, progress, errors, the material
-line, closeness, A/B audition); they differ only where Max and Live differ: the patch takes a dropped file
-and plain UI objects, the device takes the clip in Live's Clip View through `musegenie.js` (the Live API
-part) and `live.*` controls, so its state saves with the Live set and nothing in it can be automated into
-firing an edit. The committed files are this module's output; a test rebuilds them and compares bytes.
+line, closeness, the take, A/B audition); they differ only where Max and Live differ: the patch takes a
+dropped file and plain UI objects, the device takes the clip in Live's Clip View through `musegenie.js`
+(the Live API part) and `live.*` controls, so its state saves with the Live set and nothing in it can be
+automated into firing an edit. The committed files are this module's output; a test rebuilds them and compares bytes.
 
     python -m osc_bridge.max_device        # rewrites both files in osc_bridge/max/
 """
