@@ -16,7 +16,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,6 +140,7 @@ class Runtime:
         self._provider_options = [(p, _provider_options(p, bundle)) for p in self.providers]
         self._single: dict[str, Graph] = {}  # single-threaded sessions for side_by_side, made on first use
         self._single_lock = threading.Lock()
+        self._lane = threading.local()  # .single: this thread's graphs are the single-threaded sessions
         self.graphs: dict[str, Graph] = {}
         for name in GRAPH_NAMES:
             started = time.perf_counter()
@@ -170,7 +172,21 @@ class Runtime:
         )
 
     def __getitem__(self, name: str) -> Graph:
+        if getattr(self._lane, "single", False) and self._side_by_side_workers() > 1:
+            return self._one_thread(name)
         return self.graphs[name]
+
+    @contextmanager
+    def one_core(self) -> Iterator[None]:
+        """Within the block, every graph this thread takes (`runtime[name]`) is side_by_side's single-threaded
+        session: for whole requests a caller runs side by side, one per core (the engine's reads of the
+        takes it checks). On a GPU, or with one thread, nothing changes."""
+        before = getattr(self._lane, "single", False)
+        self._lane.single = True
+        try:
+            yield
+        finally:
+            self._lane.single = before
 
     def side_by_side(self, name: str) -> tuple[Graph, int]:
         """(a session of graph `name` for independent blocks of work, how many threads may run it at once).
@@ -180,13 +196,21 @@ class Runtime:
         song's encode) runs them side by side, one thread each, on a single-threaded session of the graph
         made on first use (docs/experiments.md has the figures). On a GPU: the usual session, one block at
         a time."""
-        workers = self.config.intra_op_threads or len(os.sched_getaffinity(0))
-        if self.device != "cpu" or workers < 2:
+        workers = self._side_by_side_workers()
+        if workers < 2:
             return self.graphs[name], 1
+        return self._one_thread(name), workers
+
+    def _side_by_side_workers(self) -> int:
+        if self.device != "cpu":
+            return 1
+        return self.config.intra_op_threads or len(os.sched_getaffinity(0))
+
+    def _one_thread(self, name: str) -> Graph:
         with self._single_lock:
             if name not in self._single:
                 self._single[name] = Graph(name, self._session(name, 1), self.device)
-        return self._single[name], workers
+            return self._single[name]
 
     def warmup(self) -> float:
         """Run every graph once on one chunk of silence; returns the seconds it took."""

@@ -39,15 +39,16 @@ READ_OFFSETS = (0, 1, 2, 3)  # chunks: where the LAM's windows over the song sta
 # A request that changes the region's actions is planned CHECK_TAKES ways (the plan's cheapest takes), and
 # the edit is the take the LAM reads back as asked, in place, most often: a stretch chosen because its own
 # frames carry an action is often read otherwise once it sits among other material. The takes are ranked
-# by the LAM's reading of the song's latents assembled as each take places them (a few ms for all), and the
-# first CHECK_READS of that ranking are rendered from the song's model-rate audio and read as
-# `infer_actions` reads any region (~40 ms each; the first read entirely as asked ends the search). On 12
-# random regions of training songs, every action, the asked action was read back from 0.43 of the chunks
-# with the cheapest take, 0.63 with 4 reads and 0.73 with 32 (scripts/diagnostics/read_back.py); held-out,
-# 0.39-0.40 -> 0.47-0.48 on real songs and 0.26-0.39 -> 0.36-0.52 on four soundtracks, other actions as
-# real and their seams as smooth (docs/experiments.md).
+# by the LAM's reading of the song's latents assembled as each take places them (a few ms for all; among
+# takes it reads alike, the one it gives the asked action the more probability first), and the first
+# CHECK_READS of that ranking are rendered from the song's model-rate audio and read as `infer_actions`
+# reads any region (~40 ms each; a round with a take read entirely as asked ends the search). On CPU a
+# round is as many reads as there are cores, one core each (`Runtime.one_core`): a read's encoder gains
+# nothing from a second thread, so on 2 cores 8 reads cost what 4 did one after the other. On 12 random regions of training songs, every action,
+# the asked action was read back from 0.43 of the chunks with the cheapest take, 0.62 with 4 reads, 0.66
+# with 8 and 0.72 with 32 (scripts/diagnostics/read_back.py); held-out, see docs/experiments.md (round ten).
 CHECK_TAKES = 32
-CHECK_READS = 4
+CHECK_READS = 8
 # A request that says who plays is checked the same way (the plan's takes in its own order, read by the
 # instrument estimator as `eval edit` reads an edit): the index hears the song second by second from its
 # first sample, and a stretch heard without an instrument there may still be heard with it once it sits
@@ -317,24 +318,36 @@ class SongEditor:
         """The take of `plans` (cheapest first) that is heard as asked most often, and how it is heard: the
         LAM reads the asked action in the chunks the request changes, and the instrument estimator hears who
         was asked to play (`players`, (I,) bool, None when the request does not say). The CHECK_READS best
-        takes by `estimates` (when no action changes: the CHECK_PLAYER_READS first in the plan's order) are
-        rendered from the song at the model rate and read as `infer_actions` and `Pipeline.heard_in` read a
-        region (`read_back`). Ties go to the better estimate, then the cheaper take. Only the index is used,
-        so an edit is the same whether the engine holds the file or a client that keeps it renders the plan."""
+        takes by `estimates` (the share read as asked, then the asked action's probability; when no action
+        changes: the CHECK_PLAYER_READS first in the plan's order) are rendered from the song at the model
+        rate and read as `infer_actions` and `Pipeline.heard_in` read a region (`read_back`), in rounds of
+        as many takes as there are cores, side by side; a round with a take heard entirely as asked ends
+        the search. Ties go to the better estimate, then the cheaper take, so the edit does not depend on
+        how many read at once. Only the index is used, so an edit is the same whether the engine holds the
+        file or a client that keeps it renders the plan."""
         asked = asked_chunks(frame_actions, changed, self.bundle.chunk_frames)
         if (asked >= 0).any():
-            order = np.argsort(-self.estimates(index, region, plans, frame_actions, asked), kind="stable")
-            reads = CHECK_READS
+            share, likely = self.estimates(index, region, plans, frame_actions, asked)
+            order, reads = np.lexsort((-likely, -share)), CHECK_READS
         else:
             order, reads = np.arange(len(plans)), CHECK_PLAYER_READS
         fade = int(round(p.window.fade * self.bundle.sample_rate / p.sample_rate))
+        runtime = self.pipeline.runtime
+        _, workers = runtime.side_by_side("tokenizer_encoder")
+
+        def read(i: int) -> Heard:
+            with runtime.one_core():
+                return self.read_back(index, region, fade, plans[i], asked, players)
+
         best, best_heard = int(order[0]), None
-        for i in order[:reads]:
-            heard = self.read_back(index, region, fade, plans[int(i)], asked, players)
-            if best_heard is None or heard.agreement > best_heard.agreement:
-                best, best_heard = int(i), heard
-            if heard.agreement == 1.0:
-                break
+        with ThreadPoolExecutor(workers, thread_name_prefix="song-check") as pool:
+            for lo in range(0, min(reads, len(order)), workers):  # a round of takes side by side
+                takes = [int(i) for i in order[lo : min(reads, lo + workers)]]
+                for i, heard in zip(takes, pool.map(read, takes), strict=True):
+                    if best_heard is None or heard.agreement > best_heard.agreement:
+                        best, best_heard = i, heard
+                if best_heard is not None and best_heard.agreement == 1.0:
+                    break
         return plans[best], best_heard
 
     def estimates(
@@ -344,11 +357,12 @@ class SongEditor:
         plans: list[Plan],
         frame_actions: np.ndarray,
         asked: np.ndarray,
-    ) -> np.ndarray:
-        """(takes,) the share of the asked chunks the LAM reads as asked in each take, from the song's
-        latents where the take's material comes from, assembled as it places them (whole chunks from the
-        region's first frame, as `infer_actions` reads a region; the material's continuation fills the
-        last). An estimate, a few ms for all: the song's latents were encoded among their own surroundings.
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """((takes,) the share of the asked chunks the LAM reads as asked in each take, (takes,) the mean
+        probability it gives the asked action there), from the song's latents where the take's material
+        comes from, assembled as it places them (whole chunks from the region's first frame, as
+        `infer_actions` reads a region; the material's continuation fills the last). An estimate, a few ms
+        for all: the song's latents were encoded among their own surroundings.
 
         asked: (chunks,) the action asked in each chunk, -1 where the request keeps the region's."""
         b, lam = self.bundle, self.pipeline.runtime["lam_encoder"]
@@ -363,9 +377,13 @@ class SongEditor:
         if "instruments" in lam.input_types:
             heard = self.pipeline.context_instruments(index.heard, total)[0]  # (T, I)
             inputs["instruments"] = heard[rows]
-        read = lam.run(**inputs)["actions"].reshape(len(plans), len(asked))  # (takes, chunks)
-        mine = asked >= 0
-        return (read[:, mine] == asked[mine]).mean(axis=1)
+        out = lam.run(**inputs)
+        read = out["actions"].reshape(len(plans), len(asked))  # (takes, chunks)
+        logits = out["action_logits"].reshape(len(plans), len(asked), -1).astype(np.float64)
+        odds = np.exp(logits - logits.max(axis=2, keepdims=True))  # (takes, chunks, A)
+        mine = np.flatnonzero(asked >= 0)
+        likely = (odds[:, mine, asked[mine]] / odds[:, mine].sum(axis=2)).mean(axis=1)
+        return (read[:, mine] == asked[mine]).mean(axis=1), likely
 
     def read_back(
         self,

@@ -2,8 +2,9 @@
 
 For the clips `musegenie eval edit` takes from a manifest, asks every action of each region at closeness 1
 and, where the song's material fills the request, renders and reads (as `infer_actions` reads any region)
-the engine's CHECK_TAKES cheapest takes in the order the engine's estimate ranks them
-(`engine.song_edit.SongEditor.estimates`) and in the plan's own order (cheapest first). It prints, for M
+the engine's CHECK_TAKES cheapest takes in the order the engine ranks them (`engine.song_edit.SongEditor.estimates`:
+the share of asked chunks the estimate reads as asked, ties by the probability it gives the asked action),
+by that share alone (stable: the cheaper take first among ties) and in the plan's own order (cheapest first). It prints, for M
 takes read exactly, the share of the asked chunks read back from the best of the first M (action fidelity,
 as `eval edit` counts it when one action is asked), and the log-mel L1 of the takes picked; M = 1 in the
 plan's order is the edit without any check. Also how often the estimate agrees with the exact reading.
@@ -32,6 +33,24 @@ from training.evaluation import edit_scores as scores  # noqa: E402
 from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
 
 READS = (1, 2, 4, 8, 16, 32)
+ORDERS = ("estimate", "share", "cost")
+# How the engine picks among the takes it reads (the estimate's order, in rounds of ROUND side by side): a
+# round with a take read entirely as asked ends the search (or every take is read: "all"), and ties of the
+# exact reading go to the earlier read or to the cheaper take.
+ROUND = 2
+POLICIES = (("first read", True), ("cheaper", True), ("cheaper, all", False))
+
+
+def pick(order: list[int], exact: dict[int, float], m: int, policy: str, stop: bool) -> int:
+    """The take the engine keeps when it reads the first `m` of `order` in rounds of ROUND."""
+    read: list[int] = []
+    for lo in range(0, m, ROUND):
+        read += order[lo : lo + ROUND]
+        if stop and max(exact[i] for i in read) == 1.0:
+            break
+    best = max(exact[i] for i in read)
+    tied = [i for i in read if exact[i] == best]
+    return tied[0] if policy == "first read" else min(tied)
 
 
 def main() -> None:
@@ -59,14 +78,15 @@ def main() -> None:
         seen.update(
             p=p,
             plans=plans,
-            estimate=songs.estimates(index, region, plans, frame_actions, asked),
+            estimate=songs.estimates(index, region, plans, frame_actions, asked),  # (share, probability)
             read=lambda plan: songs.read_back(index, region, fade, plan, asked).agreement,
         )
         return plans[0], None
 
     songs._checked = capture
-    fidelity = {(order, m): [] for order in ("estimate", "cost") for m in READS}
+    fidelity = {(order, m): [] for order in ORDERS for m in READS}
     distance = {key: [] for key in fidelity}
+    kept = {(policy, m): [] for policy, _ in POLICIES for m in (4, 8)}  # (fidelity, L1, seams) per request
     agree, chunks = 0, 0
     for clip in clips:
         x, region = clip.audio[None], (clip.start / sr, clip.end / sr)
@@ -77,13 +97,24 @@ def main() -> None:
             seen.clear()
             if pipeline.render(prepared, [action], None, settings, 0).source.kind != "song" or not seen:
                 continue  # generated, or nothing the request changes
-            plans, estimate = seen["plans"], seen["estimate"]
-            ranked = {"estimate": list(np.argsort(-estimate, kind="stable")), "cost": list(range(len(plans)))}
-            exact, l1 = {}, {}
-            for i in set(ranked["estimate"][: max(READS)]) | set(ranked["cost"][: max(READS)]):
+            plans, (estimate, likely) = seen["plans"], seen["estimate"]
+            ranked = {
+                "estimate": list(np.lexsort((-likely, -estimate))),
+                "share": list(np.argsort(-estimate, kind="stable")),
+                "cost": list(range(len(plans))),
+            }
+            exact, l1, seams = {}, {}, {}
+            for i in set().union(*(order[: max(READS)] for order in ranked.values())):
                 exact[i] = seen["read"](plans[i])
                 audio, _ = songs.render(seen["p"], plans[i])
                 l1[i] = scores.logmel_l1(original, audio[0, clip.start : clip.end], sr)
+                seams[i] = scores.seam_flux_ratio(
+                    clip.audio, audio[0], sr, clip.start, clip.end, seen["p"].window.fade
+                )
+            for (policy, m), rows in kept.items():
+                stop = dict(POLICIES)[policy]
+                i = pick(ranked["estimate"], exact, min(m, len(plans)), policy, stop)
+                rows.append((exact[i], l1[i], seams[i]))
             agree += sum(float(estimate[i] == exact[i]) for i in exact)
             chunks += len(exact)
             for (order, m), values in fidelity.items():
@@ -96,9 +127,18 @@ def main() -> None:
     )
     for m in READS:
         print(
-            f"best of {m:2d} read: fidelity {np.mean(fidelity[('estimate', m)]):.3f} (estimate's order) "
-            f"{np.mean(fidelity[('cost', m)]):.3f} (cheapest first); log-mel L1 "
-            f"{np.mean(distance[('estimate', m)]):.3f} / {np.mean(distance[('cost', m)]):.3f}"
+            f"best of {m:2d} read, fidelity / log-mel L1: "
+            + "; ".join(
+                f"{order} {np.mean(fidelity[(order, m)]):.3f} / {np.mean(distance[(order, m)]):.3f}"
+                for order in ORDERS
+            )
+        )
+    print(f"the take kept from the estimate's order, read {ROUND} at a time: fidelity / log-mel L1 / seams")
+    for (policy, m), rows in kept.items():
+        got = np.array(rows)
+        print(
+            f"  {m} reads, ties to the {policy:12s}: {got[:, 0].mean():.3f} / {got[:, 1].mean():.3f} / "
+            f"{scores.geometric_mean(got[:, 2]):.3f}"
         )
 
 

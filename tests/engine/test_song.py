@@ -275,8 +275,9 @@ def test_pipeline_edit_takes_the_songs_material_bit_exactly(tiny_pipeline):
 
 
 def test_a_changed_request_gets_the_take_the_lam_reads_as_asked(tiny_pipeline, monkeypatch):
-    """The first take read is not read as asked, the next one is: the edit is the next one, and the search
-    stops there. A request that keeps the region's reading is not checked."""
+    """Every take but the estimate's first is read as asked: the edit is the second, read beside the first
+    in the first round on two cores (after it on one: the same edit), and the search stops there. A request
+    that keeps the region's reading is not checked."""
     from engine import song_edit
 
     song = motif_song(12, seed=6)[None]
@@ -284,27 +285,82 @@ def test_a_changed_request_gets_the_take_the_lam_reads_as_asked(tiny_pipeline, m
     index, _ = tiny_pipeline.songs.index(song, SR)
     asked = int(np.bincount(index.frame_actions).argmax())  # an action the song surely has
     other = (asked + 1) % tiny_pipeline.bundle.num_actions
-    real, reads = tiny_pipeline.infer_actions, []
+    real, reads, first = tiny_pipeline.infer_actions, [], []
 
     def reading(audio, sample_rate, span, checked=False, part=None):  # the region as it is: `other`
         return [{**c, "action": other} for c in real(audio, sample_rate, span, checked, part)]
 
-    def read_back(index, span, fade, plan, wanted, players=None):  # only the second take read is as asked
+    def read_back(index, span, fade, plan, wanted, players=None):  # as asked unless the estimate's first
         reads.append(plan.pieces)
-        return Heard(2, 2) if len(reads) == 2 else Heard(2, 0)
+        return Heard(2, 0) if not first or plan.pieces == first[0] else Heard(2, 2)
 
     monkeypatch.setattr(tiny_pipeline, "infer_actions", reading)
     monkeypatch.setattr(tiny_pipeline.songs, "read_back", read_back)
     monkeypatch.setattr(song_edit, "CHECK_TAKES", 8)
-    monkeypatch.setattr(song_edit, "CHECK_READS", 4)
-    request = req(region, [asked], closeness=1.0, context_seconds=1.0)
-    checked = tiny_pipeline.edit(song, SR, request)
-    assert checked.source.kind == "song" and len(reads) == 2 and reads[0] != reads[1]
     monkeypatch.setattr(song_edit, "CHECK_READS", 1)  # the estimate's first take, read and kept
-    first = tiny_pipeline.edit(song, SR, request)
-    assert len(reads) == 3 and reads[2] == reads[0] and first.source != checked.source
+    request = req(region, [asked], closeness=1.0, context_seconds=1.0)
+    alone = tiny_pipeline.edit(song, SR, request)
+    assert alone.source.kind == "song" and len(reads) == 1
+    first.append(reads.pop())
+    monkeypatch.setattr(song_edit, "CHECK_READS", 4)
+    edits = []
+    for workers in (2, 1):  # the takes of a round read side by side, or one after the other
+        monkeypatch.setattr(tiny_pipeline.runtime, "_side_by_side_workers", lambda w=workers: w)
+        edits.append(tiny_pipeline.edit(song, SR, request))
+        assert len(reads) == 2 and first[0] in reads and reads[0] != reads[1]
+        reads.clear()
+    assert edits[0].source == edits[1].source != alone.source and edits[0].source.heard.agreement == 1.0
+    assert np.array_equal(edits[0].audio, edits[1].audio)
     kept = tiny_pipeline.edit(song, SR, req(region, [other], closeness=1.0, context_seconds=1.0))
-    assert len(reads) == 3 and kept.source.kind == "song"  # nothing the request changes: nothing to check
+    assert not reads and kept.source.kind == "song"  # nothing the request changes: nothing to check
+
+
+def test_takes_are_read_side_by_side_as_one_after_the_other(tiny_pipeline, monkeypatch):
+    """Reading the takes two at a time, each on its own single-threaded sessions, gives the same edit and
+    the same reading as reading them one by one; the estimate ranks the takes by the share of asked chunks
+    it reads as asked, ties by the probability it gives the asked action."""
+    from engine import song_edit
+
+    song = motif_song(12, seed=8)[None]
+    region = (5 * UNIT / SR, 7 * UNIT / SR)
+    index, _ = tiny_pipeline.songs.index(song, SR)
+    monkeypatch.setattr(song_edit, "CHECK_READS", 6)
+    results = {}
+    for action in range(tiny_pipeline.bundle.num_actions):
+        request = req(region, [action], closeness=1.0, context_seconds=1.0)
+        for workers in (2, 1):
+            monkeypatch.setattr(tiny_pipeline.runtime, "_side_by_side_workers", lambda w=workers: w)
+            results[action, workers] = tiny_pipeline.edit(song, SR, request)
+        two, one = results[action, 2], results[action, 1]
+        assert two.source == one.source and np.array_equal(two.audio, one.audio)
+    assert any(r.source.kind == "song" and r.source.heard is not None for r in results.values())
+
+    songs, reads = tiny_pipeline.songs, []
+    real_estimates, ranked = songs.estimates, {}
+
+    def estimates(index, span, plans, frame_actions, asked):
+        share, likely = ranked["estimate"] = real_estimates(index, span, plans, frame_actions, asked)
+        ranked["plans"] = plans
+        return share, likely
+
+    def read_back(index, span, fade, plan, wanted, players=None):  # none as asked: every take is read
+        reads.append(plan)
+        return Heard(2, 0)
+
+    monkeypatch.setattr(songs, "estimates", estimates)
+    monkeypatch.setattr(songs, "read_back", read_back)
+    monkeypatch.setattr(tiny_pipeline.runtime, "_side_by_side_workers", lambda: 1)
+    action = int(np.bincount(index.frame_actions).argmax())
+    tiny_pipeline.edit(song, SR, req(region, [action], closeness=1.0, context_seconds=1.0))
+    share, likely = ranked["estimate"]
+    assert len(reads) == min(6, len(share)) > 1
+    read = [next(i for i, plan in enumerate(ranked["plans"]) if plan is r) for r in reads]
+    keys = [(-share[i], -likely[i]) for i in read]
+    assert keys == sorted(keys) and read == list(np.lexsort((-likely, -share))[: len(read)])
+    # the asked action is the most likely one where it is read, never where it is not
+    assert (likely[share == 0] < 0.5).all() and (
+        likely[share == 1] >= 1 / tiny_pipeline.bundle.num_actions
+    ).all()
 
 
 def test_a_take_is_read_back_as_infer_actions_reads_the_edit(tiny_pipeline):
