@@ -43,8 +43,8 @@ READ_OFFSETS = (0, 1, 2, 3)  # chunks: where the LAM's windows over the song sta
 # takes it reads alike, the one it gives the asked action the more probability first), and the first
 # CHECK_READS of that ranking are rendered from the song's model-rate audio and read as `infer_actions`
 # reads any region (~40 ms each; a round with a take read entirely as asked ends the search). On CPU a
-# round is as many reads as there are cores, one core each (`Runtime.one_core`): a read's encoder gains
-# nothing from a second thread, so on 2 cores 8 reads cost what 4 did one after the other. On 12 random regions of training songs, every action,
+# round is as many reads as there are cores, one core each (`Runtime.one_core`): a read gains nothing from
+# a second thread, two side by side take 0.77-0.89x the time each (benchmarks/bench_check.py). On 12 random regions of training songs, every action,
 # the asked action was read back from 0.43 of the chunks with the cheapest take, 0.62 with 4 reads, 0.66
 # with 8 and 0.72 with 32 (scripts/diagnostics/read_back.py); held-out, see docs/experiments.md (round ten).
 CHECK_TAKES = 32
