@@ -1,6 +1,6 @@
-"""What a song-aware edit's check costs per take it reads: one after another, or side by side on one core each.
+"""What a song-aware edit's check costs per take it reads: one after another, or side by side, a core each.
 
-    python benchmarks/bench_check.py                       # models/default, 8 reads of a 4 s region, 5 repeats
+    python benchmarks/bench_check.py               # models/default, 8 reads of a 4 s region, 5 repeats
     python benchmarks/bench_check.py --bundle DIR --region 5 --reads 8 --repeats 5
 
 A song-aware edit that changes the region's actions reads the takes it considers as `eval edit` reads an
@@ -48,7 +48,7 @@ def main() -> int:
     pipeline = Pipeline(Runtime(load_bundle(args.bundle or default_bundle()), RuntimeConfig(providers="cpu")))
     runtime, b = pipeline.runtime, pipeline.bundle
     sr, chunks = b.sample_rate, int(np.ceil(args.region * b.sample_rate / b.chunk_samples))
-    workers = runtime.side_by_side("tokenizer_encoder")[1]
+    workers = runtime.side_by_side_workers()
     rng = np.random.default_rng(0)
     seconds = args.region + 4.0
     t = np.arange(int(seconds * sr)) / sr
@@ -89,9 +89,8 @@ def main() -> int:
             if repeat:
                 times[name].append((time.perf_counter() - began) / args.reads)
     base = statistics.median(times[ways[0][0]])
-    print(
-        f"{args.reads} reads of a {args.region:g} s region, {len(os.sched_getaffinity(0))} cores, median of {args.repeats}:"
-    )
+    cores = len(os.sched_getaffinity(0))
+    print(f"{args.reads} reads of a {args.region:g} s region, {cores} cores, median of {args.repeats}:")
     for name, _ in ways:
         ms = 1e3 * statistics.median(times[name])
         print(f"  {name:46s} {ms:6.1f} ms a read  ({ms / (1e3 * base):.2f}x)")

@@ -172,7 +172,7 @@ class Runtime:
         )
 
     def __getitem__(self, name: str) -> Graph:
-        if getattr(self._lane, "single", False) and self._side_by_side_workers() > 1:
+        if getattr(self._lane, "single", False) and self.side_by_side_workers() > 1:
             return self._one_thread(name)
         return self.graphs[name]
 
@@ -196,12 +196,14 @@ class Runtime:
         song's encode) runs them side by side, one thread each, on a single-threaded session of the graph
         made on first use (docs/experiments.md has the figures). On a GPU: the usual session, one block at
         a time."""
-        workers = self._side_by_side_workers()
+        workers = self.side_by_side_workers()
         if workers < 2:
             return self.graphs[name], 1
         return self._one_thread(name), workers
 
-    def _side_by_side_workers(self) -> int:
+    def side_by_side_workers(self) -> int:
+        """How many blocks of work `side_by_side` runs at once: 1 on a GPU, else the intra-op threads asked
+        for, or every core."""
         if self.device != "cpu":
             return 1
         return self.config.intra_op_threads or len(os.sched_getaffinity(0))

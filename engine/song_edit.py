@@ -44,9 +44,10 @@ READ_OFFSETS = (0, 1, 2, 3)  # chunks: where the LAM's windows over the song sta
 # CHECK_READS of that ranking are rendered from the song's model-rate audio and read as `infer_actions`
 # reads any region (~40 ms each; a round with a take read entirely as asked ends the search). On CPU a
 # round is as many reads as there are cores, one core each (`Runtime.one_core`): a read gains nothing from
-# a second thread, two side by side take 0.77-0.89x the time each (benchmarks/bench_check.py). On 12 random regions of training songs, every action,
-# the asked action was read back from 0.43 of the chunks with the cheapest take, 0.62 with 4 reads, 0.66
-# with 8 and 0.72 with 32 (scripts/diagnostics/read_back.py); held-out, see docs/experiments.md (round ten).
+# a second thread, two side by side take 0.77-0.89x the time each (benchmarks/bench_check.py). On 12
+# random regions of training songs, every action, the asked action was read back from 0.43 of the chunks
+# with the cheapest take, 0.62 with 4 reads, 0.66 with 8 and 0.72 with 32
+# (scripts/diagnostics/read_back.py); held-out, see docs/experiments.md (round ten).
 CHECK_TAKES = 32
 CHECK_READS = 8
 # A request that says who plays is checked the same way (the plan's takes in its own order, read by the
@@ -333,7 +334,7 @@ class SongEditor:
             order, reads = np.arange(len(plans)), CHECK_PLAYER_READS
         fade = int(round(p.window.fade * self.bundle.sample_rate / p.sample_rate))
         runtime = self.pipeline.runtime
-        _, workers = runtime.side_by_side("tokenizer_encoder")
+        workers = runtime.side_by_side_workers()
 
         def read(i: int) -> Heard:
             with runtime.one_core():

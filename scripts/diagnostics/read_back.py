@@ -2,9 +2,10 @@
 
 For the clips `musegenie eval edit` takes from a manifest, asks every action of each region at closeness 1
 and, where the song's material fills the request, renders and reads (as `infer_actions` reads any region)
-the engine's CHECK_TAKES cheapest takes in the order the engine ranks them (`engine.song_edit.SongEditor.estimates`:
-the share of asked chunks the estimate reads as asked, ties by the probability it gives the asked action),
-by that share alone (stable: the cheaper take first among ties) and in the plan's own order (cheapest first). It prints, for M
+the engine's CHECK_TAKES cheapest takes in the order the engine ranks them
+(`engine.song_edit.SongEditor.estimates`: the share of asked chunks the estimate reads as asked, ties by
+the probability it gives the asked action), by that share alone (stable: the cheaper take first among
+ties) and in the plan's own order (cheapest first). It prints, for M
 takes read exactly, the share of the asked chunks read back from the best of the first M (action fidelity,
 as `eval edit` counts it when one action is asked), and the log-mel L1 of the takes picked; M = 1 in the
 plan's order is the edit without any check. Also how often the estimate agrees with the exact reading.
@@ -133,7 +134,7 @@ def main() -> None:
                 for order in ORDERS
             )
         )
-    print(f"the take kept from the estimate's order, read {ROUND} at a time: fidelity / log-mel L1 / seams")
+    print(f"the take kept from the estimate's order, {ROUND} read at a time: fidelity / log-mel L1 / seams")
     for (policy, m), rows in kept.items():
         got = np.array(rows)
         print(

@@ -305,7 +305,7 @@ def test_a_changed_request_gets_the_take_the_lam_reads_as_asked(tiny_pipeline, m
     monkeypatch.setattr(song_edit, "CHECK_READS", 4)
     edits = []
     for workers in (2, 1):  # the takes of a round read side by side, or one after the other
-        monkeypatch.setattr(tiny_pipeline.runtime, "_side_by_side_workers", lambda w=workers: w)
+        monkeypatch.setattr(tiny_pipeline.runtime, "side_by_side_workers", lambda w=workers: w)
         edits.append(tiny_pipeline.edit(song, SR, request))
         assert len(reads) == 2 and first[0] in reads and reads[0] != reads[1]
         reads.clear()
@@ -329,7 +329,7 @@ def test_takes_are_read_side_by_side_as_one_after_the_other(tiny_pipeline, monke
     for action in range(tiny_pipeline.bundle.num_actions):
         request = req(region, [action], closeness=1.0, context_seconds=1.0)
         for workers in (2, 1):
-            monkeypatch.setattr(tiny_pipeline.runtime, "_side_by_side_workers", lambda w=workers: w)
+            monkeypatch.setattr(tiny_pipeline.runtime, "side_by_side_workers", lambda w=workers: w)
             results[action, workers] = tiny_pipeline.edit(song, SR, request)
         two, one = results[action, 2], results[action, 1]
         assert two.source == one.source and np.array_equal(two.audio, one.audio)
@@ -349,7 +349,7 @@ def test_takes_are_read_side_by_side_as_one_after_the_other(tiny_pipeline, monke
 
     monkeypatch.setattr(songs, "estimates", estimates)
     monkeypatch.setattr(songs, "read_back", read_back)
-    monkeypatch.setattr(tiny_pipeline.runtime, "_side_by_side_workers", lambda: 1)
+    monkeypatch.setattr(tiny_pipeline.runtime, "side_by_side_workers", lambda: 1)
     action = int(np.bincount(index.frame_actions).argmax())
     tiny_pipeline.edit(song, SR, req(region, [action], closeness=1.0, context_seconds=1.0))
     share, likely = ranked["estimate"]
