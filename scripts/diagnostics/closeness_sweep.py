@@ -22,14 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine.bundle import load_bundle  # noqa: E402
+import heldout  # noqa: E402
+
 from engine.pipeline import Pipeline  # noqa: E402
 from engine.request import EditRequest  # noqa: E402
-from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
 from engine.window import spread_actions  # noqa: E402
-from training.data.manifest import read_entries  # noqa: E402
 from training.evaluation import edit_scores as scores  # noqa: E402
-from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
 from training.evaluation.edit_baselines import copy_baseline  # noqa: E402
 
 CANDIDATES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, np.inf)
@@ -38,7 +36,7 @@ CANDIDATES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, np.inf)
 def rows_for(pipeline: Pipeline, data: Path, clips: int) -> list[dict]:
     b, sr = pipeline.bundle, pipeline.bundle.sample_rate
     context_s = b.defaults.context_seconds
-    found, _ = load_clips(read_entries(data), EditEvalConfig(clips=clips), sr, context_s)
+    found = heldout.clips(pipeline, data, clips)
     rows = []
     for clip in found:
         x, region = clip.audio[None], (clip.start / sr, clip.end / sr)
@@ -87,11 +85,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--bundle", default="models/default")
-    parser.add_argument("--data", type=Path, action="append", required=True)
-    parser.add_argument("--clips", type=int, default=12)
+    heldout.add_options(parser, clips=12, repeat=True, regions=False)
     args = parser.parse_args()
-    pipeline = Pipeline(Runtime(load_bundle(args.bundle), RuntimeConfig(providers="cpu")))
+    pipeline = heldout.engine(args.bundle)
     everything = []
     for data in args.data:
         print(f"{data}:")

@@ -21,13 +21,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import heldout  # noqa: E402
+
 from engine import song_edit  # noqa: E402
-from engine.bundle import load_bundle  # noqa: E402
-from engine.pipeline import Pipeline  # noqa: E402
 from engine.request import EditRequest  # noqa: E402
-from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
-from training.data.manifest import read_entries  # noqa: E402
-from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
 from training.evaluation.edit_instruments import fidelity_for_clip  # noqa: E402
 
 
@@ -35,23 +32,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--bundle", default="models/default")
-    parser.add_argument("--data", required=True, action="append", help="manifest or folder of audio (repeat)")
-    parser.add_argument("--clips", type=int, default=12, help="clips per --data, as eval edit takes them")
-    parser.add_argument("--position", default="centre", help="centre or random regions")
-    parser.add_argument("--region-seed", type=int, default=0, help="which random regions (--position random)")
+    heldout.add_options(parser, clips=12, repeat=True)
     parser.add_argument(
         "--seed", type=int, default=0, help="eval edit's --seed (which instruments are asked)"
     )
     parser.add_argument("--per-clip", action="store_true", help="print every request")
     args = parser.parse_args()
-    pipeline = Pipeline(Runtime(load_bundle(args.bundle), RuntimeConfig(providers="cpu")))
+    pipeline = heldout.engine(args.bundle)
     b, sr = pipeline.bundle, pipeline.bundle.sample_rate
     context_s = b.defaults.context_seconds
-    config = EditEvalConfig(clips=args.clips, position=args.position, region_seed=args.region_seed)
-    clips = []
-    for data in args.data:
-        clips += load_clips(read_entries(Path(data)), config, sr, context_s)[0]
+    clips = [clip for data in args.data for clip in heldout.clips_of(pipeline, args, data)]
     rows: dict[bool, list[dict]] = {False: [], True: []}
     for clip in clips:
         x, region = clip.audio[None], (clip.start / sr, clip.end / sr)

@@ -23,13 +23,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import heldout  # noqa: E402
+
 from engine import song_plan as sp  # noqa: E402
-from engine.bundle import load_bundle  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
-from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
 from engine.song import SongIndex  # noqa: E402
-from training.data.manifest import read_entries  # noqa: E402
-from training.evaluation.edit import Clip, EditEvalConfig, load_clips  # noqa: E402
+from training.evaluation.edit import Clip  # noqa: E402
 
 
 @dataclass
@@ -81,17 +80,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--bundle", default="models/default")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--clips", type=int, default=8)
-    parser.add_argument("--position", default="centre")
-    parser.add_argument("--region-seed", type=int, default=0, help="which random regions (--position random)")
+    heldout.add_options(parser, clips=8)
     args = parser.parse_args()
-    bundle = load_bundle(args.bundle)
-    pipeline = Pipeline(Runtime(bundle, RuntimeConfig(providers="cpu")))
-    sr, context_s = bundle.sample_rate, bundle.defaults.context_seconds
-    config = EditEvalConfig(clips=args.clips, position=args.position, region_seed=args.region_seed)
-    clips, _ = load_clips(read_entries(Path(args.data)), config, sr, context_s)
+    pipeline = heldout.engine(args.bundle)
+    sr = pipeline.bundle.sample_rate
+    clips = heldout.clips_of(pipeline, args)
     chosen, best, in_ten = [], [], []
     for clip in clips:
         found = passages(pipeline, clip)

@@ -31,12 +31,10 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import heldout  # noqa: E402
+
 from engine import song_plan as sp  # noqa: E402
-from engine.bundle import load_bundle  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
-from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
-from training.data.manifest import read_entries  # noqa: E402
-from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from passage_headroom import context_width, passages  # noqa: E402
@@ -46,12 +44,10 @@ SHORT = 16  # frames (0.5 s at the plan's stride) of the short entry and exit co
 
 def regions(pipeline: Pipeline, manifest: Path, position: str, seeds: list[int], clips: int, top: int):
     """(X (R*top, 15), distance (R*top,), region id (R*top,), song name per region)."""
-    sr, context_s = pipeline.bundle.sample_rate, pipeline.bundle.defaults.context_seconds
     width = context_width(pipeline)
     rows, targets, ids, songs = [], [], [], []
     for seed in seeds:
-        config = EditEvalConfig(clips=clips, position=position, region_seed=seed)
-        for clip in load_clips(read_entries(manifest), config, sr, context_s)[0]:
+        for clip in heldout.clips(pipeline, manifest, clips, position, seed):
             found = passages(pipeline, clip)
             index, start, length = found.index, clip.start, clip.end - clip.start
             entry, exit_ = found.sides(width)
@@ -131,7 +127,7 @@ def main() -> None:
     parser.add_argument("--region-seed", type=int, default=700, help="the first draw's seed")
     parser.add_argument("--top", type=int, default=24, help="passages per region, the best by surroundings")
     args = parser.parse_args()
-    pipeline = Pipeline(Runtime(load_bundle(args.bundle), RuntimeConfig(providers="cpu")))
+    pipeline = heldout.engine(args.bundle)
     pipeline.songs.cache.size, pipeline.songs.cache.max_bytes = 1000, 1 << 34  # each song indexed once
     seeds = list(range(args.region_seed, args.region_seed + args.reps))
     x, distance, ids, songs = regions(pipeline, args.train, "random", seeds, args.clips, args.top)

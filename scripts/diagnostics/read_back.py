@@ -24,14 +24,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import heldout  # noqa: E402
+
 from engine import song_edit  # noqa: E402
-from engine.bundle import load_bundle  # noqa: E402
-from engine.pipeline import Pipeline  # noqa: E402
 from engine.request import EditRequest  # noqa: E402
-from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
-from training.data.manifest import read_entries  # noqa: E402
 from training.evaluation import edit_scores as scores  # noqa: E402
-from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
 
 READS = (1, 2, 4, 8, 16, 32)
 ORDERS = ("estimate", "share", "cost")
@@ -58,18 +55,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--bundle", default="models/default")
-    parser.add_argument("--data", required=True, help="manifest or folder of audio")
-    parser.add_argument("--clips", type=int, default=12)
-    parser.add_argument("--position", default="centre", help="centre or random regions")
-    parser.add_argument("--region-seed", type=int, default=0, help="which random regions (--position random)")
+    heldout.add_options(parser, clips=12)
     parser.add_argument("--takes", type=int, default=32, help="takes the plan offers (CHECK_TAKES)")
     args = parser.parse_args()
-    pipeline = Pipeline(Runtime(load_bundle(args.bundle), RuntimeConfig(providers="cpu")))
+    pipeline = heldout.engine(args.bundle)
     b, sr = pipeline.bundle, pipeline.bundle.sample_rate
     context_s = b.defaults.context_seconds
-    config = EditEvalConfig(clips=args.clips, position=args.position, region_seed=args.region_seed)
-    clips, _ = load_clips(read_entries(Path(args.data)), config, sr, context_s)
+    clips = heldout.clips_of(pipeline, args)
     song_edit.CHECK_TAKES = args.takes
     songs, seen = pipeline.songs, {}
 

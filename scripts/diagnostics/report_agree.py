@@ -22,32 +22,27 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import heldout  # noqa: E402
+
 from engine import audio as audio_io  # noqa: E402
 from engine import song_edit  # noqa: E402
-from engine.bundle import load_bundle  # noqa: E402
-from engine.pipeline import Pipeline  # noqa: E402
 from engine.request import EditRequest  # noqa: E402
-from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
 from engine.window import spread_actions  # noqa: E402
 from training.data.manifest import read_entries  # noqa: E402
-from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--bundle", default="models/default")
-    parser.add_argument("--data", required=True, action="append", help="manifest or folder of audio (repeat)")
-    parser.add_argument("--clips", type=int, default=6, help="clips per --data, as eval edit takes them")
+    heldout.add_options(parser, clips=6, repeat=True, regions=False)
     args = parser.parse_args()
-    pipeline = Pipeline(Runtime(load_bundle(args.bundle), RuntimeConfig(providers="cpu")))
+    pipeline = heldout.engine(args.bundle)
     b, sr = pipeline.bundle, pipeline.bundle.sample_rate
     context_s = b.defaults.context_seconds
     for data in args.data:
-        entries = read_entries(Path(data))
-        paths = {e.path.stem: e.path for e in entries if e.start == 0}
-        clips, _ = load_clips(entries, EditEvalConfig(clips=args.clips), sr, context_s)
+        paths = {e.path.stem: e.path for e in read_entries(Path(data)) if e.start == 0}
+        clips = heldout.clips_of(pipeline, args, data)
         chunks = off = edits = same = song = 0
         for clip in clips:
             if clip.name not in paths:

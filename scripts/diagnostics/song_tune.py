@@ -26,14 +26,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import heldout  # noqa: E402
+
 from engine import song_edit, song_plan  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
-from engine.pipeline import Pipeline  # noqa: E402
 from engine.request import EditRequest  # noqa: E402
-from engine.runtime import Runtime, RuntimeConfig  # noqa: E402
-from training.data.manifest import read_entries  # noqa: E402
 from training.evaluation import edit_scores as scores  # noqa: E402
-from training.evaluation.edit import EditEvalConfig, load_clips  # noqa: E402
 from training.evaluation.edit_baselines import copy_baseline  # noqa: E402
 
 SEAM_SPAN_S = 0.1  # seams compared over the 100 ms each side of an edge, whatever the crossfade
@@ -43,11 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--bundle", default="models/default")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--clips", type=int, default=12)
-    parser.add_argument("--position", default="centre")
-    parser.add_argument("--region-seed", type=int, default=0, help="which random regions (--position random)")
+    heldout.add_options(parser, clips=12)
     parser.add_argument(
         "--set",
         action="append",
@@ -69,11 +63,10 @@ def main() -> None:
     if args.crossfade_ms is not None:
         defaults = dataclasses.replace(bundle.defaults, crossfade_ms=args.crossfade_ms)
         object.__setattr__(bundle, "defaults", defaults)  # a frozen Bundle, changed for this run only
-    pipeline = Pipeline(Runtime(bundle, RuntimeConfig(providers="cpu")))
+    pipeline = heldout.engine(bundle)
     b, sr = pipeline.bundle, pipeline.bundle.sample_rate
     context_s = b.defaults.context_seconds
-    config = EditEvalConfig(clips=args.clips, position=args.position, region_seed=args.region_seed)
-    clips, _ = load_clips(read_entries(Path(args.data)), config, sr, context_s)
+    clips = heldout.clips_of(pipeline, args)
     ratios, inferred_l1, other_l1, fidelity, patchwork, empty = [], [], [], [], [], []
     seams, other_seams, natural_seams = [], [], []
     beats_inferred, beats_other, beats_copy, flat_inferred, flat_copy = [], [], [], [], []
