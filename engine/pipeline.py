@@ -38,7 +38,7 @@ from engine.instruments import HEARD_SHARE, InstrumentEstimator, seconds_to_fram
 from engine.request import EditRequest, EditResult, EditSettings, Heard, SongPlan, Source, Variant
 from engine.runtime import Runtime
 from engine.song_edit import SongEditor
-from engine.window import EditError, Part, Prepared, plan_window, spread_actions
+from engine.window import EditError, Part, Prepared, action_probabilities, plan_window, spread_actions
 
 log = logging.getLogger(__name__)
 
@@ -386,9 +386,7 @@ class Pipeline:
         b = self.bundle
         prepared = self.prepare(audio, sample_rate, region, 0.0, checked=checked, part=part)
         logits, ids = self._lam(prepared.latents, prepared.heard)  # (1, K, A), (1, K)
-        logits = logits[0].astype(np.float64)  # (K, A)
-        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs /= probs.sum(axis=1, keepdims=True)
+        probs = action_probabilities(logits[0])  # (K, A)
         start_s, end_s = prepared.window.start / sample_rate, prepared.window.end / sample_rate
         chunk_s = b.chunk_samples / b.sample_rate
         names = b.instruments or (list(self.estimator.names) if self.estimator is not None else [])

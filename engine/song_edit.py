@@ -25,7 +25,7 @@ from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, so
 from engine.song_plan import Plan, plan_takes, source_frames
 from engine.song_render import render_plan
 from engine.song_upload import SongMissing, SongUploads, Upload
-from engine.window import Part, Prepared, spread_actions
+from engine.window import Part, Prepared, action_probabilities, spread_actions
 
 # The LAM reads the song in windows of this many chunks (a region's length, as `infer_actions` reads a
 # region); the encoder takes long songs in blocks of ENCODE_CHUNKS chunks with ENCODE_MARGIN each side.
@@ -380,10 +380,10 @@ class SongEditor:
             inputs["instruments"] = heard[rows]
         out = lam.run(**inputs)
         read = out["actions"].reshape(len(plans), len(asked))  # (takes, chunks)
-        logits = out["action_logits"].reshape(len(plans), len(asked), -1).astype(np.float64)
-        odds = np.exp(logits - logits.max(axis=2, keepdims=True))  # (takes, chunks, A)
+        logits = out["action_logits"].reshape(len(plans), len(asked), -1)  # (takes, chunks, A)
+        probs = action_probabilities(logits)
         mine = np.flatnonzero(asked >= 0)
-        likely = (odds[:, mine, asked[mine]] / odds[:, mine].sum(axis=2)).mean(axis=1)
+        likely = probs[:, mine, asked[mine]].mean(axis=1)
         return (read[:, mine] == asked[mine]).mean(axis=1), likely
 
     def read_back(

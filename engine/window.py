@@ -141,6 +141,13 @@ def spread_actions(actions: Sequence[int], frames: int) -> np.ndarray:
     return np.asarray(actions, np.int64)[index]
 
 
+def action_probabilities(logits: np.ndarray) -> np.ndarray:
+    """The LAM's action logits (..., A) as probabilities (float64 softmax over the last axis)."""
+    logits = np.asarray(logits, np.float64)
+    odds = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return odds / odds.sum(axis=-1, keepdims=True)
+
+
 def crossfade_gains(length: int) -> tuple[np.ndarray, np.ndarray]:
     """Equal-power fade of `length` samples: (old gain cos, new gain sin), new rising 0 -> 1."""
     u = (np.arange(length) + 0.5) / max(length, 1)

@@ -8,7 +8,15 @@ import pytest
 
 from engine import audio as audio_io
 from engine.runtime import resolve_providers
-from engine.window import EditError, RegionError, crossfade_gains, plan_window, spread_actions, stitch
+from engine.window import (
+    EditError,
+    RegionError,
+    action_probabilities,
+    crossfade_gains,
+    plan_window,
+    spread_actions,
+    stitch,
+)
 from tests.engine.conftest import FAST, req, stereo
 
 SR = 44100
@@ -67,6 +75,17 @@ def test_one_action_fills_the_region_and_several_are_spread_evenly():
         spread_actions([0, 1, 2], 2)
     with pytest.raises(EditError, match="no action"):
         spread_actions([], 4)
+
+
+def test_action_probabilities_are_a_softmax_over_the_last_axis_even_for_huge_logits():
+    logits = np.array([[[0.0, np.log(3.0)], [1000.0, 1000.0]], [[-2000.0, 0.0], [5.0, 5.0 + np.log(0.25)]]])
+    probs = action_probabilities(logits.astype(np.float32))  # (2, 2, 2), float32 as the LAM gives them
+    assert probs.dtype == np.float64 and np.all(np.isfinite(probs))
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(probs[0, 0], [0.25, 0.75], atol=1e-6)
+    np.testing.assert_allclose(probs[0, 1], [0.5, 0.5], atol=1e-12)
+    np.testing.assert_allclose(probs[1, 0], [0.0, 1.0], atol=1e-12)
+    np.testing.assert_allclose(probs[1, 1], [0.8, 0.2], atol=1e-6)
 
 
 def test_crossfade_is_equal_power_and_monotonic():
