@@ -174,6 +174,9 @@ class SongPlan:
     fade: int  # crossfade length in input samples
     model_rate: int  # the rate of the pieces' positions
     pieces: tuple[tuple[int, int], ...]  # (offset in the region, song sample) at the model rate, in order
+    # seconds over which each edge's band levels are eased from the outside's to the material's
+    # (engine.song_render.eased_edges); 0 = joined by the crossfade alone
+    join_ramp: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ class Plan:
     # do to carry the actions, not how the result fits.
     ratio: float
     mismatch: float  # share of the asked-for frames whose action at the source differs from the request
+    join_ramp: float = 0.0  # seconds each edge is eased over when rendered (engine.song_render.eased_edges)
 
 
 def _before(sample: np.ndarray | int) -> np.ndarray:

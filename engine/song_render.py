@@ -16,9 +16,16 @@ import numpy as np
 from engine.request import SongPlan, Source
 from engine.song import FEATURE_HOP
 from engine.song_plan import STEP
+from engine.spectrogram import mel_filterbank, stft_power
 from engine.window import crossfade_gains, stitch
 
 ALIGN_S = 0.25  # audio each side of a seam that sample-level alignment compares
+# Easing an edge (a plan's `join_ramp` > 0): the material's level in each of JOIN_BANDS mel bands over the
+# JOIN_SPAN_S next to the edge is set to the outside's over the JOIN_SPAN_S before the crossfade (at most
+# JOIN_LIMIT_DB either way), and the correction fades out linearly over `join_ramp` seconds into the region.
+JOIN_BANDS = 40
+JOIN_SPAN_S = 0.1
+JOIN_LIMIT_DB = 20.0
 Reader = Callable[[int, int], np.ndarray]  # (lo, hi) -> (C, hi - lo) contiguous float32 input samples
 
 
@@ -63,8 +70,88 @@ def render_plan(read: Reader, num_samples: int, sample_rate: int, plan: SongPlan
         )
         generated[:, starts[i] - s0 : hi - s0] = material[:, starts[i] - lo :]
         limits = (limits[0], min(limits[1], hi))
-    out = stitch(original, generated, start - s0, end - s0, fade, limits=(limits[0] - s0, limits[1] - s0))
+    valid = (limits[0] - s0, limits[1] - s0)
+    if plan.join_ramp > 0:
+        span = int(round(JOIN_SPAN_S * sample_rate))
+        before = read(max(0, start - fade - span), max(0, start - fade))  # (C, <= span) outside the seams
+        after = read(min(n, end + fade), min(n, end + fade + span))
+        ramp = int(round(plan.join_ramp * sample_rate))
+        generated = eased_edges(generated, before, after, (start - s0, end - s0), valid, sample_rate, ramp)
+    out = stitch(original, generated, start - s0, end - s0, fade, limits=valid)
     return Patch(s0, out), _source(sample_rate, end, starts, shifts)
+
+
+def eased_edges(
+    material: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    edges: tuple[int, int],
+    valid: tuple[int, int],
+    sample_rate: int,
+    ramp: int,
+) -> np.ndarray:
+    """`material` (C, S) with its band levels next to each region edge eased to the audio outside.
+
+    A stretch that carries another action than the region's often enters louder, darker or brighter than
+    what precedes it, a jump heard at the seam. Per mel band, the material's level over the JOIN_SPAN_S
+    inside an edge is moved to that of `before` (the audio before the start's crossfade) or `after` (after
+    the end's), and the correction fades out over `ramp` samples into the region, so the change the action
+    asks arrives as a short swell instead of a step. An edge whose outside or inside is shorter than one
+    analysis window is left alone.
+
+    edges: the region [start, end) in `material`'s samples; valid: where `material` holds audio.
+    """
+    n_fft = 1 << int(round(np.log2(0.032 * sample_rate)))  # ~32 ms analysis windows at any rate
+    hop = n_fft // 4
+    bank = mel_filterbank(sample_rate, n_fft, JOIN_BANDS).astype(np.float64)  # (B, K)
+    start, end = edges
+    span = int(round(JOIN_SPAN_S * sample_rate))
+    a, b = max(valid[0], start), min(valid[1], end)
+    centres = np.arange(1 + -(-material.shape[1] // hop)) * hop  # (F,) the analysis frames' centres
+    gains = np.zeros((JOIN_BANDS, len(centres)))  # (B, F) dB
+    for outside, inside, weight in (
+        (before, material[:, a : a + span], 1.0 - (centres - start) / ramp),
+        (after, material[:, max(a, b - span) : b], 1.0 - (end - centres) / ramp),
+    ):
+        if min(outside.shape[1], inside.shape[1]) < n_fft:
+            continue
+        step = _band_levels(outside, bank, n_fft, hop) - _band_levels(inside, bank, n_fft, hop)
+        gains += np.clip(step, -JOIN_LIMIT_DB, JOIN_LIMIT_DB)[:, None] * np.clip(weight, 0.0, 1.0)[None]
+    if not gains.any():
+        return material
+    return _equalised(material, gains, bank, n_fft, hop)
+
+
+def _band_levels(audio: np.ndarray, bank: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """(B,) mean power in dB of the (C, N) audio's channel mean in each band of `bank`."""
+    power = stft_power(audio.mean(axis=0), n_fft, hop)  # (K, F)
+    return 10.0 * np.log10(bank @ power.mean(axis=1) + 1e-10)
+
+
+def _equalised(audio: np.ndarray, gains: np.ndarray, bank: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """(C, S) audio through a time-varying EQ: `gains` (B, F) dB per band of `bank` for the Hann-windowed
+    frames centred every `hop` samples from the first (F = 1 + ceil(S / hop)), each bin taking the bands'
+    gains weighted by its share of them (a bin in no band is left as it is). The frames are overlap-added
+    and normalised by the window's overlap, so a gain of 0 dB returns the input."""
+    channels, size = audio.shape
+    pad, frames = n_fft // 2, gains.shape[1]
+    length = n_fft + (frames - 1) * hop  # covers [-pad, size + pad)
+    padded = np.zeros((channels, length))
+    padded[:, pad : pad + size] = audio
+    idx = np.arange(n_fft)[None] + hop * np.arange(frames)[:, None]  # (F, n_fft)
+    window = np.hanning(n_fft + 1)[:-1]  # periodic Hann
+    share = bank / np.maximum(bank.sum(axis=0, keepdims=True), 1e-12)  # (B, K) each bin's bands sum to 1
+    bins = 1.0 + (10.0 ** (gains / 20.0) - 1.0).T @ share  # (F, K) amplitude gain
+    pieces = np.fft.irfft(np.fft.rfft(padded[:, idx] * window, axis=-1) * bins, n_fft, axis=-1) * window
+    out = np.zeros((channels, length))
+    overlap = np.zeros(length)
+    for k in range(n_fft // hop):  # frames k, k + r, ... do not overlap one another: add them at once
+        rows = pieces[:, k :: n_fft // hop]  # (C, F_k, n_fft)
+        first = k * hop
+        out[:, first : first + rows.shape[1] * n_fft] += rows.reshape(channels, -1)
+        overlap[first : first + rows.shape[1] * n_fft] += np.tile(window**2, rows.shape[1])
+    out = out[:, pad : pad + size] / np.maximum(overlap[pad : pad + size], 1e-12)
+    return out.astype(np.float32)
 
 
 def _aligned(

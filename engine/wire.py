@@ -101,7 +101,12 @@ def plan_to_proto(plan: SongPlan | None) -> pb.SongPlan | None:
         return None
     pieces = [pb.PlanPiece(offset=o, source=src) for o, src in plan.pieces]
     return pb.SongPlan(
-        start=plan.start, end=plan.end, fade=plan.fade, model_rate=plan.model_rate, pieces=pieces
+        start=plan.start,
+        end=plan.end,
+        fade=plan.fade,
+        model_rate=plan.model_rate,
+        pieces=pieces,
+        join_ramp=plan.join_ramp,
     )
 
 
@@ -111,7 +116,7 @@ def plan_from_proto(message) -> SongPlan | None:
         return None
     p = message.plan
     pieces = tuple((int(q.offset), int(q.source)) for q in p.pieces)
-    return SongPlan(int(p.start), int(p.end), int(p.fade), int(p.model_rate), pieces)
+    return SongPlan(int(p.start), int(p.end), int(p.fade), int(p.model_rate), pieces, float(p.join_ramp))
 
 
 def request_from_proto(message: pb.EditRequest | pb.ExploreRequest) -> EditRequest:

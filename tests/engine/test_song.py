@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine import song_plan
-from engine.request import EditRequest, EditSettings, Heard, Source
+from engine.request import EditRequest, EditSettings, Heard, SongPlan, Source
 from engine.song import FEATURE_HOP, SongCache, SongIndex, matching_features, song_key, song_mel
 from engine.song_plan import plan_takes, side_costs
 from engine.window import EditError
@@ -212,6 +212,41 @@ def test_closeness_is_checked_and_sources_cross_the_wire():
     assert Heard(4, 3, 0.5).agreement == 0.625 and Heard().agreement == 0.0
 
 
+def test_an_eased_edge_meets_the_outside_level_and_leaves_the_rest_alone():
+    """A plan with a join ramp renders as without one except within the ramp of each edge, where the
+    material's band levels move to the outside's; nothing outside the region and its crossfades changes,
+    and the ramp travels with the plan to a client that renders it."""
+    from engine.song_render import render_plan
+    from engine.wire import plan_from_proto, plan_to_proto
+    from protos.musegenie.v1 import engine_pb2 as pb
+
+    rng = np.random.default_rng(5)
+    song = rng.standard_normal((2, 10 * SR)).astype(np.float32)  # loud noise, the region's surroundings
+    song[:, 6 * SR : 9 * SR] *= np.float32(0.25)  # a quieter stretch: the material, 12 dB down
+    start, end, fade = 2 * SR, 4 * SR, round(0.03 * SR)
+    read = lambda lo, hi: song[:, lo:hi]  # noqa: E731
+    plain = SongPlan(start, end, fade, SR, ((0, 6 * SR),))
+    eased = replace(plain, join_ramp=0.3)
+    (a, flat), (b, smooth) = (render_plan(read, song.shape[1], SR, plan) for plan in (plain, eased))
+    assert a.start == b.start == start - fade and a.audio.shape == b.audio.shape == (
+        2,
+        end - start + 2 * fade,
+    )
+    assert flat == smooth  # the same material, from the same place
+
+    def level(patch, lo, hi):  # rms over [lo, hi) input samples
+        return float(np.sqrt((patch.audio[:, lo - patch.start : hi - patch.start] ** 2).mean()))
+
+    outside, span = float(np.sqrt((song[:, start - fade - SR // 10 : start - fade] ** 2).mean())), SR // 10
+    for lo in (start, end - span):  # the 100 ms inside each edge: from 12 dB down to within 3 dB
+        assert level(a, lo, lo + span) < 0.3 * outside and level(b, lo, lo + span) > 0.7 * outside
+    ramp = round(0.3 * SR) + 512  # the correction and the analysis window that reaches it
+    middle = slice(start + ramp - b.start, end - ramp - b.start)
+    assert np.array_equal(a.audio[:, middle], b.audio[:, middle])
+    assert plan_from_proto(pb.EditResult(plan=plan_to_proto(eased))) == eased
+    assert plan_from_proto(pb.EditResult(plan=plan_to_proto(plain))) == plain
+
+
 # Through the pipeline, on the tiny bundle -------------------------------------------------------------
 def test_the_index_reads_the_song_in_windows_from_every_offset(tiny_pipeline):
     from engine import song_edit
@@ -253,7 +288,10 @@ def test_a_cancelled_index_of_a_sent_song_leaves_the_song_for_the_next_request(t
     assert not cached and index.key == upload.key and upload.key not in songs.uploads
 
 
-def test_pipeline_edit_takes_the_songs_material_bit_exactly(tiny_pipeline):
+def test_pipeline_edit_takes_the_songs_material_bit_exactly(tiny_pipeline, monkeypatch):
+    from engine import song_edit
+
+    monkeypatch.setattr(song_edit, "JOIN_RAMP_S", 0.0)  # a changed request's edges are eased (test above)
     song = np.stack([motif_song(8, seed=1), 0.5 * motif_song(8, seed=2)])  # (2, N) stereo at 16 kHz
     region = (4 * UNIT / SR, 5 * UNIT / SR)
     index, cached = tiny_pipeline.songs.index(song, SR)
@@ -377,7 +415,7 @@ def test_a_take_is_read_back_as_infer_actions_reads_the_edit(tiny_pipeline):
     settings = tiny_pipeline.settings(req(region, [0], closeness=1.0, context_seconds=1.0))
     frames = prepared.window.frame_end - prepared.window.frame_start
     span = (prepared.window.start, prepared.window.end)  # the model rate is the input's
-    compared = 0
+    compared, eased = 0, {False: 0, True: 0}
     for action in range(tiny_pipeline.bundle.num_actions):
         wanted = spread_actions([action], frames)
         plan = songs.plan(prepared, wanted, None, settings, 0).plan
@@ -385,12 +423,16 @@ def test_a_take_is_read_back_as_infer_actions_reads_the_edit(tiny_pipeline):
             continue
         audio, _ = songs.render(prepared, plan)
         read = [c["action"] for c in tiny_pipeline.infer_actions(audio, SR, region)]
+        changed = wanted != songs._reading(prepared, frames)
+        assert plan.join_ramp == (song_edit.JOIN_RAMP_S if changed.any() else 0.0)  # only a change is eased
+        assert songs.song_plan(prepared, plan).join_ramp == plan.join_ramp
+        eased[changed.any()] += 1
         asked = song_edit.asked_chunks(wanted, np.ones(frames, bool), tiny_pipeline.bundle.chunk_frames)
         assert songs.read_back(index, span, prepared.window.fade, plan, asked).agreement == np.mean(
             np.array(read) == action
         )
         compared += 1
-    assert compared > 0
+    assert compared > 0 and eased[True] > 0
 
 
 def test_every_edit_says_how_the_lam_reads_it_against_the_request(tiny_pipeline):
