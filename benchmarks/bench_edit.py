@@ -8,9 +8,11 @@ bundle's default steps, guidance and context; RTF = latency / region length (bel
 time). The first table generates every region (closeness 0); the song-aware table edits a 5 s region of a
 3-minute song with the bundle's default closeness: the first edit of a song (its index built: encoded,
 read by the LAM, heard) and later edits of the same song (another region and seed each), with how many
-were made of the song's own material. The torch row runs the *same* pipeline with the graphs replaced by the export wrappers in eager
-mode (weights initialised from the bundle's configs: speed, not output, is compared). Throughput: one
-server (the default limits), N client threads each editing a 2 s region. This script may import torch; the
+were made of the song's own material, then the same regions asked another action (the take read back as
+asked, its edges eased: `engine.song_edit`). The torch row runs the *same* pipeline with the graphs
+replaced by the export wrappers in eager mode (weights initialised from the bundle's configs: speed, not
+output, is compared). Throughput: one server (the default limits), N client threads each editing a 2 s
+region. This script may import torch; the
 engine it measures never does.
 """
 
@@ -126,8 +128,10 @@ def time_edits(pipeline, region_s: float, repeats: int, context: float) -> list[
 
 
 def time_song_edits(pipeline, repeats: int, song_s: float = 180.0, region_s: float = 5.0) -> dict:
-    """First and later edits of 3-minute songs: {"first": [s], "later": [s], "from_song": share}."""
-    first, later, kinds = [], [], []
+    """First and later edits of 3-minute songs: {"first": [s], "later": [s], "from_song": share}, and the
+    later regions asked another action ("other": [s], "checked": the share the engine read back, as an edit
+    that changes the region's action is, "other_from_song")."""
+    first, later, kinds, other, checked, other_kinds = [], [], [], [], [], []
     for i in range(repeats + 1):  # the first song is a warm-up for the graphs' shapes
         audio = song(song_s, seed=100 + i)  # another song (content hash) each time: nothing cached
         index, _ = pipeline.songs.index(audio, SR) if i == 0 else (None, None)
@@ -145,7 +149,22 @@ def time_song_edits(pipeline, repeats: int, song_s: float = 180.0, region_s: flo
             if i:
                 later.append(time.perf_counter() - began)
                 kinds.append(result.source.kind)
-    return {"first": first, "later": later, "from_song": float(np.mean([k == "song" for k in kinds]))}
+            another = (action + 1 + j) % pipeline.bundle.num_actions
+            began = time.perf_counter()
+            result = pipeline.edit(audio, SR, EditRequest((start, start + region_s), [another], seed=j))
+            if i:
+                other.append(time.perf_counter() - began)
+                checked.append(result.source.heard is not None)
+                other_kinds.append(result.source.kind)
+    share = lambda kinds: float(np.mean([k == "song" for k in kinds]))  # noqa: E731
+    return {
+        "first": first,
+        "later": later,
+        "from_song": share(kinds),
+        "other": other,
+        "checked": float(np.mean(checked)),
+        "other_from_song": share(other_kinds),
+    }
 
 
 def throughput(pipeline, clients: int, edits_each: int) -> tuple[float, float, int]:
@@ -244,7 +263,9 @@ def main() -> int:
             f"\nsong-aware, 5 s region of a 3-minute song (closeness {d.closeness:g}): first edit "
             f"p50 {pct(timed['first'], 50):.2f} s (p95 {pct(timed['first'], 95):.2f}), later edits "
             f"p50 {pct(timed['later'], 50):.2f} s (p95 {pct(timed['later'], 95):.2f}); "
-            f"{timed['from_song']:.0%} made of the song's material"
+            f"{timed['from_song']:.0%} made of the song's material; later edits asking another action p50 "
+            f"{pct(timed['other'], 50):.2f} s (p95 {pct(timed['other'], 95):.2f}), {timed['checked']:.0%} read back, "
+            f"{timed['other_from_song']:.0%} made of the song's material"
         )
 
         torch_pipeline = Pipeline(TorchRuntime(bundle))

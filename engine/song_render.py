@@ -117,9 +117,17 @@ def eased_edges(
             continue
         step = _band_levels(outside, bank, n_fft, hop) - _band_levels(inside, bank, n_fft, hop)
         gains += np.clip(step, -JOIN_LIMIT_DB, JOIN_LIMIT_DB)[:, None] * np.clip(weight, 0.0, 1.0)[None]
-    if not gains.any():
-        return material
-    return _equalised(material, gains, bank, n_fft, hop)
+    out = material.copy()
+    touched = np.flatnonzero(gains.any(axis=0))  # frames with a correction: within `ramp` of an edge
+    reach = n_fft // hop  # frames whose windows overlap a frame's
+    for run in np.split(touched, np.flatnonzero(np.diff(touched) > reach) + 1) if touched.size else []:
+        first, last = max(0, run[0] - reach), min(len(centres), run[-1] + reach + 1)  # frames [first, last)
+        lo, hi = centres[first], min(material.shape[1], centres[last - 1] + 1)
+        frames = 1 + -(-(hi - lo) // hop)  # as `_equalised` frames [lo, hi)
+        part = np.zeros((JOIN_BANDS, frames))
+        part[:, : min(frames, len(centres) - first)] = gains[:, first : first + frames]
+        out[:, lo:hi] = _equalised(material[:, lo:hi], part, bank, n_fft, hop)
+    return out
 
 
 def _band_levels(audio: np.ndarray, bank: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
