@@ -264,7 +264,8 @@ def main() -> int:
             f"p50 {pct(timed['first'], 50):.2f} s (p95 {pct(timed['first'], 95):.2f}), later edits "
             f"p50 {pct(timed['later'], 50):.2f} s (p95 {pct(timed['later'], 95):.2f}); "
             f"{timed['from_song']:.0%} made of the song's material; later edits asking another action p50 "
-            f"{pct(timed['other'], 50):.2f} s (p95 {pct(timed['other'], 95):.2f}), {timed['checked']:.0%} read back, "
+            f"{pct(timed['other'], 50):.2f} s (p95 {pct(timed['other'], 95):.2f}), "
+            f"{timed['checked']:.0%} read back, "
             f"{timed['other_from_song']:.0%} made of the song's material"
         )
 
