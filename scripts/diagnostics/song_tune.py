@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import heldout  # noqa: E402
 
-from engine import song_edit, song_plan  # noqa: E402
+from engine import song_edit, song_plan, song_render  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from engine.request import EditRequest  # noqa: E402
 from training.evaluation import edit_scores as scores  # noqa: E402
@@ -46,7 +46,7 @@ def main() -> None:
         "--set",
         action="append",
         default=[],
-        help="NAME=VALUE of an engine.song_plan or engine.song_edit constant",
+        help="NAME=VALUE of an engine.song_plan, engine.song_render or engine.song_edit constant",
     )
     parser.add_argument(
         "--per-clip", action="store_true", help="also print each clip's inferred edit against its copy"
@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     for item in args.set:
         name, value = item.split("=", 1)
-        module = song_plan if hasattr(song_plan, name) else song_edit
+        module = next((m for m in (song_plan, song_render) if hasattr(m, name)), song_edit)
         setattr(module, name, type(getattr(module, name))(float(value)))
     bundle = load_bundle(args.bundle)
     if args.crossfade_ms is not None:
