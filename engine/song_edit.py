@@ -65,13 +65,19 @@ CHECK_PLAYER_READS = 16
 # the material's band levels next to the edge set to the outside's, the correction fading out over
 # JOIN_RAMP_S): such material is chosen for its action, not for following the region's surroundings, and
 # entered with a jump in level or tone. Held-out, other actions' seams went from 1.28-1.31x the song's own
-# to 1.19-1.23x on the three real sets furthest from it, at 0.01-0.03 less action fidelity (docs/
+# to 1.19-1.22x on the three real sets furthest from it, at 0.01-0.03 less action fidelity (docs/
 # experiments.md, round eleven). A request that keeps the region's actions follows the surroundings
 # already: easing it made its edit further from the original and easier to tell from the song.
 JOIN_RAMP_S = 0.3
 
 
 Tick = Callable[[float], None]  # how much of a long step is done, 0..1
+
+
+def _rendered(plan: Plan, start: int, end: int, fade: int, rate: int) -> SongPlan:
+    """The plan as `render_plan` takes it, over [start, end) with `fade` (samples at `rate`)."""
+    pieces = tuple((piece.offset, piece.source) for piece in plan.pieces)
+    return SongPlan(start, end, fade, rate, pieces, plan.join_ramp)
 
 
 def asked_chunks(frame_actions: np.ndarray, changed: np.ndarray, per: int) -> np.ndarray:
@@ -413,10 +419,9 @@ class SongEditor:
 
         region: [start, end) model-rate samples; fade: the crossfade in model-rate samples."""
         rate, song = self.bundle.sample_rate, index.audio
-        pieces = tuple((piece.offset, piece.source) for piece in plan.pieces)
         n = index.model_samples
         patch, _ = render_plan(
-            lambda lo, hi: song[None, lo:hi], n, rate, SongPlan(*region, fade, rate, pieces, plan.join_ramp)
+            lambda lo, hi: song[None, lo:hi], n, rate, _rendered(plan, *region, fade, rate)
         )
         seconds = (region[0] / rate, region[1] / rate)  # the changed samples hold the region
         return self.pipeline.heard_as_asked(patch.audio, rate, seconds, asked, players, Part(patch.start, n))
@@ -435,8 +440,7 @@ class SongEditor:
     def song_plan(self, p: Prepared, plan: Plan) -> SongPlan:
         """The plan as a client that keeps the file renders it (`engine.song_render.render_plan`)."""
         w = p.window
-        pieces = tuple((piece.offset, piece.source) for piece in plan.pieces)
-        return SongPlan(w.start, w.end, w.fade, self.bundle.sample_rate, pieces, plan.join_ramp)
+        return _rendered(plan, w.start, w.end, w.fade, self.bundle.sample_rate)
 
     def render(self, p: Prepared, plan: Plan) -> tuple[np.ndarray, Source]:
         """The whole input (C, N) with the plan's material crossfaded over the region, and its source."""

@@ -153,7 +153,7 @@ def _equalised(audio: np.ndarray, gains: np.ndarray, bank: np.ndarray, n_fft: in
     pieces = np.fft.irfft(np.fft.rfft(padded[:, idx] * window, axis=-1) * bins, n_fft, axis=-1) * window
     out = np.zeros((channels, length))
     overlap = np.zeros(length)
-    for k in range(n_fft // hop):  # frames k, k + r, ... do not overlap one another: add them at once
+    for k in range(n_fft // hop):  # frames k, k + n_fft / hop, ... do not overlap: add them at once
         rows = pieces[:, k :: n_fft // hop]  # (C, F_k, n_fft)
         first = k * hop
         out[:, first : first + rows.shape[1] * n_fft] += rows.reshape(channels, -1)
